@@ -1,0 +1,222 @@
+"""The training config: every field typed, range-checked and documented in one place.
+
+Torch-free on purpose: the app validates its Train form with these same rules.
+A config is resolved from a preset file (``training/presets/NAME.yaml``), then ``--set key=value``
+overrides; anything wrong raises ``ConfigError`` with a message that says how to fix it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+
+class ConfigError(ValueError):
+    """A config that cannot be trained; the message names the field and the fix."""
+
+
+def _field(default, help: str, *, lo=None, hi=None, lo_open=False, choices=None):
+    return field(default=default, metadata=dict(help=help, lo=lo, hi=hi, lo_open=lo_open, choices=choices))
+
+
+@dataclass
+class Config:
+    # What it is
+    description: str = _field("", "one line on what this run reproduces")
+    preset: str = _field("", "the preset this config started from")
+    seed: int = _field(0, "seed for weights, latents and data order", lo=0)
+    deterministic: bool = _field(False, "deterministic kernels, so a resumed run repeats an uninterrupted one")
+    device: str = _field("auto", "auto picks CUDA when present, else CPU", choices=("auto", "cpu", "cuda"))
+    # Data
+    dataset: str = _field("mnist", "dataset name (python -m training presets lists them)")
+    data_root: str | None = _field(None, "folder holding the dataset (else $GAN_STUDIO_DATA, system packages, download)")
+    image_size: int = _field(28, "images are resized to this square size once, at load time", lo=8, hi=512)
+    channels: int = _field(1, "1 (grayscale) or 3 (RGB); images are converted once, at load time", choices=(1, 3))
+    # Models
+    model: str = _field("dcgan", "model name (python -m training presets lists them)")
+    latent_dim: int = _field(100, "size of z", lo=1, hi=4096)
+    latent_distribution: str = _field("normal", "distribution of z", choices=("normal", "uniform"))
+    latent_bound: float | None = _field(None, "uniform: z in [-b, b]; normal: z clipped to [-b, b]; none: unbounded", lo=0, lo_open=True)
+    g_width: int = _field(64, "generator width (base channels or first hidden size; see the model's file)", lo=1, hi=8192)
+    d_width: int = _field(64, "discriminator width (base channels or first hidden size)", lo=1, hi=8192)
+    bn_momentum: float = _field(0.1, "batch-norm momentum, PyTorch's convention (Keras 0.8 = PyTorch 0.2)", lo=0, hi=1, lo_open=True)
+    bn_eps: float = _field(1e-5, "batch-norm epsilon", lo=0, lo_open=True)
+    dropout: float = _field(0.0, "dropout in the discriminator", lo=0, hi=0.95)
+    # Losses
+    loss: str = _field("non-saturating", "loss name (python -m training presets lists them)")
+    label_smoothing: float = _field(0.0, "one-sided: real labels become 1 - s", lo=0, hi=0.5)
+    n_critic: int = _field(1, "discriminator steps per generator step", lo=1, hi=100)
+    clip_value: float = _field(0.01, "weight clipping bound for the Wasserstein loss with clipping", lo=0, lo_open=True)
+    gp_lambda: float = _field(10.0, "gradient-penalty weight (wgan-gp)", lo=0)
+    r1_gamma: float = _field(0.0, "R1 penalty weight on real data, any loss; 0 turns it off", lo=0)
+    # Optimisation
+    optimizer: str = _field("adam", "optimiser for both nets", choices=("adam", "rmsprop"))
+    lr_g: float = _field(2e-4, "generator learning rate", lo=0, hi=1, lo_open=True)
+    lr_d: float = _field(2e-4, "discriminator learning rate", lo=0, hi=1, lo_open=True)
+    beta1: float = _field(0.5, "Adam beta1", lo=0, hi=0.9999)
+    beta2: float = _field(0.999, "Adam beta2", lo=0, hi=0.9999)
+    batch_size: int = _field(64, "images per step (per process under torchrun)", lo=1, hi=65536)
+    steps: int = _field(10000, "generator steps to train", lo=1)
+    ema: bool = _field(False, "keep an exponential moving average of the generator's weights")
+    ema_decay: float = _field(0.999, "EMA decay per generator step", lo=0, hi=0.999999)
+    ema_start: int = _field(0, "generator step from which the EMA starts averaging (before it, it copies)", lo=0)
+    # Run folder
+    log_every: int = _field(10, "write a metrics row every N generator steps", lo=1)
+    sample_every: int = _field(500, "write a sample grid every N generator steps", lo=1)
+    checkpoint_every: int = _field(500, "write a checkpoint every N generator steps", lo=1)
+    keep_checkpoints: int = _field(3, "older checkpoints kept beside last.pt", lo=0, hi=1000)
+    eval_every: int = _field(0, "cheap evaluation every N generator steps; 0 turns it off", lo=0)
+    eval_samples: int = _field(2000, "samples drawn for each evaluation during training", lo=10, hi=100000)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        return build_config(values)
+
+    def replace(self, **changes) -> "Config":
+        return build_config({**self.to_dict(), **changes})
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def field_help() -> dict[str, str]:
+    return {name: f.metadata["help"] for name, f in FIELDS.items()}
+
+
+def _type_name(annotation: str) -> str:
+    return annotation.replace(" | None", " or none")
+
+
+def _check_value(name: str, value: Any) -> Any:
+    f = FIELDS[name]
+    annotation = f.type if isinstance(f.type, str) else f.type.__name__
+    optional = "None" in annotation
+    base = annotation.split(" | ")[0]
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{name} cannot be empty: give a {base}.")
+    # bool is an int in Python; a config must not accept True as a batch size.
+    if base == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ConfigError(f"{name} must be a whole number, got {value!r}.")
+    elif base == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number, got {value!r}.")
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{name} must be a finite number, got {value!r}.")
+    elif base == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}.")
+    elif base == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be text, got {value!r}.")
+    meta = f.metadata
+    if meta["choices"] is not None and value not in meta["choices"]:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}.")
+    lo, hi = meta["lo"], meta["hi"]
+    if lo is not None and (value <= lo if meta["lo_open"] else value < lo):
+        bound = f"greater than {lo}" if meta["lo_open"] else f"at least {lo}"
+        raise ConfigError(f"{name} must be {bound}; got {value!r}.")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{name} must be at most {hi}; got {value!r}.")
+    return value
+
+
+def unknown_key_message(key: str) -> str:
+    close = difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"unknown config key {key!r}.{hint} `python -m training presets --fields` lists every key."
+
+
+def build_config(values: dict[str, Any]) -> Config:
+    """Typed, range-checked Config from plain values; unknown keys are errors."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"a config must be a mapping of keys to values, got {type(values).__name__}.")
+    checked = {}
+    for key, value in values.items():
+        if key not in FIELDS:
+            raise ConfigError(unknown_key_message(key))
+        checked[key] = _check_value(key, value)
+    config = Config(**checked)
+    _check_together(config)
+    return config
+
+
+def _check_together(c: Config) -> None:
+    if c.latent_distribution == "uniform" and c.latent_bound is None:
+        raise ConfigError("latent_distribution=uniform needs a latent_bound (z is drawn from [-b, b]), e.g. --set latent_bound=1.")
+    if c.ema_start >= c.steps and c.ema:
+        raise ConfigError(f"ema_start ({c.ema_start}) must be below steps ({c.steps}), or set ema=false.")
+
+
+def check_names(config: Config, names: dict[str, Iterable[str]]) -> None:
+    """Check dataset, model and loss against the registries' names (given, so this stays torch-free)."""
+    for key in ("dataset", "model", "loss"):
+        valid = sorted(names[key])
+        value = getattr(config, key)
+        if value not in valid:
+            close = difflib.get_close_matches(value, valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown {key} {value!r}.{hint} Valid: {', '.join(valid)}.")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is read as YAML (1e-4, true, none, "text")."""
+    if "=" not in text:
+        raise ConfigError(f"--set takes key=value, got {text!r}.")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if key not in FIELDS:
+        raise ConfigError(unknown_key_message(key))
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    if value is not None and FIELDS[key].type.split(" | ")[0] == "str":
+        value = raw  # "1" stays the text "1" for a text field
+    if isinstance(value, str) and value.lower() in ("none", "null") and "None" in FIELDS[key].type:
+        value = None
+    return key, value
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        close = difflib.get_close_matches(name, preset_names(), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown preset {name!r}.{hint} `python -m training presets` lists them.")
+    values = yaml.safe_load(path.read_text()) or {}
+    return {**values, "preset": name}
+
+
+def resolve(preset: str, overrides: Iterable[str] = (), extra: dict[str, Any] | None = None) -> Config:
+    """Preset, then ``--set`` overrides, then values from code (e.g. ``--data-root``)."""
+    values = load_preset(preset)
+    for text in overrides:
+        key, value = parse_override(text)
+        values[key] = value
+    values.update(extra or {})
+    return build_config(values)
+
+
+def save_json(config: Config, path: Path) -> None:
+    path.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
