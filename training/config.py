@@ -41,6 +41,7 @@ class Config:
     channels: int = _field(1, "1 (grayscale) or 3 (RGB); images are converted once, at load time", choices=(1, 3))
     # Models
     model: str = _field("dcgan", "model name (python -m training presets lists them)")
+    conditional: bool = _field(False, "class-conditional: the generator takes a label, the app offers a class picker")
     latent_dim: int = _field(100, "size of z", lo=1, hi=4096)
     latent_distribution: str = _field("normal", "distribution of z", choices=("normal", "uniform"))
     latent_bound: float | None = _field(None, "uniform: z in [-b, b]; normal: z clipped to [-b, b]; none: unbounded", lo=0, lo_open=True)

@@ -1,0 +1,90 @@
+"""DCGAN (Radford et al. 2016), as in the seed write-up.
+
+G: z -> dense to a (start x start x W) block -> stride-2 5x5 transposed convolutions, each halving
+the channels, batch norm + ReLU between, tanh out. D: stride-2 5x5 convolutions, LeakyReLU 0.2,
+batch norm on every layer but the first, no pooling, a dense logit at the end. Init N(0, 0.02).
+The number of upsamplings follows the image size: 28 = 7*2*2, 32 = 4*2*2*2, 64 = 4*2^4.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from training.config import ConfigError
+from training.models import MODELS, GANModels, dcgan_init, require_unconditional
+
+
+def upsampling_plan(image_size: int) -> tuple[int, int]:
+    """(start size, number of stride-2 steps) with a start block between 3 and 7 pixels."""
+    size, steps = image_size, 0
+    while size > 7 and size % 2 == 0:
+        size, steps = size // 2, steps + 1
+    if size < 3 or size > 7 or steps == 0:
+        raise ConfigError(
+            f"image_size {image_size} does not halve down to a 3-7 pixel block; "
+            "DCGAN needs sizes like 28, 32, 48, 64 or 128."
+        )
+    return size, steps
+
+
+class DCGANGenerator(nn.Module):
+    output_range = (-1.0, 1.0)
+
+    def __init__(self, latent_dim, width, image_shape, bn_momentum, bn_eps):
+        super().__init__()
+        self.latent_dim, self.num_classes, self.image_shape = latent_dim, 0, image_shape
+        channels, size, _ = image_shape
+        self.start, steps = upsampling_plan(size)
+        self.start_channels = width * 2 ** (steps - 1)
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim, self.start_channels * self.start**2, bias=False),
+            nn.BatchNorm1d(self.start_channels * self.start**2, eps=bn_eps, momentum=bn_momentum),
+            nn.ReLU(),
+        )
+        layers: list[nn.Module] = []
+        c = self.start_channels
+        for i in range(steps):
+            last = i == steps - 1
+            out = channels if last else c // 2
+            layers.append(nn.ConvTranspose2d(c, out, 5, 2, padding=2, output_padding=1, bias=last))
+            layers += [nn.Tanh()] if last else [nn.BatchNorm2d(out, eps=bn_eps, momentum=bn_momentum), nn.ReLU()]
+            c = out
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.project(z).view(-1, self.start_channels, self.start, self.start)
+        return self.net(h)
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, width, image_shape, bn_momentum, bn_eps, dropout):
+        super().__init__()
+        channels, size, _ = image_shape
+        _, steps = upsampling_plan(size)
+        layers: list[nn.Module] = []
+        c_in, c_out = channels, width
+        for i in range(steps):
+            layers.append(nn.Conv2d(c_in, c_out, 5, 2, padding=2, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(c_out, eps=bn_eps, momentum=bn_momentum))
+            layers.append(nn.LeakyReLU(0.2))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            c_in, c_out = c_out, c_out * 2
+            size = (size + 1) // 2
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c_in * size * size, 1))
+        dcgan_init(self)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+@MODELS.register("dcgan")
+def build(config, num_classes: int) -> GANModels:
+    require_unconditional(config, num_classes)
+    shape = (config.channels, config.image_size, config.image_size)
+    return GANModels(
+        DCGANGenerator(config.latent_dim, config.g_width, shape, config.bn_momentum, config.bn_eps),
+        DCGANDiscriminator(config.d_width, shape, config.bn_momentum, config.bn_eps, config.dropout),
+    )
