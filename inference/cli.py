@@ -1,0 +1,116 @@
+"""python -m inference MODEL: inspect a generator, draw a grid, or render an interpolation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import numpy as np
+
+from .errors import InferenceError
+from .generator import DEVICES, Generator
+from .images import image_grid, save_gif, save_png, upscale
+from .latents import METHODS
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m inference",
+        description="Inspect a GAN Studio ONNX generator, sample a grid of images, or render "
+                    "an interpolation between seeds. With no output option, prints --info.")
+    p.add_argument("model", help="the generator's .onnx file")
+    p.add_argument("--info", action="store_true", help="print the metadata and the provider")
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--out", help="write a PNG grid (of samples, or of the interpolation frames)")
+    p.add_argument("--n", type=int, default=64, help="images in the grid (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="latent seed of the grid (default 0)")
+    p.add_argument("--truncation", type=float, default=1.0,
+                   help="scale latents toward the mean, in [0, 1] (default 1: none)")
+    p.add_argument("--label", type=int,
+                   help="class for a conditional model (default for grids: cycle the classes)")
+    p.add_argument("--nrow", type=int, help="images per grid row (default: square grid, "
+                   "one class per column, or --steps for interpolations)")
+    p.add_argument("--padding", type=int, default=2, help="pixels between grid tiles")
+    p.add_argument("--scale", type=int, default=1, help="enlarge output pixels by this factor")
+    p.add_argument("--interpolate", type=int, nargs="+", metavar="SEED",
+                   help="interpolate through the latents of these seeds (two or more)")
+    p.add_argument("--steps", type=int, default=16, help="frames per interpolation segment")
+    p.add_argument("--method", choices=METHODS, default="slerp")
+    p.add_argument("--gif", help="write the interpolation as an animated GIF")
+    p.add_argument("--duration-ms", type=int, default=80, help="GIF frame duration")
+    p.add_argument("--boomerang", action="store_true", help="GIF plays forward then back")
+    return p
+
+
+def _print_info(g: Generator) -> None:
+    print(f"model: {g.path}")
+    print(f"provider: {g.provider}" + (f" ({g.provider_note})" if g.provider_note else ""))
+    print(f"metadata from: {g.metadata_source}")
+    for key, value in g.metadata.items():
+        if value is None:
+            value = "(none)"
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value)
+        elif isinstance(value, tuple):
+            value = ",".join(map(str, value))
+        print(f"{key}: {value}")
+
+
+def _run(args: argparse.Namespace) -> str:
+    if args.scale < 1:
+        raise InferenceError("--scale must be >= 1")
+    if args.gif and not args.interpolate:
+        raise InferenceError("--gif needs --interpolate SEED_A SEED_B ...")
+    if args.interpolate and not (args.gif or args.out):
+        raise InferenceError("--interpolate needs --gif and/or --out")
+    if args.interpolate and len(args.interpolate) < 2:
+        raise InferenceError("--interpolate needs at least two seeds")
+
+    g = Generator.load(args.model, device=args.device)
+    if args.info or not (args.out or args.gif):
+        _print_info(g)
+    elif g.provider_note:
+        print(f"note: {g.provider_note}", file=sys.stderr)
+
+    written = []
+    if args.interpolate:
+        if g.conditional and args.label is None:
+            raise InferenceError(f"{g.path.name} is class-conditional: give --label "
+                                 f"(0..{g.num_classes - 1})")
+        keys = np.concatenate([g.sample_latent(1, seed=s, truncation=args.truncation)
+                               for s in args.interpolate])
+        path = g.interpolate(keys, steps=args.steps, method=args.method)
+        frames = upscale(g.generate(path, args.label), args.scale)
+        if args.gif:
+            save_gif(frames, args.gif, duration_ms=args.duration_ms, boomerang=args.boomerang)
+            written.append(f"{args.gif} ({len(frames)} frames"
+                           + (", boomerang" if args.boomerang else "") + ")")
+        if args.out:
+            save_png(image_grid(frames, args.nrow or args.steps, args.padding), args.out)
+            written.append(f"{args.out} ({len(frames)} frames)")
+    elif args.out:
+        labels, nrow = args.label, args.nrow
+        if g.conditional and labels is None:  # one class per column: the classes side by side
+            nrow = nrow or g.num_classes
+            labels = np.arange(args.n) % g.num_classes
+        nrow = nrow or math.ceil(math.sqrt(args.n))
+        images = upscale(g.generate(g.sample_latent(args.n, seed=args.seed,
+                                                    truncation=args.truncation), labels),
+                         args.scale)
+        save_png(image_grid(images, nrow, args.padding), args.out)
+        written.append(f"{args.out} ({args.n} images, seed {args.seed})")
+    return "; ".join(f"wrote {w}" for w in written)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # usage errors exit 2 from argparse itself
+    try:
+        message = _run(args)
+    except InferenceError as exc:
+        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    if message:
+        print(message)
+    return 0

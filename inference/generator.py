@@ -1,0 +1,307 @@
+"""Load a GAN Studio ONNX generator and run it (numpy + onnxruntime only, never torch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from . import contract, latents
+from .errors import InferenceError
+from .images import to_uint8
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _ort_message(exc: BaseException) -> str:
+    """onnxruntime's message without its '[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : ' prefix."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if text.startswith("[ONNXRuntimeError]"):
+        text = text.split(" : ", 3)[-1]
+    return text
+
+
+def _session_options() -> ort.SessionOptions:
+    # Tuned for latency of one small batch: full graph fusion, all cores on each operator,
+    # one operator at a time (GAN generators are a chain; parallel branches don't exist).
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # The cores this process may use (a container's limit), not every core of the host.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    opts.intra_op_num_threads = max(1, cores or 1)
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return opts
+
+
+def _providers_for(device: str) -> tuple[list[str], str]:
+    """The providers to ask for, and a note when the answer is already "CPU"."""
+    if device not in DEVICES:
+        raise InferenceError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "cpu":
+        return [CPU], ""
+    if CUDA in ort.get_available_providers():
+        return [CUDA, CPU], ""
+    if device == "cuda":
+        return [CPU], ("CUDA requested but this onnxruntime has no CUDAExecutionProvider "
+                       "(install onnxruntime-gpu); using CPU")
+    return [CPU], ""
+
+
+def _create_session(path: Path, providers: list[str]) -> tuple[ort.InferenceSession, str]:
+    """Open the session; if CUDA was asked for but does not work, end up on the CPU and say why.
+
+    onnxruntime-gpu lists CUDA even without a working GPU: the session then either raises or
+    quietly runs on the CPU (warning or logging to stderr); both cases land here.
+    """
+    opts = _session_options()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # capture the "provider not available" warning
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+    except Exception as exc:  # onnxruntime's exceptions share no base class but Exception
+        if providers == [CPU]:
+            raise _load_error(path, exc) from None
+        try:
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=[CPU])
+        except Exception as exc2:
+            raise _load_error(path, exc2) from None
+        return session, f"CUDA listed but unusable ({_ort_message(exc)}); using CPU"
+    if providers[0] == CUDA and session.get_providers()[0] != CUDA:
+        why = next((str(w.message) for w in caught if "CUDA" in str(w.message)),
+                   "onnxruntime could not start it")
+        return session, f"CUDA listed but unusable ({why}); using CPU"
+    return session, ""
+
+
+def _load_error(path: Path, exc: BaseException) -> InferenceError:
+    # Drop onnxruntime's "Load model from <path> failed:" since our message names the path.
+    why = re.sub(r"^Load model from .* failed:\s*", "", _ort_message(exc))
+    return InferenceError(f"{path}: not a valid ONNX file, or one onnxruntime cannot load ({why})")
+
+
+def _describe(args) -> str:
+    return ", ".join(f"{a.name!r} {a.type} {a.shape}" for a in args) or "none"
+
+
+def _check_graph(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
+    """Check the graph's inputs and outputs against the contract; return their static sizes."""
+    inputs = {a.name: a for a in session.get_inputs()}
+    outputs = {a.name: a for a in session.get_outputs()}
+    found = f"inputs {_describe(inputs.values())}; outputs {_describe(outputs.values())}"
+
+    def fail(why: str) -> InferenceError:
+        return InferenceError(f"{path} is not a GAN Studio generator: {why}. Found {found}; "
+                              f"{contract.CONTRACT_SUMMARY}")
+
+    z = inputs.get(contract.INPUT_LATENT)
+    label = inputs.get(contract.INPUT_LABEL)
+    image = outputs.get(contract.OUTPUT_IMAGE)
+    extra = sorted(set(inputs) - {contract.INPUT_LATENT, contract.INPUT_LABEL})
+    if z is None or extra:
+        raise fail(f"expected input {contract.INPUT_LATENT!r}" if z is None
+                   else f"unexpected input(s) {', '.join(map(repr, extra))}")
+    if z.type != "tensor(float)" or len(z.shape) != 2:
+        raise fail("'z' must be float32 [batch, latent_dim]")
+    if isinstance(z.shape[0], int):
+        raise fail(f"the batch axis of 'z' is fixed at {z.shape[0]}; it must be dynamic")
+    if label is not None and (label.type != "tensor(int64)" or len(label.shape) != 1):
+        raise fail("'label' must be int64 [batch]")
+    if image is None:
+        raise fail(f"expected output {contract.OUTPUT_IMAGE!r}")
+    if image.type != "tensor(float)" or len(image.shape) != 4:
+        raise fail("'image' must be float32 [batch, C, H, W]")
+    static = lambda d: d if isinstance(d, int) else None  # noqa: E731 - symbolic dims are None
+    return {"latent_dim": static(z.shape[1]), "conditional": label is not None,
+            "image_shape": tuple(static(d) for d in image.shape[1:])}
+
+
+def _read_metadata(session: ort.InferenceSession, path: Path) -> tuple[dict[str, Any], str]:
+    """Metadata from the file's metadata_props, else from the model card beside it."""
+    try:
+        props = dict(session.get_modelmeta().custom_metadata_map)
+    except Exception as exc:
+        raise InferenceError(f"{path}: cannot read its metadata ({_ort_message(exc)})") from None
+    if any(k.startswith(contract.PREFIX) for k in props):
+        try:
+            return contract.metadata_from_props(props), "onnx"
+        except InferenceError as exc:
+            raise InferenceError(f"{path}: invalid GAN Studio metadata: {exc}") from None
+    card = path.with_suffix(".json")
+    if not card.is_file():
+        raise InferenceError(f"{path} has no GAN Studio metadata ('{contract.PREFIX}*' "
+                             f"metadata_props) and no model card {card.name} beside it")
+    try:
+        return contract.metadata_from_card(json.loads(card.read_text(encoding="utf-8"))), str(card)
+    except (OSError, ValueError) as exc:
+        raise InferenceError(f"{card}: cannot read the model card ({exc})") from None
+    except InferenceError as exc:
+        raise InferenceError(f"{card}: invalid model card: {exc}") from None
+
+
+class Generator:
+    """A loaded GAN Studio generator. Create it with Generator.load(path)."""
+
+    def __init__(self, session: ort.InferenceSession, metadata: dict[str, Any], path: Path,
+                 provider_note: str = "", metadata_source: str = "onnx"):
+        self._session = session
+        self.metadata = metadata
+        self.path = path
+        self.provider = session.get_providers()[0]
+        self.provider_note = provider_note  # why we are not on the GPU, "" when nothing to say
+        self.metadata_source = metadata_source  # "onnx", or the model card's path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto") -> "Generator":
+        """Open a generator file. device: "auto" (CUDA if it really works), "cpu" or "cuda"."""
+        path = Path(path)
+        if not path.exists():
+            raise InferenceError(f"model file not found: {path}")
+        if not path.is_file():
+            raise InferenceError(f"not a file: {path}")
+        ort.set_default_logger_severity(3)  # keep onnxruntime's C++ warnings off stderr
+        providers, note = _providers_for(device)
+        session, fallback = _create_session(path, providers)
+        graph = _check_graph(session, path)
+        meta, source = _read_metadata(session, path)
+
+        def mismatch(what: str, meta_value, graph_value) -> InferenceError:
+            return InferenceError(f"{path}: metadata says {what} {meta_value} but the graph "
+                                  f"has {graph_value}")
+        if graph["latent_dim"] not in (None, meta["latent_dim"]):
+            raise mismatch("latent_dim", meta["latent_dim"], graph["latent_dim"])
+        if graph["conditional"] != (meta["num_classes"] > 0):
+            raise mismatch("num_classes", meta["num_classes"],
+                           "a 'label' input" if graph["conditional"] else "no 'label' input")
+        if any(g not in (None, m) for g, m in zip(graph["image_shape"], meta["image_shape"])):
+            raise mismatch("image_shape", meta["image_shape"], graph["image_shape"])
+        return cls(session, meta, path, fallback or note, source)
+
+    # --- what the metadata says ---
+
+    @property
+    def latent_dim(self) -> int:
+        return self.metadata["latent_dim"]
+
+    @property
+    def num_classes(self) -> int:
+        return self.metadata["num_classes"]
+
+    @property
+    def conditional(self) -> bool:
+        return self.metadata["num_classes"] > 0
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.metadata["image_shape"]
+
+    @property
+    def output_range(self) -> tuple[float, float]:
+        return self.metadata["output_range"]
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.metadata["class_names"]
+
+    def __repr__(self) -> str:
+        return (f"Generator({str(self.path)!r}, latent_dim={self.latent_dim}, "
+                f"image_shape={self.image_shape}, num_classes={self.num_classes}, "
+                f"provider={self.provider!r})")
+
+    # --- latents ---
+
+    def sample_latent(self, n: int, seed: int | None = None, truncation: float = 1.0) -> np.ndarray:
+        """float32 [n, latent_dim] from the model's latent distribution; see latents.sample."""
+        return latents.sample(n, self.latent_dim, seed=seed,
+                              distribution=self.metadata["latent_distribution"],
+                              bound=self.metadata["latent_bound"], truncation=truncation)
+
+    def interpolate(self, *keys, steps: int = 9, method: str = "slerp") -> np.ndarray:
+        """Latent path through key latents: interpolate(za, zb, ...) or interpolate(Z[K, D]).
+
+        Returns float32 [(K-1)*(steps-1)+1, latent_dim]: `steps` frames per segment, both
+        keys included, joins not repeated. With a bounded latent the path is clipped to the
+        bound, since slerp's arc can leave the box the generator was trained on.
+        """
+        if len(keys) == 1:
+            stacked = np.asarray(keys[0])
+        elif len(keys) >= 2:
+            parts = [np.asarray(k) for k in keys]
+            if any(p.ndim != 1 for p in parts):
+                raise InferenceError("pass key latents as 1-D vectors [latent_dim], "
+                                     "or all of them as one array [K, latent_dim]")
+            stacked = np.stack(parts) if len({p.shape for p in parts}) == 1 else None
+        else:
+            stacked = None
+        if stacked is None or stacked.ndim != 2 or stacked.shape[0] < 2:
+            raise InferenceError("interpolate needs at least two key latents of shape "
+                                 f"[{self.latent_dim}] (or one array [K >= 2, {self.latent_dim}])")
+        path = latents.interpolate(self._check_latents(stacked), steps, method)
+        bound = self.metadata["latent_bound"]
+        return path if bound is None else np.clip(path, -bound, bound)
+
+    # --- running ---
+
+    def _check_latents(self, z) -> np.ndarray:
+        z = np.asarray(z)
+        expected = f"expected latents float32 [N, {self.latent_dim}]"
+        if z.dtype.kind != "f":
+            raise InferenceError(f"{expected}, got dtype {z.dtype}")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim or z.shape[0] < 1:
+            hint = " (use z[None] for a single latent)" if z.ndim == 1 else ""
+            raise InferenceError(f"{expected}, got shape {list(z.shape)}{hint}")
+        if not np.isfinite(z).all():
+            raise InferenceError("latents contain NaN or infinity")
+        return np.ascontiguousarray(z, np.float32)
+
+    def _check_labels(self, labels, n: int) -> np.ndarray | None:
+        if self.num_classes == 0:
+            if labels is not None:
+                raise InferenceError(f"{self.path.name} is unconditional: it takes no labels")
+            return None
+        if labels is None:
+            raise InferenceError(f"{self.path.name} is class-conditional: give labels "
+                                 f"(ints in [0, {self.num_classes}), one per latent or one for all)")
+        labels = np.asarray(labels)
+        if labels.dtype.kind not in "iu":
+            raise InferenceError(f"labels must be integers, got dtype {labels.dtype}")
+        if labels.ndim == 0:
+            labels = np.full(n, labels, np.int64)
+        if labels.shape != (n,):
+            raise InferenceError(f"expected labels [N={n}] (or a single int), got shape "
+                                 f"{list(labels.shape)}")
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.size:
+            raise InferenceError(f"label {bad[0]} out of range: this model has classes "
+                                 f"0..{self.num_classes - 1}")
+        return labels.astype(np.int64)
+
+    def run(self, z, labels=None) -> np.ndarray:
+        """The model's raw output, float32 [N, C, H, W], in metadata output_range."""
+        z = self._check_latents(z)
+        feeds = {contract.INPUT_LATENT: z}
+        labels = self._check_labels(labels, len(z))
+        if labels is not None:
+            feeds[contract.INPUT_LABEL] = labels
+        try:
+            (out,) = self._session.run([contract.OUTPUT_IMAGE], feeds)
+        except Exception as exc:
+            raise InferenceError(f"onnxruntime failed to run {self.path.name}: "
+                                 f"{_ort_message(exc)}") from None
+        if out.shape != (len(z), *self.image_shape):
+            raise InferenceError(f"{self.path.name} returned images of shape {list(out.shape)}, "
+                                 f"but its metadata says [N, {', '.join(map(str, self.image_shape))}]")
+        return out.astype(np.float32, copy=False)
+
+    def generate(self, z, labels=None) -> np.ndarray:
+        """Images as uint8 [N, H, W, C] (the model's output_range mapped onto 0..255)."""
+        return to_uint8(self.run(z, labels), self.output_range)

@@ -1,0 +1,124 @@
+"""Images: model output to uint8, grids, PNG and GIF files (numpy + Pillow only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import InferenceError
+
+
+def to_uint8(raw: np.ndarray, output_range: tuple[float, float]) -> np.ndarray:
+    """Map model output float [N, C, H, W] from `output_range` to uint8 [N, H, W, C].
+
+    Values outside the range are clipped and NaN (a diverged model) becomes the low end,
+    so a bad model gives black pixels rather than garbage from an unsafe cast.
+    """
+    lo, hi = output_range
+    x = (np.asarray(raw, np.float32) - lo) * (255.0 / (hi - lo))
+    x = np.nan_to_num(x, nan=0.0, posinf=255.0, neginf=0.0)
+    x = np.rint(np.clip(x, 0.0, 255.0)).astype(np.uint8)
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def _check_images(images: np.ndarray, what: str) -> np.ndarray:
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise InferenceError(f"{what} must be uint8 (see Generator.generate), got {images.dtype}")
+    if images.ndim == 3:  # [N, H, W]: grayscale without a channel axis
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or images.shape[0] < 1:
+        raise InferenceError(f"{what} must be [N, H, W, C] with C in 1, 3, 4, got {images.shape}")
+    return images
+
+
+def image_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: int = 0) -> np.ndarray:
+    """Tile uint8 [N, H, W, C] into one uint8 [H', W', C] image, `nrow` images per row.
+
+    Like torchvision's make_grid: `padding` pixels around and between the tiles, so grids
+    from training samples and from the app look the same.
+    """
+    images = _check_images(images, "images")
+    if isinstance(nrow, bool) or not isinstance(nrow, (int, np.integer)) or nrow < 1:
+        raise InferenceError(f"nrow must be an integer >= 1, got {nrow!r}")
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise InferenceError(f"padding must be an integer >= 0, got {padding!r}")
+    n, h, w, c = images.shape
+    cols = min(nrow, n)
+    rows = -(-n // cols)
+    grid = np.full((rows * (h + padding) + padding, cols * (w + padding) + padding, c),
+                   pad_value, np.uint8)
+    for i, image in enumerate(images):
+        y = padding + (i // cols) * (h + padding)
+        x = padding + (i % cols) * (w + padding)
+        grid[y:y + h, x:x + w] = image
+    return grid
+
+
+def upscale(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of [..., H, W, C] by an integer factor (crisp pixels)."""
+    if factor == 1:
+        return image
+    return np.repeat(np.repeat(image, factor, axis=-3), factor, axis=-2)
+
+
+def to_pil(image: np.ndarray) -> Image.Image:
+    """One uint8 image [H, W], [H, W, 1], [H, W, 3] or [H, W, 4] as a Pillow image."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or \
+            (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
+        raise InferenceError(f"an image must be uint8 [H, W, C] with C in 1, 3, 4, "
+                             f"got {image.dtype} {image.shape}")
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]  # Pillow wants grayscale as 2-D ("L")
+    return Image.fromarray(np.ascontiguousarray(image))
+
+
+def _writable(path: str | Path) -> Path:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InferenceError(f"cannot create the folder for {path}: {exc}") from None
+    return path
+
+
+def save_png(image: np.ndarray, path: str | Path) -> Path:
+    """Write one uint8 image (e.g. an image_grid) as PNG; returns the path."""
+    pil, path = to_pil(image), _writable(path)
+    try:
+        pil.save(path, format="PNG")
+    except OSError as exc:
+        raise InferenceError(f"cannot write {path}: {exc}") from None
+    return path
+
+
+def save_gif(
+    frames: np.ndarray,
+    path: str | Path,
+    duration_ms: int = 80,
+    loop: int | None = 0,
+    boomerang: bool = False,
+) -> Path:
+    """Write uint8 frames [M, H, W, C] as an animated GIF; returns the path.
+
+    loop: 0 repeats forever, k repeats k more times, None plays once. boomerang plays the
+    frames forward then backward (without doubling the two end frames), which turns an
+    interpolation between two latents into a seamless loop.
+    Note: Pillow merges identical consecutive frames into one longer frame.
+    """
+    frames = _check_images(frames, "frames")
+    if boomerang and len(frames) > 2:
+        frames = np.concatenate([frames, frames[-2:0:-1]])
+    images = [to_pil(f) for f in frames]
+    path = _writable(path)
+    options = {"save_all": True, "append_images": images[1:], "duration": int(duration_ms)}
+    if loop is not None:
+        options["loop"] = int(loop)
+    try:
+        images[0].save(path, format="GIF", **options)
+    except OSError as exc:
+        raise InferenceError(f"cannot write {path}: {exc}") from None
+    return path
