@@ -161,8 +161,6 @@ def build_config(values: dict[str, Any]) -> Config:
 def _check_together(c: Config) -> None:
     if c.latent_distribution == "uniform" and c.latent_bound is None:
         raise ConfigError("latent_distribution=uniform needs a latent_bound (z is drawn from [-b, b]), e.g. --set latent_bound=1.")
-    if c.ema_start >= c.steps and c.ema:
-        raise ConfigError(f"ema_start ({c.ema_start}) must be below steps ({c.steps}), or set ema=false.")
 
 
 def check_names(config: Config, names: dict[str, Iterable[str]]) -> None:

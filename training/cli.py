@@ -1,0 +1,267 @@
+"""``python -m training``: train, resume, and look at presets and runs.
+
+Errors a user can fix (a bad config, missing data, an unknown run) print one clear line and exit
+with status 2; only bugs print tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from training import config as configs
+from training.runs import DEFAULT_RUNS_DIR, RunError, RunFolder, create_run, find_run, list_runs
+
+log = logging.getLogger("training")
+
+
+class UsageError(Exception):
+    """Anything the user can fix from the command line."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from training.checkpoint import CheckpointError
+    from training.data import DataError
+
+    return configs.ConfigError, RunError, DataError, CheckpointError, UsageError
+
+
+def registry_names() -> dict[str, list[str]]:
+    from training.data import DATASETS
+    from training.losses import LOSSES
+    from training.models import MODELS
+
+    return {"dataset": DATASETS.names(), "model": MODELS.names(), "loss": LOSSES.names()}
+
+
+def check_config(config: configs.Config) -> None:
+    """Everything that can be checked before a run folder exists, so a bad config leaves no folder."""
+    from training.losses import build_loss
+    from training.models import build_models
+
+    configs.check_names(config, registry_names())
+    models = build_models(config, 10 if config.conditional else 0)
+    build_loss(config).check_models(models.discriminator)
+
+
+def setup_logging(run: RunFolder | None, is_main: bool) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if run and is_main and not _stderr_is(run.log_path):
+        handlers.append(logging.FileHandler(run.log_path))
+    logging.basicConfig(level=logging.INFO if is_main else logging.WARNING, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+
+
+def _stderr_is(path: Path) -> bool:
+    """True when our stderr already goes to ``path`` (the app launches us that way): log once, not twice."""
+    try:
+        return path.exists() and os.path.samestat(os.fstat(sys.stderr.fileno()), os.stat(path))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    """A tqdm bar on a terminal; in a log file, a plain line every 30 seconds instead."""
+    if not enabled:
+        return None, None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True)
+
+        def update(step: int, row: dict) -> None:
+            bar.update(step - bar.n)
+            bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss_d", "loss_g", "wasserstein") if k in row})
+
+        return update, bar
+    last = [0.0]
+
+    def update(step: int, row: dict) -> None:
+        if time.monotonic() - last[0] >= 30 or step == total:
+            last[0] = time.monotonic()
+            losses = ", ".join(f"{k} {row[k]:.4f}" for k in ("loss_d", "loss_g") if k in row)
+            log.info("step %d/%d, %s, %s images/s", step, total, losses, row.get("images_per_s"))
+
+    return update, None
+
+
+def load_training_data(config: configs.Config):
+    from training.data import load_dataset
+
+    return load_dataset(config.dataset, config.data_root, "train", config.image_size, config.channels)
+
+
+def run_training(config: configs.Config, run: RunFolder, resume: bool, dataset=None) -> str:
+    from training.trainer import Trainer, init_processes
+
+    processes, device = init_processes(config.device)
+    setup_logging(run, processes.is_main)
+    trainer = None
+    try:
+        trainer = Trainer(config, run, processes, device, dataset)
+        if resume and run.last_checkpoint.exists():
+            trainer.resume_from(run)
+            if processes.is_main:
+                run.truncate_metrics(trainer.step)
+                log.info("resumed %s at step %d", run.id, trainer.step)
+        if processes.is_main:
+            log.info("run %s: %s on %s, %d images, %s, %d process(es)", run.id, config.model, config.dataset,
+                     len(trainer.images), device, processes.world_size)
+        update, bar = _progress_bar(config.steps, trainer.step, processes.is_main)
+        state = trainer.train(update)
+        if bar is not None:
+            bar.close()
+        if processes.is_main:
+            log.info("%s: %s", state, run.read_status().get("message"))
+        return state
+    except BaseException as error:
+        if processes.is_main and run is not None and not isinstance(error, SystemExit):
+            tail = f"{type(error).__name__}: {error}"
+            run.write_status(state="failed", step=trainer.step if trainer else 0, message=tail)
+            log.exception("run failed")
+        raise
+    finally:
+        if processes.distributed:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _shared_run(runs_dir: Path, name: str, config: configs.Config) -> RunFolder:
+    """Rank 0 creates the folder; under torchrun the others learn its path from rank 0."""
+    run = create_run(runs_dir, name, config.to_dict()) if _is_main_process() else None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import torch.distributed as dist
+
+        from training.trainer import init_processes
+
+        init_processes(config.device)
+        box = [str(run.path) if run else None]
+        dist.broadcast_object_list(box, src=0)
+        run = RunFolder(Path(box[0]))
+    return run
+
+
+def cmd_train(args) -> int:
+    extra = {"data_root": args.data_root} if args.data_root else {}
+    if args.device:
+        extra["device"] = args.device
+    config = configs.resolve(args.preset, args.set or [], extra)
+    check_config(config)
+    dataset = load_training_data(config)  # missing data fails here, before a run folder exists
+    run = _shared_run(Path(args.runs_dir), args.name or args.preset, config)
+    if _is_main_process():
+        print(f"run folder: {run.path}", file=sys.stderr)
+    return 0 if run_training(config, run, resume=False, dataset=dataset) in ("finished", "stopped") else 1
+
+
+def cmd_resume(args) -> int:
+    run = find_run(args.run, Path(args.runs_dir))
+    status = run.live_status()
+    if status.get("state") in ("running", "stopping", "queued") and status.get("pid"):
+        raise UsageError(f"run {run.id} is still {status['state']} (pid {status['pid']}); stop it first.")
+    values = run.read_config()
+    for text in args.set or []:
+        key, value = configs.parse_override(text)
+        values[key] = value
+    if args.data_root:
+        values["data_root"] = args.data_root
+    if args.device:
+        values["device"] = args.device
+    config = configs.build_config(values)
+    check_config(config)
+    if _is_main_process():
+        from training.runs import atomic_write_json
+
+        atomic_write_json(run.config_path, config.to_dict())
+        run.write_status(state="queued", total_steps=config.steps, message="resuming")
+    return 0 if run_training(config, run, resume=True) in ("finished", "stopped") else 1
+
+
+def cmd_presets(args) -> int:
+    if args.fields:
+        defaults = configs.Config().to_dict()
+        for name, text in configs.field_help().items():
+            print(f"{name:20s} {configs.FIELDS[name].type:14s} default {defaults[name]!r:12s} {text}")
+        return 0
+    presets = {name: configs.load_preset(name) for name in configs.preset_names()}
+    if args.json:
+        print(json.dumps({"presets": presets, "names": registry_names(), "fields": configs.field_help()}, indent=2))
+        return 0
+    width = max(map(len, presets))
+    for name, values in presets.items():
+        print(f"{name:{width}s}  {values.get('description', '')}")
+    names = registry_names()
+    print(f"\nmodels: {', '.join(names['model'])}\nlosses: {', '.join(names['loss'])}\n"
+          f"datasets: {', '.join(names['dataset'])}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    rows = []
+    for run in list_runs(Path(args.runs_dir)):
+        status = run.live_status()
+        try:
+            preset = run.read_config().get("preset", "?")
+        except RunError:
+            preset = "?"
+        rows.append((run.id, status.get("state", "?"), f"{status.get('step', 0)}/{status.get('total_steps', '?')}",
+                     preset, status.get("message", "")))
+    if not rows:
+        print(f"no runs in {args.runs_dir}")
+        return 0
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[4])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description="Train GANs; runs are folders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_common(p):
+        p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR), help="where run folders live (default: runs)")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
+        p.add_argument("--data-root", help="folder holding the dataset")
+        p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: the config's (auto)")
+
+    p = sub.add_parser("train", help="start a new run from a preset")
+    p.add_argument("--preset", required=True, help="`python -m training presets` lists them")
+    p.add_argument("--name", help="run name (default: the preset's); the run id adds the time")
+    add_common(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("resume", help="continue a run from its last checkpoint")
+    p.add_argument("run", help="run id or run folder")
+    add_common(p)
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("presets", help="list presets, models, losses and datasets")
+    p.add_argument("--json", action="store_true", help="machine-readable, for the app")
+    p.add_argument("--fields", action="store_true", help="every config field with its type and help")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("runs", help="every run's state at a glance")
+    p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))
+    p.set_defaults(func=cmd_runs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except _user_errors() as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
