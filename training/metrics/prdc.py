@@ -91,8 +91,9 @@ def prdc(
     dtype = np.result_type(real.dtype, fake.dtype)  # one dtype for both, no mixed matmuls
     real, fake = real.astype(dtype, copy=False), fake.astype(dtype, copy=False)
 
-    r_pr, r_dc = knn_radii(real, (k_pr, k_dc), block_elems, squared=True)
-    f_pr = knn_radii(fake, (k_pr,), block_elems, squared=True)[0]
+    # Radii in the blocks' dtype (exact: they are block entries), so comparisons need no upcast.
+    r_pr, r_dc = knn_radii(real, (k_pr, k_dc), block_elems, squared=True).astype(dtype)
+    f_pr = knn_radii(fake, (k_pr,), block_elems, squared=True)[0].astype(dtype)
 
     n_real, n_fake = real.shape[0], fake.shape[0]
     real_sq, fake_sq = _sq_norms(real), _sq_norms(fake)
