@@ -230,11 +230,15 @@ class Trainer:
         stats: dict[str, torch.Tensor | float] = {}
         # Without DDP, D's weights need no gradients while G learns; DDP wants the same set every time.
         freeze_d = not self.processes.distributed
-        for _ in range(c.n_critic):
+        for critic_step in range(c.n_critic):
             real, real_labels = self._real_batch()
             fake_labels = self._fake_labels(len(real))
-            with torch.no_grad():
-                fake = G(sample_latents(c, len(real), self.device), fake_labels)
+            # The last critic step's fakes keep their graph and serve the generator's step too,
+            # which saves one generator forward per step (a third of the work at n_critic=1).
+            last = critic_step == c.n_critic - 1
+            with torch.set_grad_enabled(last):
+                fake_for_g = G(sample_latents(c, len(real), self.device), fake_labels)
+            fake = fake_for_g.detach()
             if c.r1_gamma:
                 real.requires_grad_(True)
             real_scores, fake_scores = D(real, real_labels), D(fake, fake_labels)
@@ -256,9 +260,7 @@ class Trainer:
 
         if freeze_d:
             self.D.requires_grad_(False)
-        labels = self._fake_labels(c.batch_size)
-        fake = G(sample_latents(c, c.batch_size, self.device), labels)
-        loss_g, g_stats = self.loss.generator_loss(D(fake, labels))
+        loss_g, g_stats = self.loss.generator_loss(D(fake_for_g, fake_labels))
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if measure_grads:
