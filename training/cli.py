@@ -52,8 +52,9 @@ def setup_logging(run: RunFolder | None, is_main: bool) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if run and is_main and not _stderr_is(run.log_path):
         handlers.append(logging.FileHandler(run.log_path))
-    logging.basicConfig(level=logging.INFO if is_main else logging.WARNING, handlers=handlers, force=True,
+    logging.basicConfig(level=logging.WARNING, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    log.setLevel(logging.INFO if is_main else logging.WARNING)  # our progress, not the exporter's chatter
 
 
 def _stderr_is(path: Path) -> bool:
@@ -186,6 +187,21 @@ def cmd_resume(args) -> int:
     return 0 if run_training(config, run, resume=True) in ("finished", "stopped") else 1
 
 
+def cmd_export(args) -> int:
+    from training.export import ExportError, export_run
+
+    run = find_run(args.run, Path(args.runs_dir))
+    if not run.last_checkpoint.exists():
+        raise UsageError(f"run {run.id} has no checkpoint yet; let it train to its first checkpoint.")
+    setup_logging(None, True)
+    try:
+        path = export_run(run, Path(args.out) if args.out else None, half=args.fp16)
+    except ExportError as error:
+        raise UsageError(f"export failed: {error}") from None
+    print(path)
+    return 0
+
+
 def cmd_presets(args) -> int:
     if args.fields:
         defaults = configs.Config().to_dict()
@@ -244,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id or run folder")
     add_common(p)
     p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("export", help="write a run's generator as one ONNX file with its model card")
+    p.add_argument("run", help="run id or run folder")
+    p.add_argument("--out", help="the .onnx path (default: RUN/generator.onnx); the card goes beside it")
+    p.add_argument("--fp16", action="store_true", help="also write a half-precision copy (NAME.fp16.onnx) for the web")
+    p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("presets", help="list presets, models, losses and datasets")
     p.add_argument("--json", action="store_true", help="machine-readable, for the app")

@@ -285,6 +285,7 @@ class Trainer:
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             "config": self.config.to_dict(), "num_classes": self.num_classes,
+            "class_names": list(self.data.class_names) if self.num_classes else [],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

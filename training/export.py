@@ -1,0 +1,238 @@
+"""Export a run's generator to one self-contained ONNX file that any app can use alone.
+
+The file follows the contract in ``inference/contract.py``: input ``z`` (and ``label`` for a
+conditional generator) with a dynamic batch axis, output ``image``, and the full metadata inside.
+The model card ``<name>.json`` beside it carries the same metadata as JSON (onnxruntime-web cannot
+read ``metadata_props``) plus how the model was trained and its scores.
+
+Nothing reaches its final name before it has passed ``onnx.checker`` and matched PyTorch in
+onnxruntime on 64 latents: a failed export leaves no file behind.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shlex
+import tempfile
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from inference.contract import INPUT_LABEL, INPUT_LATENT, OUTPUT_IMAGE, metadata_to_card, metadata_to_props
+from training import config as configs
+from training.checkpoint import load_checkpoint
+from training.models import build_models
+from training.runs import RunFolder, atomic_write_bytes, atomic_write_json
+from training.trainer import sample_latents
+
+log = logging.getLogger("training")
+
+OPSET = 18
+PARITY_BOUND = 1e-4
+PARITY_BOUND_FP16 = 2e-2
+
+
+class ExportError(Exception):
+    pass
+
+
+class _Unconditional(nn.Module):
+    """Fixes the traced signature to exactly the contract's inputs."""
+
+    def __init__(self, generator: nn.Module):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+
+class _Conditional(_Unconditional):
+    def forward(self, z: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return self.generator(z, label)
+
+
+def load_generator(run: RunFolder) -> tuple[nn.Module, configs.Config, dict[str, Any]]:
+    """The run's generator in eval mode (EMA weights where the run keeps them), its config and checkpoint."""
+    config = configs.build_config(run.read_config())
+    state = load_checkpoint(run.last_checkpoint)
+    generator = build_models(config, state.get("num_classes", 0)).generator
+    generator.load_state_dict(state["ema"] if state.get("ema") is not None else state["generator"])
+    return generator.eval().requires_grad_(False), config, state
+
+
+def training_command(config: configs.Config) -> str:
+    """The shortest `python -m training train` that reproduces this config: the preset plus what differs."""
+    preset = configs.resolve(config.preset).to_dict() if config.preset in configs.preset_names() else {}
+    args = ["python", "-m", "training", "train", "--preset", config.preset or "?"]
+    for key, value in config.to_dict().items():
+        if key in ("preset", "data_root", "description") or preset.get(key) == value:
+            continue
+        text = "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        args += ["--set", f"{key}={text}"]
+    return shlex.join(args)
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
+    return f"{cpu}, {os.cpu_count()} cores{gpu}, {platform.system()} {platform.machine()}"
+
+
+def _example_inputs(generator: nn.Module, config: configs.Config, n: int, seed: int = 0):
+    z = sample_latents(config, n, torch.device("cpu"), torch.Generator().manual_seed(seed))
+    if not generator.num_classes:
+        return (z,)
+    return z, torch.arange(n, dtype=torch.int64) % generator.num_classes
+
+
+def _export_graph(generator: nn.Module, config: configs.Config, path: Path) -> None:
+    conditional = bool(generator.num_classes)
+    module = (_Conditional if conditional else _Unconditional)(generator)
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    dynamic = {"z": {0: batch}, **({"label": {0: batch}} if conditional else {})}
+    names = [INPUT_LATENT] + ([INPUT_LABEL] if conditional else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, _example_inputs(generator, config, 2), str(path), input_names=names,
+                          output_names=[OUTPUT_IMAGE], dynamic_shapes=dynamic, opset_version=OPSET,
+                          external_data=False, dynamo=True, verbose=False, optimize=True)
+
+
+def _parity(path: Path, generator: nn.Module, config: configs.Config, n: int = 64) -> float:
+    """Largest absolute difference between onnxruntime and PyTorch on ``n`` latents."""
+    import onnxruntime as ort
+
+    inputs = _example_inputs(generator, config, n, seed=1)
+    with torch.no_grad():
+        expected = generator(*inputs).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {INPUT_LATENT: inputs[0].numpy()}
+    if len(inputs) == 2:
+        feeds[INPUT_LABEL] = inputs[1].numpy()
+    got = session.run([OUTPUT_IMAGE], feeds)[0]
+    if got.shape != expected.shape:
+        raise ExportError(f"onnxruntime returned shape {got.shape}, PyTorch {expected.shape}")
+    return float(np.abs(got.astype(np.float32) - expected).max())
+
+
+def _to_half(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Half-precision weights and arithmetic with float32 inputs and outputs, for the web."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    half = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)
+    _sort_topologically(half.graph)  # the converter appends its input casts at the end of the graph
+    return half
+
+
+def _sort_topologically(graph: onnx.GraphProto) -> None:
+    available = {i.name for i in graph.input} | {i.name for i in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        ready = [n for n in pending if all(name in available for name in n.input)]
+        if not ready:
+            raise ExportError("the half-precision graph has a cycle or a missing input")
+        for node in ready:
+            ordered.append(node)
+            available.update(node.output)
+        pending = [n for n in pending if n not in ready]
+    del graph.node[:]
+    graph.node.extend(ordered)
+
+
+def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metrics: dict | None = None) -> Path:
+    """Export ``run`` to ``out`` (default: the run's generator.onnx) and write the card beside it."""
+    generator, config, state = load_generator(run)
+    out = Path(out) if out else run.onnx_path
+    if out.suffix != ".onnx":
+        raise ExportError(f"the output must end in .onnx, got {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    status = run.read_status()
+    meta = {
+        "latent_dim": config.latent_dim,
+        "latent_distribution": config.latent_distribution,
+        "latent_bound": config.latent_bound,
+        "image_shape": generator.image_shape,
+        "output_range": generator.output_range,
+        "num_classes": generator.num_classes,
+        "class_names": state.get("class_names") or [str(i) for i in range(generator.num_classes)],
+        "dataset": config.dataset,
+        "architecture": config.model,
+        "loss": config.loss,
+        "train_steps": int(state["step"]),
+        "metrics": metrics if metrics is not None else best_metrics(run),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "training_command": training_command(config),
+    }
+    card = {
+        "name": out.stem,
+        "metadata": metadata_to_card(meta),
+        "training": {
+            "run": run.id, "preset": config.preset, "description": config.description,
+            "steps": int(state["step"]), "images_seen": int(state.get("images_seen", 0)),
+            "wall_time_s": round(float(state.get("elapsed", 0.0)), 1), "machine": machine_description(),
+            "weights": "ema" if state.get("ema") is not None else "generator",
+            "state": status.get("state"), "config": config.to_dict(),
+        },
+        "export": {"opset": OPSET, "parity_samples": 64, "parity_max_abs_diff": None, "files": [out.name]},
+    }
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        _export_graph(generator, config, raw)
+        model = onnx.load(str(raw))
+        for key, value in metadata_to_props(meta).items():
+            model.metadata_props.add(key=key, value=value)
+        onnx.checker.check_model(model, full_check=True)
+        checked = Path(tmp) / "model.onnx"
+        onnx.save(model, str(checked))
+        diff = _parity(checked, generator, config)
+        if not diff <= PARITY_BOUND:
+            raise ExportError(f"onnxruntime differs from PyTorch by {diff:.2e} (bound {PARITY_BOUND:.0e}); nothing written.")
+        card["export"]["parity_max_abs_diff"] = diff
+        half_path = out.with_name(out.stem + ".fp16.onnx")
+        if half:
+            half_model = _to_half(model)
+            onnx.checker.check_model(half_model)
+            half_tmp = Path(tmp) / "half.onnx"
+            onnx.save(half_model, str(half_tmp))
+            half_diff = _parity(half_tmp, generator, config)
+            if not half_diff <= PARITY_BOUND_FP16:
+                raise ExportError(f"the half-precision copy differs by {half_diff:.2e} (bound {PARITY_BOUND_FP16}).")
+            card["export"].update(fp16_file=half_path.name, fp16_parity_max_abs_diff=half_diff)
+            card["export"]["files"].append(half_path.name)
+            os.replace(half_tmp, half_path)
+        os.replace(checked, out)
+    atomic_write_json(out.with_suffix(".json"), card)
+    log.info("exported %s (%.1f MB, parity %.1e)", out, out.stat().st_size / 1e6, diff)
+    return out
+
+
+def best_metrics(run: RunFolder) -> dict[str, Any]:
+    """The evaluation row with the lowest FID, else the last evaluation row, else nothing."""
+    rows = [r for r in run.read_metrics() if "fid" in r or r.get("kind") == "eval"]
+    if not rows:
+        return {}
+    best = min(rows, key=lambda r: r.get("fid", float("inf")))
+    return {k: v for k, v in best.items() if k not in ("time", "epoch")}
+
+
+def update_card_metrics(card_path: Path, metrics: dict[str, Any]) -> None:
+    """Write evaluation scores into an existing card (and nothing else)."""
+    card = json.loads(card_path.read_text())
+    card["metadata"]["metrics"] = metrics
+    atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
