@@ -41,7 +41,7 @@ def require_unconditional(config: Config, num_classes: int) -> None:
     if num_classes:
         raise ConfigError(
             f"model {config.model!r} has no class-conditional version; "
-            "use --set model=sngan (or the cgan-* presets) for conditional training, or conditional=false."
+            "use model=dcgan or sngan (as the cgan-* presets do) for conditional training, or conditional=false."
         )
 
 

@@ -4,6 +4,10 @@ G: z -> dense to a (start x start x W) block -> stride-2 5x5 transposed convolut
 the channels, batch norm + ReLU between, tanh out. D: stride-2 5x5 convolutions, LeakyReLU 0.2,
 batch norm on every layer but the first, no pooling, a dense logit at the end. Init N(0, 0.02).
 The number of upsamplings follows the image size: 28 = 7*2*2, 32 = 4*2*2*2, 64 = 4*2^4.
+
+Class-conditional (``conditional=true``): G concatenates a learned label embedding to z, and D adds
+the projection term <embed(y), h> on its last features (Miyato & Koyama 2018), the simplest pair
+that reliably draws the asked-for class.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import torch
 from torch import nn
 
 from training.config import ConfigError
-from training.models import MODELS, GANModels, dcgan_init, require_unconditional
+from training.models import MODELS, GANModels, dcgan_init
 
 
 def upsampling_plan(image_size: int) -> tuple[int, int]:
@@ -30,14 +34,15 @@ def upsampling_plan(image_size: int) -> tuple[int, int]:
 class DCGANGenerator(nn.Module):
     output_range = (-1.0, 1.0)
 
-    def __init__(self, latent_dim, width, image_shape, bn_momentum, bn_eps):
+    def __init__(self, latent_dim, width, image_shape, bn_momentum, bn_eps, num_classes=0):
         super().__init__()
-        self.latent_dim, self.num_classes, self.image_shape = latent_dim, 0, image_shape
+        self.latent_dim, self.num_classes, self.image_shape = latent_dim, num_classes, image_shape
         channels, size, _ = image_shape
         self.start, steps = upsampling_plan(size)
         self.start_channels = width * 2 ** (steps - 1)
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         self.project = nn.Sequential(
-            nn.Linear(latent_dim, self.start_channels * self.start**2, bias=False),
+            nn.Linear(latent_dim * (2 if num_classes else 1), self.start_channels * self.start**2, bias=False),
             nn.BatchNorm1d(self.start_channels * self.start**2, eps=bn_eps, momentum=bn_momentum),
             nn.ReLU(),
         )
@@ -53,12 +58,14 @@ class DCGANGenerator(nn.Module):
         dcgan_init(self)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(labels)], dim=1)
         h = self.project(z).view(-1, self.start_channels, self.start, self.start)
         return self.net(h)
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, width, image_shape, bn_momentum, bn_eps, dropout):
+    def __init__(self, width, image_shape, bn_momentum, bn_eps, dropout, num_classes=0):
         super().__init__()
         channels, size, _ = image_shape
         _, steps = upsampling_plan(size)
@@ -73,18 +80,25 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(nn.Dropout(dropout))
             c_in, c_out = c_out, c_out * 2
             size = (size + 1) // 2
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c_in * size * size, 1))
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.linear = nn.Linear(c_in * size * size, 1)
+        self.embed = nn.Embedding(num_classes, c_in * size * size) if num_classes else None
         dcgan_init(self)
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+        h = self.features(x)
+        out = self.linear(h).squeeze(1)
+        if self.embed is not None:
+            out = out + (self.embed(labels) * h).sum(1)
+        return out
 
 
 @MODELS.register("dcgan")
 def build(config, num_classes: int) -> GANModels:
-    require_unconditional(config, num_classes)
     shape = (config.channels, config.image_size, config.image_size)
     return GANModels(
-        DCGANGenerator(config.latent_dim, config.g_width, shape, config.bn_momentum, config.bn_eps),
-        DCGANDiscriminator(config.d_width, shape, config.bn_momentum, config.bn_eps, config.dropout),
+        DCGANGenerator(config.latent_dim, config.g_width, shape, config.bn_momentum, config.bn_eps, num_classes),
+        DCGANDiscriminator(config.d_width, shape, config.bn_momentum, config.bn_eps, config.dropout, num_classes),
     )
