@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what GAN Studio needs on a fresh Debian machine with Python 3.11.
+#   scripts/install.sh          the app and training (pip, plus Debian's Fashion-MNIST package)
+#   scripts/install.sh --dev    also the test tools: pytest, Playwright, Debian's Chromium, Node examples
+# Safe to run again: each step is skipped or quick when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=false
+[ "${1:-}" = "--dev" ] && dev=true
+
+apt_packages=(dataset-fashion-mnist)
+$dev && apt_packages+=(chromium)
+missing=()
+for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if $dev; then
+  python3 -m pip install -q -r requirements-dev.txt
+  [ -x examples/setup.sh ] && bash examples/setup.sh
+else
+  python3 -m pip install -q -r requirements.txt
+fi
