@@ -15,7 +15,7 @@ train() {  # NAME PRESET STEPS [--set k=v ...]
     python -m training train --preset "$preset" --name "$name" --set steps="$steps" \
       --set checkpoint_every=250 --set sample_every=500 "$@" >> "$log" 2>&1
   elif ! grep -q '"state": "finished"' "$dir/status.json"; then
-    python -m training resume "$dir" >> "$log" 2>&1
+    python -m training resume "$dir" --set steps="$steps" >> "$log" 2>&1
   fi
 }
 
@@ -25,10 +25,10 @@ export_as() {  # NAME OUT
     python -m training export "$dir" --out "exported/$2.onnx" >> "$log" 2>&1
 }
 
-train shipped-cgan-mnist cgan-mnist 4000
-train shipped-dcgan-mnist dcgan-mnist 4000
-train shipped-dcgan-fashion-mnist dcgan-mnist 5000 --set dataset=fashion-mnist
-train shipped-wgan-gp-mnist wgan-gp-mnist 10000
+train shipped-cgan-mnist cgan-mnist 2000
+train shipped-dcgan-mnist dcgan-mnist 2000
+train shipped-dcgan-fashion-mnist dcgan-mnist 2500 --set dataset=fashion-mnist
+train shipped-wgan-gp-mnist wgan-gp-mnist 5000
 export_as shipped-cgan-mnist mnist-cgan
 export_as shipped-dcgan-mnist mnist-dcgan
 export_as shipped-dcgan-fashion-mnist fashion-mnist-dcgan
