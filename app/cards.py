@@ -1,0 +1,45 @@
+"""A model's card: what it was trained on, how long, and how good it is."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app.core import ModelEntry
+from inference import Generator
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def card_view(entry: ModelEntry, g: Generator, compact: bool = False) -> None:
+    meta = g.metadata
+    card = entry.card()
+    training = card.get("training", {}) if isinstance(card.get("training"), dict) else {}
+    c, h, w = meta["image_shape"]
+    cols = st.columns(5)
+    cols[0].metric("Dataset", meta.get("dataset") or "?")
+    cols[1].metric("Model", meta.get("architecture") or "?", help=f"loss: {meta.get('loss') or '?'}")
+    steps = meta.get("train_steps")
+    cols[2].metric("Trained", f"{steps:,} steps" if steps is not None else "?",
+                   help=f"{training.get('wall_time_s', '?')} s on {training.get('machine', '?')}")
+    cols[3].metric("Images", f"{w}×{h}×{c}", help=f"latent: {meta['latent_dim']}-d {meta['latent_distribution']}")
+    cols[4].metric("Classes", meta["num_classes"] or "—")
+    metrics = meta.get("metrics") or {}
+    scores = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "step"}
+    if scores:
+        st.caption("Scores" + (f" (step {metrics['step']})" if "step" in metrics else "") + ": " +
+                   " · ".join(f"**{k}** {_fmt(v)}" for k, v in scores.items()))
+    else:
+        st.caption("No evaluation scores in this model's card yet.")
+    if compact:
+        return
+    with st.expander("Full card"):
+        if training.get("description"):
+            st.write(training["description"])
+        if meta.get("training_command"):
+            st.code(meta["training_command"], language="bash")
+        st.caption(f"file `{entry.path}` · runs on {g.provider}"
+                   + (f" ({g.provider_note})" if g.provider_note else ""))
+        st.json({"metadata": meta, **{k: v for k, v in card.items() if k != "metadata"}}, expanded=False)

@@ -1,0 +1,69 @@
+"""Plotly charts of metrics.jsonl rows: known groups first, then any other numeric column
+(evaluation metrics such as fid, kid_mean, precision, recall arrive later and are charted
+without the app knowing their names)."""
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+GROUPS = [
+    ("Losses", ("loss_d", "loss_g")),
+    ("D(x) and D(G(z))", ("d_real", "d_fake")),
+    ("Wasserstein estimate and penalties", ("wasserstein", "gradient_penalty", "gp", "r1_penalty", "r1")),
+    ("Gradient norms", ()),  # every grad_norm_* column
+]
+NOT_CHARTED = {"step", "epoch", "time", "images_per_s", "kind"}
+
+
+def numeric_columns(rows: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                seen.setdefault(key, None)
+    return [k for k in seen if k not in NOT_CHARTED]
+
+
+def chart_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """[(title, columns)] for the columns present; each leftover metric gets its own chart."""
+    columns = numeric_columns(rows)
+    groups, used = [], set()
+    for title, names in GROUPS:
+        present = [c for c in columns if c.startswith("grad_norm")] if not names else \
+            [c for c in names if c in columns]
+        if present:
+            groups.append((title, present))
+            used.update(present)
+    groups += [(c, [c]) for c in columns if c not in used]
+    return groups
+
+
+def line_chart(title: str, series: dict[str, tuple[list, list]], height: int = 260) -> go.Figure:
+    fig = go.Figure()
+    for name, (x, y) in series.items():
+        # sparse series (evaluation rows) read better with markers
+        mode = "lines+markers" if len(x) < 30 else "lines"
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode))
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
+    return fig
+
+
+def series(rows: list[dict[str, Any]], column: str) -> tuple[list, list]:
+    xs, ys = [], []
+    for row in rows:
+        value = row.get(column)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and "step" in row:
+            xs.append(row["step"])
+            ys.append(value)
+    return xs, ys
+
+
+def run_figures(rows: list[dict[str, Any]]) -> list[go.Figure]:
+    return [line_chart(title, {c: series(rows, c) for c in cols}) for title, cols in chart_groups(rows)]
+
+
+def overlay_figure(runs_rows: dict[str, list[dict[str, Any]]], column: str) -> go.Figure:
+    return line_chart(column, {run_id: series(rows, column) for run_id, rows in runs_rows.items()}, height=380)

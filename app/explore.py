@@ -1,0 +1,169 @@
+"""Explore: pick a generator, browse samples, morph between images, move along directions."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import streamlit as st
+
+from app import core, ui
+from app.cards import card_view
+
+GRID_SIZES = (8, 16, 32, 64)
+N_DIRECTIONS = 5
+FRAME_PX = 256   # the studio image: big, crisp pixels
+TILE_PX = 84
+
+st.title("🎨 Explore")
+
+models = core.find_models()
+if not models:
+    st.info(
+        "**No models yet.** Train one on the **Train** page and press *Export to ONNX* when it is done, "
+        "upload an `.onnx` generator on the **Models** page, or export a run from a terminal:\n\n"
+        "```bash\npython -m training train --preset dcgan-mnist\npython -m training export RUN\n```\n\n"
+        f"Models are read from `{core.models_dir()}` and from exported runs in `{core.runs_dir()}`.",
+        icon="🪄")
+    st.page_link("app/train.py", label="Go to Train", icon="🏋️")
+    st.stop()
+
+paths = [str(m.path) for m in models]
+by_path = {str(m.path): m for m in models}
+# Another page (Models, a run) may ask us to open a given model.
+wanted = st.session_state.pop("open_model", None)
+if wanted in paths:
+    st.session_state["model"] = wanted
+if st.session_state.get("model") not in paths:
+    st.session_state["model"] = paths[0]
+choice = st.selectbox("Model", paths, key="model",
+                      format_func=lambda p: f"{by_path[p].label}  ·  {by_path[p].card().get('metadata', {}).get('dataset', '')}")
+entry = by_path[choice]
+g = ui.load_generator(entry.path)
+card_view(entry, g, compact=False)
+
+# --- the sample controls (sidebar) ---
+
+def _resample():
+    st.session_state["seed"] = random.randrange(0, 100_000)
+
+
+with st.sidebar:
+    st.subheader("Samples")
+    st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed",
+                    help="the same seed gives the same images on every machine")
+    st.button("🎲 Resample", on_click=_resample, width="stretch")
+    truncation = st.slider("Truncation ψ", 0.0, 1.0, 1.0, 0.05, key="truncation",
+                           help="pulls latents toward the mean: lower is cleaner but less varied")
+    n = st.select_slider("Grid size", GRID_SIZES, value=16, key="grid_n")
+    label = None
+    if g.conditional:
+        options = ["every class in turn", *g.class_names]
+        picked = st.selectbox("Class", options, index=1, key="class_pick",
+                              help="this generator is class-conditional: it draws the class you pick")
+        label = None if picked == options[0] else options.index(picked) - 1
+seed = int(st.session_state["seed"])
+
+# Key images are (seed, grid index, class) triples: one names one latent whatever the grid size.
+if st.session_state.get("keys_model") != choice:
+    st.session_state["keys_model"] = choice
+    st.session_state["keys"] = []
+keys: list[tuple[int, int, int | None]] = st.session_state["keys"]
+
+
+def tile_label(i: int) -> int | None:
+    return core.labels_for(g, i + 1, label)[i] if g.conditional else None
+
+
+def _add_key(s: int, i: int, lab):
+    keys.append((int(s), int(i), None if lab is None else int(lab)))
+
+
+left, right = st.columns([1, 1], gap="large")
+
+with left:
+    st.subheader("Samples")
+    st.caption("Press **＋** under an image to make it a key image for the morph →")
+    images = core.grid(g, seed, n, truncation, label)
+    per_row = 8
+    for start in range(0, n, per_row):
+        cols = st.columns(per_row, gap="small")
+        for i in range(start, min(start + per_row, n)):
+            with cols[i - start]:
+                st.image(core.png_bytes(images[i], TILE_PX), width="stretch", output_format="PNG")
+                st.button("＋", key=f"pick-{i}", help=f"use image #{i} (seed {seed}) as a key",
+                          on_click=_add_key, args=(seed, i, tile_label(i)), width="stretch")
+    st.download_button("⬇ Grid PNG", core.png_bytes(core.image_grid(images, nrow=8), 0),
+                       file_name=f"{entry.path.stem}-seed{seed}.png", mime="image/png")
+
+
+@st.fragment
+@ui.guard
+def studio():
+    """Morph and direction sliders rerun only this fragment: the grid is not redrawn."""
+    st.subheader("Morph")
+    active = list(keys)
+    for default in [(seed, 0, tile_label(0)), (seed, 1, tile_label(1))]:
+        if len(active) < 2 and default not in active:
+            active.append(default)
+    if len(keys) < 2:
+        st.caption("Using the first grid images as keys until you pick two or more.")
+    # key thumbnails with remove buttons, and a box to add a key by seed
+    cols = st.columns(max(len(active), 2) + 1)
+    for j, (s, i, lab) in enumerate(active):
+        with cols[j]:
+            z = core.latent(g, s, i) * truncation
+            st.image(core.png_bytes(g.generate(z[None], None if lab is None else np.array([lab]))[0], 64),
+                     caption=f"seed {s} #{i}" + (f" · {g.class_names[lab]}" if lab is not None else ""),
+                     output_format="PNG")
+            if j < len(keys) and st.button("✕", key=f"unkey-{j}", help="remove this key"):
+                keys.pop(j)
+                st.rerun()
+    with cols[-1]:
+        add_seed = st.number_input("Add seed", min_value=0, value=seed + 1, step=1, key="add_seed",
+                                   label_visibility="collapsed")
+        if st.button("＋ seed", help="add image #0 of this seed as a key"):
+            _add_key(add_seed, 0, label if label is not None else (0 if g.conditional else None))
+            st.rerun()
+
+    method = st.radio("Path", ["slerp", "lerp"], horizontal=True, key="method",
+                      help="slerp follows the sphere where Gaussian latents live; lerp is a straight line")
+    t = st.slider("Morph", 0.0, 1.0, 0.0, 0.01, key="morph", help="0 is the first key, 1 the last")
+    key_z = np.stack([core.latent(g, s, i) * truncation for s, i, _ in active])
+    seg = min(int(t * (len(active) - 1) + 0.5), len(active) - 1)
+    frame_label = active[seg][2]   # a class cannot be blended: use the nearest key's
+
+    offset = None
+    with st.expander("Directions (GANSpace-style)", expanded=True):
+        dirs, spread, explained = ui.load_directions(entry.path, N_DIRECTIONS)
+        amounts = []
+        for k in range(len(dirs)):
+            amounts.append(st.slider(f"Direction {k + 1}", -3.0, 3.0, 0.0, 0.1, key=f"dir-{k}",
+                                     help=f"principal component {k + 1} of the images "
+                                          f"({explained[k]:.0%} of their variance), in standard deviations"))
+        if any(amounts):
+            offset = sum(a * s * d for a, s, d in zip(amounts, spread, dirs)).astype(np.float32)
+
+    frame_png = core.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
+    st.image(frame_png, caption=f"morph {t:.2f}", width=FRAME_PX, output_format="PNG")
+
+    steps = st.slider("Frames per segment", 3, 16, 8, key="strip_steps")
+    path = g.interpolate(key_z, steps=steps, method=method)
+    if offset is not None:
+        path = core.clip_to_bound(g, path + offset)
+    seg_len = steps - 1
+    labels = None
+    if g.conditional:
+        labels = np.array([active[min(int(j / seg_len + 0.5), len(active) - 1)][2] for j in range(len(path))])
+    frames = g.generate(path, labels)
+    strip = core.image_grid(frames, nrow=len(frames))
+    st.image(core.png_bytes(strip, 0), caption="the path, frame by frame", width="stretch", output_format="PNG")
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("⬇ Frame PNG", frame_png, file_name=f"{entry.path.stem}-morph.png", mime="image/png")
+    d2.download_button("⬇ Strip PNG", core.png_bytes(strip, 0), file_name=f"{entry.path.stem}-strip.png",
+                       mime="image/png")
+    d3.download_button("⬇ GIF", core.gif_bytes(frames, 192), file_name=f"{entry.path.stem}-morph.gif",
+                       mime="image/gif")
+
+
+with right:
+    studio()

@@ -1,0 +1,68 @@
+"""Runs: every run in a table, curves of several overlaid, one opened in full, deletion."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import charts, core, ui
+from training.runs import ACTIVE_STATES
+
+st.title("📈 Runs")
+
+root = core.runs_dir()
+runs = {r.id: r for r in core.list_runs(root)}
+if not runs:
+    st.info(f"**No runs yet** in `{root}`. Start one on the **Train** page, or from a terminal with "
+            "`python -m training train --preset gan-mlp-mnist`.", icon="📭")
+    st.page_link("app/train.py", label="Go to Train", icon="🏋️")
+    st.stop()
+
+summaries = [core.run_summary(r) for r in runs.values()]
+summaries.sort(key=lambda s: s["updated"] or "", reverse=True)
+for s in summaries:
+    s["state"] = f"{ui.STATE_ICONS.get(s['state'], '')} {s['state']}"
+st.dataframe(summaries, hide_index=True, width="stretch",
+             column_config={"time_min": st.column_config.NumberColumn("time (min)"),
+                            "best_fid": st.column_config.NumberColumn("best FID", help="lower is better"),
+                            "exported": st.column_config.CheckboxColumn("ONNX")})
+ids = [s["run"] for s in summaries]
+
+st.subheader("Compare")
+picked = st.multiselect("Runs to overlay", ids, default=ids[:min(2, len(ids))], key="overlay")
+if picked:
+    rows = {rid: runs[rid].read_metrics() for rid in picked}
+    columns = sorted({c for r in rows.values() for c in charts.numeric_columns(r)})
+    if columns:
+        default = "loss_g" if "loss_g" in columns else columns[0]
+        column = st.selectbox("Metric", columns, index=columns.index(default), key="overlay_metric")
+        st.plotly_chart(charts.overlay_figure(rows, column), key="overlay_chart")
+    else:
+        st.caption("These runs have no metrics yet.")
+
+st.subheader("Open a run")
+current = st.selectbox("Run", ids, key="open_run")
+run = runs[current]
+with st.container(border=True):
+    ui.run_view(run, key=f"runs-{run.id}")
+    with st.expander("Config and log"):
+        st.json(run.read_config(), expanded=False)
+        st.code(core.run_log(run, 40) or "(empty log)", language="text")
+
+    # Deleting is two clicks: the first asks, the second (on a fresh rerun) does it.
+    if run.live_status().get("state") not in ACTIVE_STATES:
+        if st.session_state.get("confirm_delete") != run.id:
+            if st.button("🗑 Delete run…", key="delete"):
+                st.session_state["confirm_delete"] = run.id
+                st.rerun()
+        else:
+            st.warning(f"Delete **{run.id}** and everything in it (checkpoints, samples, exported model)? "
+                       "This cannot be undone.")
+            c1, c2 = st.columns(2)
+            if c1.button("Yes, delete it", type="primary", key="delete_yes"):
+                core.delete_run(run)
+                st.session_state.pop("confirm_delete", None)
+                st.session_state.pop("open_run", None)
+                st.toast(f"Deleted {run.id}")
+                st.rerun()
+            if c2.button("Cancel", key="delete_no"):
+                st.session_state.pop("confirm_delete", None)
+                st.rerun()

@@ -1,0 +1,154 @@
+"""Train: a form over a preset and its main hyperparameters; launch runs and watch them live."""
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+
+import streamlit as st
+
+from app import core, ui
+from training import config as configs
+from training.runs import ACTIVE_STATES, RunFolder, sanitize_name
+
+st.title("🏋️ Train")
+
+
+@st.cache_data(show_spinner="Reading presets and model names…")
+def catalogue() -> dict:
+    """Presets, registry names and field help from `python -m training presets --json`: a
+    separate process, because the registries import torch and the app must not."""
+    done = subprocess.run([sys.executable, "-m", "training", "presets", "--json"], cwd=core.REPO,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise core.LaunchError("`python -m training presets --json` failed:\n" + done.stderr[-1500:])
+    return json.loads(done.stdout)
+
+
+def yaml_value(value) -> str:
+    """A value as --set reads it (YAML): floats keep a dot so 1e-05 is a number, not text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        text = repr(value)
+        mantissa, _, exponent = text.partition("e")
+        if exponent and "." not in mantissa:
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    return str(value)
+
+
+cat = catalogue()
+presets: dict = cat["presets"]
+names: dict = cat["names"]
+helps: dict = cat["fields"]
+defaults = configs.Config().to_dict()
+
+form, watch = st.columns([2, 3], gap="large")
+
+with form:
+    st.subheader("New run")
+    preset = st.selectbox("Preset", sorted(presets), index=sorted(presets).index("dcgan-mnist")
+                          if "dcgan-mnist" in presets else 0, key="preset",
+                          help="a recipe from training/presets/; the fields below start from it")
+    base = {**defaults, **presets[preset]}
+    if base.get("description"):
+        st.caption(base["description"])
+    p = preset  # widget keys carry the preset, so picking another preset resets the fields to its values
+
+    def field_kw(name: str) -> dict:
+        return {"help": helps.get(name), "key": f"{name}@{p}"}
+
+    name = st.text_input("Run name", value=preset, key=f"name@{p}",
+                         help="the run id adds the date and time; letters, digits, '.', '_', '-'")
+    values: dict = {}
+    c1, c2, c3 = st.columns(3)
+    values["dataset"] = c1.selectbox("Dataset", names["dataset"], index=names["dataset"].index(base["dataset"])
+                                     if base["dataset"] in names["dataset"] else 0, **field_kw("dataset"))
+    values["model"] = c2.selectbox("Model", names["model"], index=names["model"].index(base["model"])
+                                   if base["model"] in names["model"] else 0, **field_kw("model"))
+    values["loss"] = c3.selectbox("Loss", names["loss"], index=names["loss"].index(base["loss"])
+                                  if base["loss"] in names["loss"] else 0, **field_kw("loss"))
+    c1, c2, c3 = st.columns(3)
+    values["steps"] = c1.number_input("Steps", min_value=1, value=int(base["steps"]), step=100, **field_kw("steps"))
+    values["batch_size"] = c2.number_input("Batch size", min_value=1, value=int(base["batch_size"]), step=16,
+                                           **field_kw("batch_size"))
+    values["n_critic"] = c3.number_input("D steps per G step", min_value=1, value=int(base["n_critic"]),
+                                         **field_kw("n_critic"))
+    c1, c2, c3 = st.columns(3)
+    values["lr_g"] = c1.number_input("G learning rate", min_value=0.0, value=float(base["lr_g"]), step=1e-5,
+                                     format="%.2e", **field_kw("lr_g"))
+    values["lr_d"] = c2.number_input("D learning rate", min_value=0.0, value=float(base["lr_d"]), step=1e-5,
+                                     format="%.2e", **field_kw("lr_d"))
+    values["latent_dim"] = c3.number_input("Latent size", min_value=1, value=int(base["latent_dim"]),
+                                           **field_kw("latent_dim"))
+    c1, c2, c3 = st.columns(3)
+    values["conditional"] = c1.checkbox("Class-conditional", value=bool(base["conditional"]), **field_kw("conditional"))
+    values["ema"] = c2.checkbox("EMA of G", value=bool(base["ema"]), **field_kw("ema"))
+    values["device"] = c3.selectbox("Device", ["auto", "cpu", "cuda"], index=["auto", "cpu", "cuda"].index(base["device"]),
+                                    **field_kw("device"))
+    with st.expander("Logging and checkpoints"):
+        c1, c2, c3, c4 = st.columns(4)
+        values["log_every"] = c1.number_input("Log every", min_value=1, value=int(base["log_every"]), **field_kw("log_every"))
+        values["sample_every"] = c2.number_input("Samples every", min_value=1, value=int(base["sample_every"]),
+                                                 **field_kw("sample_every"))
+        values["checkpoint_every"] = c3.number_input("Checkpoint every", min_value=1,
+                                                     value=int(base["checkpoint_every"]), **field_kw("checkpoint_every"))
+        values["eval_every"] = c4.number_input("Evaluate every", min_value=0, value=int(base["eval_every"]),
+                                               **field_kw("eval_every"))
+    extra = st.text_area("More overrides (key=value, one a line)", key=f"extra@{p}",
+                         placeholder="label_smoothing=0.1\nbeta1=0.5",
+                         help="any config field; `python -m training presets --fields` lists them all")
+
+    # Only what differs from the preset becomes a --set, so the command stays short and readable.
+    overrides = [f"{k}={yaml_value(v)}" for k, v in values.items() if v != base.get(k)]
+    overrides += [line.strip() for line in extra.splitlines() if line.strip()]
+    problem = None
+    try:
+        resolved = configs.load_preset(preset)
+        for text in overrides:
+            key, value = configs.parse_override(text)
+            resolved[key] = value
+        config = configs.build_config(resolved)
+        configs.check_names(config, names)
+    except configs.ConfigError as error:
+        problem = str(error)
+    if not name.strip() or sanitize_name(name) != name.strip().lower():
+        safe = sanitize_name(name)
+        st.caption(f"The run will be named `{safe}`.")
+    argv = core.train_argv(preset, sanitize_name(name), overrides)
+    st.code(shlex.join(["python", *argv[1:]]), language="bash", wrap_lines=True)
+    if problem:
+        st.error(f"**Invalid settings.** {problem}", icon="⚙️")
+    if st.button("🚀 Start training", type="primary", disabled=problem is not None, key="start"):
+        with st.spinner("Starting: loading PyTorch and the dataset…"):
+            try:
+                run = core.start_training(preset, sanitize_name(name), overrides)
+            except core.LaunchError as error:
+                st.error(f"**The run did not start.** {error}\n\nIf the dataset is missing, put it under "
+                         "`$GAN_STUDIO_DATA` (or pass `data_root=...` in the overrides) and try again.",
+                         icon="🛑")
+            else:
+                st.session_state.setdefault("watching", []).append(run.id)
+                st.toast(f"Started {run.id}")
+
+with watch:
+    st.subheader("Runs in progress")
+    root = core.runs_dir()
+    mine = st.session_state.get("watching", [])
+    shown = []
+    for run in core.list_runs(root):
+        if run.live_status().get("state") in ACTIVE_STATES or run.id in mine:
+            shown.append(run)
+    if not shown:
+        st.info("Nothing is training right now. Pick a preset and press **Start training**; "
+                "finished runs are on the **Runs** page.", icon="💤")
+    # newest first: the run you just started is at the top
+    for run in sorted(shown, key=lambda r: r.config_path.stat().st_mtime, reverse=True):
+        if not run.path.is_dir():
+            continue
+        with st.container(border=True):
+            ui.run_view(run, key=f"train-{run.id}")

@@ -1,0 +1,172 @@
+"""Streamlit pieces shared by the pages: error display, cached models, the live run view."""
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Callable
+
+import streamlit as st
+
+from app import charts, core
+from inference import Generator, InferenceError
+from training.config import ConfigError
+from training.runs import ACTIVE_STATES, RunError, RunFolder
+
+log = logging.getLogger("gan_studio.app")
+
+STATE_ICONS = {"queued": "⏳", "running": "🟢", "stopping": "🟡", "stopped": "⏸️", "finished": "✅",
+               "failed": "❌", "diverged": "💥"}
+
+
+def show_error(error: BaseException) -> None:
+    """A clear message and the way out, never a traceback (that goes to the server's log)."""
+    if isinstance(error, InferenceError):
+        st.error(f"**This model cannot be used.** {error}\n\nPick another model, or re-export it "
+                 "with `python -m training export RUN`.", icon="🧩")
+    elif isinstance(error, ConfigError):
+        st.error(f"**Invalid settings.** {error}", icon="⚙️")
+    elif isinstance(error, (RunError, core.LaunchError)):
+        st.error(f"**Run problem.** {error}", icon="🏃")
+    elif isinstance(error, OSError):
+        st.error(f"**File problem.** {error}\n\nCheck that the folder exists and is writable "
+                 f"(runs: `{core.runs_dir()}`, models: `{core.models_dir()}`).", icon="📁")
+    else:
+        log.exception("unexpected error in the app")
+        st.error(f"**Something went wrong:** {type(error).__name__}: {error}\n\n"
+                 "Reload the page; if it happens again, the server's console has the details.", icon="🚨")
+
+
+def guard(fn: Callable) -> Callable:
+    """Run ``fn`` and show any exception as a message. Streamlit's own rerun/stop signals are
+    BaseExceptions, not Exceptions, so they pass through untouched."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - the point: no raw tracebacks in the page
+            show_error(error)
+    return wrapper
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the model…")
+def _load(path: str, mtime_ns: int, size: int) -> Generator:
+    # keyed by mtime and size too: a re-exported file gets a fresh session
+    return Generator.load(path)
+
+
+def load_generator(path: Path) -> Generator:
+    return _load(*core.file_key(path))
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding latent directions…")
+def _directions(path: str, mtime_ns: int, size: int, k: int):
+    return core.directions(_load(path, mtime_ns, size), k)
+
+
+def load_directions(path: Path, k: int = 5):
+    return _directions(*core.file_key(path), k)
+
+
+# --- the live view of one run ---
+
+def run_header(run: RunFolder, status: dict) -> None:
+    state = status.get("state", "?")
+    st.markdown(f"**{STATE_ICONS.get(state, '')} {run.id}** · {state} · "
+                f"step {status.get('step', 0)} / {status.get('total_steps', '?')}")
+
+
+def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
+    """Progress, buttons, charts, samples and (for a failed run) the log's tail.
+
+    The body is a fragment that reruns every 2 s while the run is active, so only this part of
+    the page refreshes. Everything comes from the run folder: a reload or a restart of the app
+    finds the same picture.
+    """
+    active = run.live_status().get("state") in ACTIVE_STATES
+
+    @st.fragment(run_every=2 if active else None)
+    @guard
+    def body():
+        status = run.live_status()
+        state = status.get("state", "?")
+        rows = run.read_metrics()
+        run_header(run, status)
+        total = status.get("total_steps") or 0
+        step = status.get("step") or 0
+        if total:
+            text = f"{step} / {total} steps"
+            if state in ACTIVE_STATES:
+                text += f" · {core.eta_text(status, rows)}" if core.eta_text(status, rows) else ""
+            st.progress(min(step / total, 1.0), text=text)
+        if status.get("message"):
+            st.caption(status["message"])
+        _buttons(run, status, key)
+        if state in ("failed", "diverged"):
+            st.error(f"This run {state}: {status.get('message', '')}\n\nThe end of its log is below; "
+                     "fix the cause, then **Resume** (it continues from the last checkpoint).", icon="❌")
+            st.code(core.run_log(run) or "(the log is empty)", language="text")
+        if show_charts:
+            _charts(rows, key)
+        _samples(run, key)
+        if active and state not in ACTIVE_STATES:
+            st.rerun()  # the run just ended: redraw the page once so the fragment stops polling
+
+    body()
+
+
+def _buttons(run: RunFolder, status: dict, key: str) -> None:
+    state = status.get("state")
+    cols = st.columns(4)
+    if state in ("running", "queued"):
+        if cols[0].button("⏹ Stop", key=f"stop-{key}", help="graceful: finishes the step, saves a checkpoint"):
+            if core.stop_training(run):
+                # keep it on the Train page once stopped, so Resume and Export stay at hand
+                st.session_state.setdefault("watching", []).append(run.id)
+                st.toast(f"Stopping {run.id}…")
+            else:
+                st.warning("The process is not running any more.")
+    has_checkpoint = run.last_checkpoint.exists()
+    if state in ("stopped", "failed", "diverged", "finished") and has_checkpoint:
+        label = "▶ Resume" if state != "finished" else "▶ Continue"
+        if cols[1].button(label, key=f"resume-{key}", help="continue from the last checkpoint"
+                          + (" (raise `steps` on the CLI to train a finished run further)" if state == "finished" else "")):
+            core.resume_training(run)
+            st.toast(f"Resuming {run.id}…")
+            st.rerun()
+    if has_checkpoint and state not in ("running", "stopping", "queued"):
+        exported = run.onnx_path.is_file()
+        if cols[2].button("📦 Re-export" if exported else "📦 Export to ONNX", key=f"export-{key}",
+                          help="writes generator.onnx + its card into the run folder; Explore lists it"):
+            with st.spinner("Exporting (checks the ONNX file against PyTorch)…"):
+                core.export_run(run)
+            st.success(f"Exported to `{run.onnx_path}`: open it on the Explore page.")
+        if exported:
+            with cols[3].popover("⬆ Publish"):
+                name = st.text_input("Model name", value=run.id, key=f"pubname-{key}")
+                if st.button("Copy into the models folder", key=f"publish-{key}"):
+                    target = core.publish(run, name)
+                    st.success(f"Saved as `{target.name}`.")
+
+
+def _charts(rows: list[dict], key: str) -> None:
+    if not rows:
+        st.info("No metrics yet: the first row arrives after `log_every` steps.")
+        return
+    figures = charts.run_figures(rows)
+    cols = st.columns(2)
+    for i, fig in enumerate(figures):
+        cols[i % 2].plotly_chart(fig, key=f"chart-{key}-{i}", config={"displayModeBar": False})
+
+
+def _samples(run: RunFolder, key: str) -> None:
+    grids = run.sample_grids()
+    if not grids:
+        return
+    steps = [int(p.stem.split("_")[-1]) for p in grids]
+    if len(grids) > 1:
+        # the slider's value is the step; it follows the newest grid unless the user moved it
+        choice = st.select_slider("Sample grid at step", options=steps, value=steps[-1], key=f"samples-{key}-{len(steps)}")
+    else:
+        choice = steps[0]
+    st.image(str(grids[steps.index(choice)]), caption=f"fixed latents at step {choice}", width=360, output_format="PNG")
