@@ -13,13 +13,13 @@ import streamlit as st  # noqa: E402
 
 from app import ui  # noqa: E402
 
-st.set_page_config(page_title="GAN Studio", page_icon="🎨", layout="wide")
+st.set_page_config(page_title="GAN Studio", page_icon=":material/palette:", layout="wide")
 
 pages = [
-    st.Page("app/explore.py", title="Explore", icon="🎨", default=True),
-    st.Page("app/train.py", title="Train", icon="🏋️"),
-    st.Page("app/runs.py", title="Runs", icon="📈"),
-    st.Page("app/models.py", title="Models", icon="📦"),
+    st.Page("app/explore.py", title="Explore", icon=":material/palette:", default=True),
+    st.Page("app/train.py", title="Train", icon=":material/fitness_center:"),
+    st.Page("app/runs.py", title="Runs", icon=":material/monitoring:"),
+    st.Page("app/models.py", title="Models", icon=":material/inventory_2:"),
 ]
 page = st.navigation(pages)
 ui.guard(page.run)()

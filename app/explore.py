@@ -14,7 +14,7 @@ N_DIRECTIONS = 5
 FRAME_PX = 256   # the studio image: big, crisp pixels
 TILE_PX = 84
 
-st.title("🎨 Explore")
+st.title("Explore")
 
 models = core.find_models()
 if not models:
@@ -23,8 +23,8 @@ if not models:
         "upload an `.onnx` generator on the **Models** page, or export a run from a terminal:\n\n"
         "```bash\npython -m training train --preset dcgan-mnist\npython -m training export RUN\n```\n\n"
         f"Models are read from `{core.models_dir()}` and from exported runs in `{core.runs_dir()}`.",
-        icon="🪄")
-    st.page_link("app/train.py", label="Go to Train", icon="🏋️")
+        icon=":material/auto_awesome:")
+    st.page_link("app/train.py", label="Go to Train", icon=":material/fitness_center:")
     st.stop()
 
 paths = [str(m.path) for m in models]
@@ -51,7 +51,7 @@ with st.sidebar:
     st.subheader("Samples")
     st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed",
                     help="the same seed gives the same images on every machine")
-    st.button("🎲 Resample", on_click=_resample, width="stretch")
+    st.button("Resample", icon=":material/casino:", on_click=_resample, width="stretch")
     truncation = st.slider("Truncation ψ", 0.0, 1.0, 1.0, 0.05, key="truncation",
                            help="pulls latents toward the mean: lower is cleaner but less varied")
     n = st.select_slider("Grid size", GRID_SIZES, value=16, key="grid_n")
@@ -90,10 +90,10 @@ with left:
         for i in range(start, min(start + per_row, n)):
             with cols[i - start]:
                 st.image(core.png_bytes(images[i], TILE_PX), width="stretch", output_format="PNG")
-                st.button("＋", key=f"pick-{i}", help=f"use image #{i} (seed {seed}) as a key",
+                st.button(":material/add:", key=f"pick-{i}", help=f"use image #{i} (seed {seed}) as a key",
                           on_click=_add_key, args=(seed, i, tile_label(i)), width="stretch")
-    st.download_button("⬇ Grid PNG", core.png_bytes(core.image_grid(images, nrow=8), 0),
-                       file_name=f"{entry.path.stem}-seed{seed}.png", mime="image/png")
+    st.download_button("Grid PNG", core.png_bytes(core.image_grid(images, nrow=8), 0),
+                       file_name=f"{entry.path.stem}-seed{seed}.png", mime="image/png", icon=":material/download:")
 
 
 @st.fragment
@@ -115,13 +115,13 @@ def studio():
             st.image(core.png_bytes(g.generate(z[None], None if lab is None else np.array([lab]))[0], 64),
                      caption=f"seed {s} #{i}" + (f" · {g.class_names[lab]}" if lab is not None else ""),
                      output_format="PNG")
-            if j < len(keys) and st.button("✕", key=f"unkey-{j}", help="remove this key"):
+            if j < len(keys) and st.button(":material/close:", key=f"unkey-{j}", help="remove this key"):
                 keys.pop(j)
                 st.rerun()
     with cols[-1]:
         add_seed = st.number_input("Add seed", min_value=0, value=seed + 1, step=1, key="add_seed",
                                    label_visibility="collapsed")
-        if st.button("＋ seed", help="add image #0 of this seed as a key"):
+        if st.button("Add seed", icon=":material/add:", help="add image #0 of this seed as a key"):
             _add_key(add_seed, 0, label if label is not None else (0 if g.conditional else None))
             st.rerun()
 
@@ -158,11 +158,11 @@ def studio():
     strip = core.image_grid(frames, nrow=len(frames))
     st.image(core.png_bytes(strip, 0), caption="the path, frame by frame", width="stretch", output_format="PNG")
     d1, d2, d3 = st.columns(3)
-    d1.download_button("⬇ Frame PNG", frame_png, file_name=f"{entry.path.stem}-morph.png", mime="image/png")
-    d2.download_button("⬇ Strip PNG", core.png_bytes(strip, 0), file_name=f"{entry.path.stem}-strip.png",
-                       mime="image/png")
-    d3.download_button("⬇ GIF", core.gif_bytes(frames, 192), file_name=f"{entry.path.stem}-morph.gif",
-                       mime="image/gif")
+    d1.download_button("Frame PNG", frame_png, file_name=f"{entry.path.stem}-morph.png", mime="image/png", icon=":material/download:")
+    d2.download_button("Strip PNG", core.png_bytes(strip, 0), file_name=f"{entry.path.stem}-strip.png",
+                       mime="image/png", icon=":material/download:")
+    d3.download_button("GIF", core.gif_bytes(frames, 192), file_name=f"{entry.path.stem}-morph.gif",
+                       mime="image/gif", icon=":material/download:")
 
 
 with right:

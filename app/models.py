@@ -7,9 +7,9 @@ from app import core, ui
 from app.cards import card_view
 from inference import InferenceError
 
-st.title("📦 Models")
+st.title("Models")
 
-with st.expander("⬆ Upload a generator (.onnx)", expanded=not core.find_models()):
+with st.expander("Upload a generator (.onnx)", icon=":material/upload:", expanded=not core.find_models()):
     st.caption("The file must follow the GAN Studio contract: input `z` float32 [batch, latent_dim] "
                "(plus `label` int64 [batch] if conditional), output `image` [batch, C, H, W], and "
                "`gan_studio.*` metadata. It is checked before anything is saved.")
@@ -18,16 +18,16 @@ with st.expander("⬆ Upload a generator (.onnx)", expanded=not core.find_models
         try:
             target, g = core.check_upload(upload.getvalue(), upload.name)
         except InferenceError as error:
-            st.error(f"**Rejected, nothing was saved.** {error}", icon="🚫")
+            st.error(f"**Rejected, nothing was saved.** {error}", icon=":material/block:")
         else:
             st.session_state["uploaded"] = upload.file_id
             st.success(f"Saved as `{target.name}`: {g.metadata['dataset'] or 'unknown data'}, "
-                       f"{g.metadata['architecture'] or 'unknown model'}.", icon="✅")
+                       f"{g.metadata['architecture'] or 'unknown model'}.", icon=":material/check_circle:")
 
 models = core.find_models()
 if not models:
     st.info("**No models yet.** Train a run on the **Train** page and press *Export to ONNX*, "
-            f"or upload a file above. Shipped models live in `{core.models_dir()}`.", icon="🪄")
+            f"or upload a file above. Shipped models live in `{core.models_dir()}`.", icon=":material/auto_awesome:")
     st.stop()
 
 for entry in models:
@@ -37,15 +37,15 @@ for entry in models:
             g = ui.load_generator(entry.path)
         except InferenceError as error:
             st.error(f"**This file is not a usable generator.** {error}\n\nRe-export it, or delete `{entry.path}`.",
-                     icon="🧩")
+                     icon=":material/broken_image:")
             continue
         card_view(entry, g)
         c1, c2, c3 = st.columns(3)
-        if c1.button("🎨 Open in Explore", key=f"open-{entry.path}"):
+        if c1.button("Open in Explore", icon=":material/palette:", key=f"open-{entry.path}"):
             st.session_state["open_model"] = str(entry.path)
             st.switch_page("app/explore.py")
-        c2.download_button("⬇ ONNX", entry.path.read_bytes(), file_name=entry.path.name,
-                           mime="application/octet-stream", key=f"dl-{entry.path}")
+        c2.download_button("ONNX", entry.path.read_bytes(), file_name=entry.path.name,
+                           mime="application/octet-stream", key=f"dl-{entry.path}", icon=":material/download:")
         if entry.card_path.is_file():
-            c3.download_button("⬇ Card (JSON)", entry.card_path.read_bytes(), file_name=entry.card_path.name,
-                               mime="application/json", key=f"card-{entry.path}")
+            c3.download_button("Card (JSON)", entry.card_path.read_bytes(), file_name=entry.card_path.name,
+                               mime="application/json", key=f"card-{entry.path}", icon=":material/download:")

@@ -6,20 +6,18 @@ import streamlit as st
 from app import charts, core, ui
 from training.runs import ACTIVE_STATES
 
-st.title("📈 Runs")
+st.title("Runs")
 
 root = core.runs_dir()
 runs = {r.id: r for r in core.list_runs(root)}
 if not runs:
     st.info(f"**No runs yet** in `{root}`. Start one on the **Train** page, or from a terminal with "
-            "`python -m training train --preset gan-mlp-mnist`.", icon="📭")
-    st.page_link("app/train.py", label="Go to Train", icon="🏋️")
+            "`python -m training train --preset gan-mlp-mnist`.", icon=":material/inbox:")
+    st.page_link("app/train.py", label="Go to Train", icon=":material/fitness_center:")
     st.stop()
 
 summaries = [core.run_summary(r) for r in runs.values()]
 summaries.sort(key=lambda s: s["updated"] or "", reverse=True)
-for s in summaries:
-    s["state"] = f"{ui.STATE_ICONS.get(s['state'], '')} {s['state']}"
 st.dataframe(summaries, hide_index=True, width="stretch",
              column_config={"time_min": st.column_config.NumberColumn("time (min)"),
                             "best_fid": st.column_config.NumberColumn("best FID", help="lower is better"),
@@ -50,7 +48,7 @@ with st.container(border=True):
     # Deleting is two clicks: the first asks, the second (on a fresh rerun) does it.
     if run.live_status().get("state") not in ACTIVE_STATES:
         if st.session_state.get("confirm_delete") != run.id:
-            if st.button("🗑 Delete run…", key="delete"):
+            if st.button("Delete run…", icon=":material/delete:", key="delete"):
                 st.session_state["confirm_delete"] = run.id
                 st.rerun()
         else:

@@ -12,7 +12,7 @@ from app import core, ui
 from training import config as configs
 from training.runs import ACTIVE_STATES, RunFolder, sanitize_name
 
-st.title("🏋️ Train")
+st.title("Train")
 
 
 @st.cache_data(show_spinner="Reading presets and model names…")
@@ -122,15 +122,15 @@ with form:
     argv = core.train_argv(preset, sanitize_name(name), overrides)
     st.code(shlex.join(["python", *argv[1:]]), language="bash", wrap_lines=True)
     if problem:
-        st.error(f"**Invalid settings.** {problem}", icon="⚙️")
-    if st.button("🚀 Start training", type="primary", disabled=problem is not None, key="start"):
+        st.error(f"**Invalid settings.** {problem}", icon=":material/tune:")
+    if st.button("Start training", icon=":material/rocket_launch:", type="primary", disabled=problem is not None, key="start"):
         with st.spinner("Starting: loading PyTorch and the dataset…"):
             try:
                 run = core.start_training(preset, sanitize_name(name), overrides)
             except core.LaunchError as error:
                 st.error(f"**The run did not start.** {error}\n\nIf the dataset is missing, put it under "
                          "`$GAN_STUDIO_DATA` (or pass `data_root=...` in the overrides) and try again.",
-                         icon="🛑")
+                         icon=":material/error:")
             else:
                 st.session_state.setdefault("watching", []).append(run.id)
                 st.toast(f"Started {run.id}")
@@ -145,7 +145,7 @@ with watch:
             shown.append(run)
     if not shown:
         st.info("Nothing is training right now. Pick a preset and press **Start training**; "
-                "finished runs are on the **Runs** page.", icon="💤")
+                "finished runs are on the **Runs** page.", icon=":material/bedtime:")
     # newest first: the run you just started is at the top
     for run in sorted(shown, key=lambda r: r.config_path.stat().st_mtime, reverse=True):
         if not run.path.is_dir():

@@ -15,26 +15,28 @@ from training.runs import ACTIVE_STATES, RunError, RunFolder
 
 log = logging.getLogger("gan_studio.app")
 
-STATE_ICONS = {"queued": "⏳", "running": "🟢", "stopping": "🟡", "stopped": "⏸️", "finished": "✅",
-               "failed": "❌", "diverged": "💥"}
+# state -> (colour, Material icon) for the run header
+STATE_STYLE = {"queued": ("gray", "hourglass_empty"), "running": ("green", "play_circle"),
+               "stopping": ("orange", "pause_circle"), "stopped": ("gray", "stop_circle"),
+               "finished": ("blue", "check_circle"), "failed": ("red", "error"), "diverged": ("red", "warning")}
 
 
 def show_error(error: BaseException) -> None:
     """A clear message and the way out, never a traceback (that goes to the server's log)."""
     if isinstance(error, InferenceError):
         st.error(f"**This model cannot be used.** {error}\n\nPick another model, or re-export it "
-                 "with `python -m training export RUN`.", icon="🧩")
+                 "with `python -m training export RUN`.", icon=":material/broken_image:")
     elif isinstance(error, ConfigError):
-        st.error(f"**Invalid settings.** {error}", icon="⚙️")
+        st.error(f"**Invalid settings.** {error}", icon=":material/tune:")
     elif isinstance(error, (RunError, core.LaunchError)):
-        st.error(f"**Run problem.** {error}", icon="🏃")
+        st.error(f"**Run problem.** {error}", icon=":material/directions_run:")
     elif isinstance(error, OSError):
         st.error(f"**File problem.** {error}\n\nCheck that the folder exists and is writable "
-                 f"(runs: `{core.runs_dir()}`, models: `{core.models_dir()}`).", icon="📁")
+                 f"(runs: `{core.runs_dir()}`, models: `{core.models_dir()}`).", icon=":material/folder_off:")
     else:
         log.exception("unexpected error in the app")
         st.error(f"**Something went wrong:** {type(error).__name__}: {error}\n\n"
-                 "Reload the page; if it happens again, the server's console has the details.", icon="🚨")
+                 "Reload the page; if it happens again, the server's console has the details.", icon=":material/report:")
 
 
 def guard(fn: Callable) -> Callable:
@@ -72,7 +74,8 @@ def load_directions(path: Path, k: int = 5):
 
 def run_header(run: RunFolder, status: dict) -> None:
     state = status.get("state", "?")
-    st.markdown(f"**{STATE_ICONS.get(state, '')} {run.id}** · {state} · "
+    colour, icon = STATE_STYLE.get(state, ("gray", "help"))
+    st.markdown(f"**{run.id}** · :{colour}[:material/{icon}: {state}] · "
                 f"step {status.get('step', 0)} / {status.get('total_steps', '?')}")
 
 
@@ -104,7 +107,7 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
         _buttons(run, status, key)
         if state in ("failed", "diverged"):
             st.error(f"This run {state}: {status.get('message', '')}\n\nThe end of its log is below; "
-                     "fix the cause, then **Resume** (it continues from the last checkpoint).", icon="❌")
+                     "fix the cause, then **Resume** (it continues from the last checkpoint).", icon=":material/error:")
             st.code(core.run_log(run) or "(the log is empty)", language="text")
         if show_charts:
             _charts(rows, key)
@@ -119,7 +122,7 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
     state = status.get("state")
     cols = st.columns(4)
     if state in ("running", "queued"):
-        if cols[0].button("⏹ Stop", key=f"stop-{key}", help="graceful: finishes the step, saves a checkpoint"):
+        if cols[0].button("Stop", icon=":material/stop:", key=f"stop-{key}", help="graceful: finishes the step, saves a checkpoint"):
             if core.stop_training(run):
                 # keep it on the Train page once stopped, so Resume and Export stay at hand
                 st.session_state.setdefault("watching", []).append(run.id)
@@ -127,22 +130,21 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
             else:
                 st.warning("The process is not running any more.")
     has_checkpoint = run.last_checkpoint.exists()
-    if state in ("stopped", "failed", "diverged", "finished") and has_checkpoint:
-        label = "▶ Resume" if state != "finished" else "▶ Continue"
-        if cols[1].button(label, key=f"resume-{key}", help="continue from the last checkpoint"
-                          + (" (raise `steps` on the CLI to train a finished run further)" if state == "finished" else "")):
+    if state in ("stopped", "failed", "diverged") and has_checkpoint:
+        if cols[1].button("Resume", icon=":material/play_arrow:", key=f"resume-{key}",
+                          help="continue from the last checkpoint"):
             core.resume_training(run)
             st.toast(f"Resuming {run.id}…")
             st.rerun()
     if has_checkpoint and state not in ("running", "stopping", "queued"):
         exported = run.onnx_path.is_file()
-        if cols[2].button("📦 Re-export" if exported else "📦 Export to ONNX", key=f"export-{key}",
+        if cols[2].button("Re-export" if exported else "Export to ONNX", icon=":material/deployed_code:", key=f"export-{key}",
                           help="writes generator.onnx + its card into the run folder; Explore lists it"):
             with st.spinner("Exporting (checks the ONNX file against PyTorch)…"):
                 core.export_run(run)
             st.success(f"Exported to `{run.onnx_path}`: open it on the Explore page.")
         if exported:
-            with cols[3].popover("⬆ Publish"):
+            with cols[3].popover("Publish", icon=":material/publish:"):
                 name = st.text_input("Model name", value=run.id, key=f"pubname-{key}")
                 if st.button("Copy into the models folder", key=f"publish-{key}"):
                     target = core.publish(run, name)

@@ -94,7 +94,7 @@ def test_explore_grid_morph_and_directions(app_env):
     at.button(key="pick-5").click().run()
     assert at.session_state["keys"] == [(7, 3, None), (7, 5, None)]
     assert any(c.startswith("seed 7 #5") for c, _ in images(at))
-    assert {b.label for b in at.get("download_button")} >= {"⬇ Frame PNG", "⬇ Strip PNG", "⬇ GIF"}
+    assert {b.label for b in at.get("download_button")} >= {"Frame PNG", "Strip PNG", "GIF"}
     no_errors(at)
 
 

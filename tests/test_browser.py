@@ -1,0 +1,165 @@
+"""The app in a real browser: `streamlit run` on localhost, headless Debian Chromium via Playwright.
+
+Screenshots go to test-artifacts/ (gitignored); the README's come from here (docs/screenshots/).
+Never `playwright install`: it downloads a browser, which fails offline; we use /usr/bin/chromium.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import make_onnx_generator
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, mnist_root):
+    """The app on a free localhost port, with its own runs folder and models folder (the shipped
+    models when there are some, for real-looking screenshots, else a small stand-in)."""
+    models, runs = tmp_path / "exported", tmp_path / "runs"
+    models.mkdir()
+    runs.mkdir()
+    for onnx in sorted((REPO / "exported").glob("*.onnx")):
+        for f in (onnx, onnx.with_suffix(".json")):
+            if f.is_file():
+                shutil.copy(f, models / f.name)
+    if not any(models.glob("*.onnx")):
+        make_onnx_generator(models / "stand-in.onnx")
+    port = free_port()
+    env = {**os.environ, "GAN_STUDIO_RUNS": str(runs), "GAN_STUDIO_MODELS": str(models),
+           "GAN_STUDIO_DATA": str(mnist_root.parent)}
+    log = open(tmp_path / "streamlit.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+                             "--server.headless", "true", "--server.address", "localhost"],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text()[-3000:])
+            time.sleep(0.5)
+    yield {"url": url, "runs": runs}
+    # stop any run the test started (gracefully), then the server
+    from training.runs import list_runs, process_alive
+
+    for run in list_runs(runs):
+        pid = run.read_status().get("pid")
+        if pid and process_alive(pid):
+            try:
+                os.killpg(pid, 15)
+            except ProcessLookupError:
+                pass
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        context = browser.new_context(viewport={"width": 1440, "height": 1300})
+        yield context.new_page()
+        browser.close()
+
+
+def settle(page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished the script run that the last action started."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def frame_src(page) -> str:
+    return page.locator("[data-testid='stImage']:has-text('morph') img").first.get_attribute("src")
+
+
+def test_landing_slider_and_live_run(server, page):
+    page.goto(server["url"], wait_until="domcontentloaded")
+    page.wait_for_selector("[data-testid='stImage']", timeout=90_000)
+    settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("Explore").first.is_visible()
+    shot(page, "explore")
+
+    # the morph slider, moved with the keyboard, changes the image
+    before = frame_src(page)
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="Morph").locator("input[type='range']")
+    slider.focus()
+    for _ in range(30):
+        page.keyboard.press("ArrowRight")
+    settle(page)
+    page.wait_for_function(
+        """(before) => { const i = [...document.querySelectorAll("[data-testid='stImage']")]
+               .find(e => e.innerText.includes('morph')); return i && i.querySelector('img').src !== before; }""",
+        arg=before, timeout=30_000)
+    assert frame_src(page) != before
+    assert page.locator("[data-testid='stException']").count() == 0
+    shot(page, "explore-morph")
+
+    # start a run from the Train page: its live chart appears
+    page.goto(server["url"] + "/train", wait_until="domcontentloaded")
+    page.wait_for_selector("text=New run", timeout=60_000)
+    settle(page)
+    preset = page.locator("[data-testid='stSelectbox']").filter(has_text="Preset")
+    preset.click()
+    page.keyboard.type("gan-mlp-mnist")
+    page.keyboard.press("Enter")
+    settle(page)
+    steps = page.get_by_label("Steps", exact=True)
+    steps.fill("400")
+    steps.press("Enter")
+    settle(page)
+    assert "--preset gan-mlp-mnist" in page.locator("[data-testid='stCode']").first.inner_text()
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=180_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.wait_for_timeout(2500)  # let the fragment redraw once more with a few more points
+    shot(page, "train-live")
+
+    page.goto(server["url"] + "/runs", wait_until="domcontentloaded")
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
+    settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    shot(page, "runs")
