@@ -76,3 +76,44 @@ def app_env(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_MODELS", str(models))
     monkeypatch.setenv("GAN_STUDIO_DATA", str(MNIST_ROOT.parent))
     return {"runs": runs, "models": models, "tmp": tmp_path}
+
+
+# ---------------------------------------------------------------- training, config, CLI tests
+import os  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def mnist_train():
+    """The real MNIST training split as an ImageDataset (uint8, in memory), loaded once."""
+    if not (MNIST_ROOT / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"no offline MNIST copy at {MNIST_ROOT}")
+    from training.data import load_dataset
+
+    return load_dataset("mnist", MNIST_ROOT, "train")
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: on a small shared CPU, two spinning threads per process are much slower."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """Environment for `python -m training` subprocesses: the repo importable, the shared data
+    found through GAN_STUDIO_DATA, one thread, and a private HOME/cache."""
+    if not (MNIST_ROOT / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"no offline MNIST copy at {MNIST_ROOT}")
+    env = dict(os.environ)
+    env.update(PYTHONPATH=str(REPO_ROOT), GAN_STUDIO_DATA=str(SHARED_DATA.resolve()), OMP_NUM_THREADS="1",
+               HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
+    env.pop("GAN_STUDIO_RUNS", None)
+    return env

@@ -1,0 +1,308 @@
+"""The trainer on real MNIST: every preset trains and writes a complete run folder, a short run
+measurably improves its samples, SIGINT stops cleanly, a NaN loss ends as `diverged` with the last
+good checkpoint kept, EMA, and batch norm in eval mode while sampling."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training import config as configs
+from training.checkpoint import load_checkpoint
+from training.data import convert_images, load_dataset
+from training.metrics.fid import feature_statistics, frechet_distance
+from training.runs import RunFolder, create_run
+from training.trainer import EMA, GRID_SIZE, Trainer, sample_latents
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+METRIC_KEYS = {"step", "epoch", "time", "loss_d", "loss_g", "images_per_s"}
+SUBSET = 512  # real images per preset run: conversion to 64x64 RGB of all 60k would cost seconds
+
+
+@pytest.fixture(autouse=True)
+def restore_determinism():
+    """deterministic=true switches a process-wide flag; give other tests the default back."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    yield
+    torch.use_deterministic_algorithms(previous)
+
+
+def subset(data, config, n=SUBSET):
+    """The first n real images converted the way the loader converts them for this config."""
+    return dataclasses.replace(data, images=convert_images(data.images[:n], config.image_size, config.channels),
+                               labels=data.labels[:n])
+
+
+def parameters(module):
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def zero_gradient(config, module) -> set[str]:
+    """Parameters whose gradient is zero by construction: a Wasserstein critic's output bias cancels
+    in E[D(x)] - E[D(G(z))] and in the gradient penalty, so (unless clipped) it never moves."""
+    if module is None or config.loss not in ("wasserstein", "wgan-gp"):
+        return set()
+    last = [name for name, m in module.named_modules() if isinstance(m, torch.nn.Linear)][-1]
+    return {f"{last}.bias"}
+
+
+def training_rows(run: RunFolder):
+    return [r for r in run.read_metrics() if r.get("kind", "train") == "train"]
+
+
+@pytest.fixture(scope="module")
+def fashion_train():
+    if not (FASHION_SYSTEM_DIR / "train-images-idx3-ubyte.gz").is_file():
+        return None
+    return load_dataset("fashion-mnist", FASHION_SYSTEM_DIR, "train")
+
+
+# ----------------------------------------------------------------------------- every preset
+@pytest.mark.parametrize("preset", configs.preset_names())
+def test_every_preset_trains_on_real_data(preset, mnist_train, fashion_train, tmp_path):
+    values = configs.load_preset(preset)
+    data = mnist_train
+    if values["dataset"] == "fashion-mnist" and fashion_train is not None:
+        data = fashion_train  # its own dataset, from Debian's package
+    # svhn/cifar10/folder presets keep their size and channels: MNIST is resized/converted to them.
+    config = configs.resolve(preset, ["batch_size=16", "steps=3", "log_every=1", "sample_every=1000",
+                                      "checkpoint_every=3", "keep_checkpoints=1"], {"dataset": data.name})
+    run = create_run(tmp_path / "runs", preset, config.to_dict())
+    trainer = Trainer(config, run, dataset=subset(data, config))
+    g_before, d_before = parameters(trainer.G), parameters(trainer.D)
+
+    assert trainer.train() == "finished"
+
+    # Every parameter tensor of both players moved, and nothing became NaN.
+    for name, module, before in (("G", trainer.G, g_before), ("D", trainer.D, d_before)):
+        after = parameters(module)
+        unchanged = [k for k in before if torch.equal(before[k], after[k]) and k not in zero_gradient(config, module)]
+        assert not unchanged, f"{preset}: {name} parameters never updated: {unchanged}"
+        assert all(torch.isfinite(p).all() for p in after.values())
+
+    # config.json round-trips to the very config that trained.
+    assert configs.build_config(json.loads(run.config_path.read_text())) == config
+
+    status = run.read_status()
+    assert status["state"] == "finished" and status["step"] == 3 and status["total_steps"] == 3
+    assert status["pid"] == os.getpid()
+
+    rows = training_rows(run)
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    for row in rows:
+        assert METRIC_KEYS <= row.keys(), row
+        assert math.isfinite(row["loss_d"]) and math.isfinite(row["loss_g"])
+        assert row["epoch"] == 1 and row["time"] > 0 and row["images_per_s"] > 0
+    if config.loss in ("wasserstein", "wgan-gp"):
+        assert "wasserstein" in rows[0]
+    if config.loss == "wgan-gp":
+        assert "gradient_penalty" in rows[0]
+
+    # Sample grids of the untrained and the final generator, readable PNGs of the expected size.
+    grids = run.sample_grids()
+    assert [p.name for p in grids] == ["step_0000000.png", "step_0000003.png"]
+    n, nrow = (100, 10) if config.conditional else (GRID_SIZE, 8)
+    with Image.open(grids[-1]) as image:
+        image.load()
+        assert image.mode == ("L" if config.channels == 1 else "RGB")
+        side = config.image_size + 2
+        assert image.size == (nrow * side + 2, math.ceil(n / nrow) * side + 2)
+
+    # last.pt (and the kept step file) load with weights_only=True and hold the final step.
+    state = torch.load(run.last_checkpoint, weights_only=True)
+    assert state["step"] == 3 and state["config"] == config.to_dict()
+    assert [p.name for p in run.checkpoints()] == ["step_0000003.pt"]
+    for key, value in state["generator"].items():
+        assert torch.equal(value, trainer.G.state_dict()[key])
+    if config.ema:
+        assert state["ema"] is not None
+
+
+# ----------------------------------------------------------------------------- sample quality
+def test_short_training_improves_samples(mnist_train, mnist_root):
+    """Fréchet distance between generated and real test digits, on the top principal components of
+    real training digits: 150 DCGAN steps must cut it by at least 35% (measured here: 63 -> 29;
+    the real test set scores about 3 against real training images)."""
+    test = load_dataset("mnist", mnist_root, "test")
+    train_pixels = mnist_train.images[:5000].float().div(255).flatten(1).numpy()
+    mean = train_pixels.mean(0)
+    _, _, vt = np.linalg.svd(train_pixels - mean, full_matrices=False)
+    projection = vt[:32].T
+
+    def features(pixels01: np.ndarray) -> np.ndarray:
+        return (pixels01.reshape(len(pixels01), -1) - mean) @ projection
+
+    reference = feature_statistics(features(test.images[:2000].float().div(255).numpy()))
+    baseline = frechet_distance(*feature_statistics(features(train_pixels[:2000])), *reference)
+
+    config = configs.resolve("dcgan-mnist", ["batch_size=32", "g_width=16", "d_width=16", "steps=150"])
+    trainer = Trainer(config, None, dataset=mnist_train)
+    z = sample_latents(config, 2000, torch.device("cpu"), torch.Generator().manual_seed(123))
+
+    def distance() -> float:
+        g = trainer.sampling_generator
+        g.eval()
+        with torch.no_grad():
+            images = g(z)
+        g.train()
+        lo, hi = trainer.G.output_range
+        return frechet_distance(*feature_statistics(features(((images - lo) / (hi - lo)).numpy())), *reference)
+
+    before = distance()
+    assert trainer.train() == "finished"
+    after = distance()
+    print(f"Fréchet distance (PCA-32): untrained {before:.2f}, after 150 steps {after:.2f}, real {baseline:.2f}")
+    assert baseline < 10 < before  # the figure separates real digits from noise at all
+    assert after <= 0.65 * before, f"150 steps improved the distance only from {before:.2f} to {after:.2f}"
+
+
+# ----------------------------------------------------------------------------- stopping and divergence
+def small_config(preset="gan-mlp-mnist", **changes):
+    base = dict(batch_size=16, steps=20, log_every=1, sample_every=1000, checkpoint_every=1000)
+    return configs.resolve(preset, [], {**base, **changes})
+
+
+def test_sigint_finishes_the_step_checkpoints_and_resumes(mnist_train, tmp_path):
+    config = small_config(steps=12, deterministic=True)
+    run = create_run(tmp_path, "sigint", config.to_dict())
+    trainer = Trainer(config, run, dataset=mnist_train)
+
+    def interrupt(step, row):
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+
+    previous = signal.getsignal(signal.SIGINT)
+    assert trainer.train(interrupt) == "stopped"
+    assert signal.getsignal(signal.SIGINT) is previous  # the handler is given back
+    status = run.read_status()
+    assert status["state"] == "stopped" and status["step"] in (3, 4)
+    state = load_checkpoint(run.last_checkpoint)
+    assert state["step"] == status["step"]
+    assert training_rows(run)[-1]["step"] == status["step"]
+
+    resumed = Trainer(config, run, dataset=mnist_train)
+    resumed.resume_from(run)
+    assert resumed.step == status["step"]
+    assert resumed.train() == "finished"
+    assert run.read_status()["state"] == "finished"
+    assert [r["step"] for r in training_rows(run)] == list(range(1, 13))
+
+    # ... and the stop-and-resume logged what an uninterrupted run logs.
+    straight = create_run(tmp_path, "straight", config.to_dict())
+    Trainer(config, straight, dataset=mnist_train).train()
+    assert_same_losses(training_rows(run), training_rows(straight))
+
+
+def assert_same_losses(rows, reference):
+    assert [r["step"] for r in rows] == [r["step"] for r in reference]
+    for row, ref in zip(rows, reference):
+        keys = set(ref) - {"time", "images_per_s"}
+        assert keys == set(row) - {"time", "images_per_s"}
+        for key in keys:
+            assert row[key] == pytest.approx(ref[key], rel=1e-6, abs=1e-6), (row["step"], key)
+
+
+@pytest.mark.parametrize("which", ["loss_d", "loss_g"])
+def test_nan_loss_ends_diverged_and_keeps_the_last_good_checkpoint(which, mnist_train, tmp_path):
+    config = small_config(checkpoint_every=2)
+    run = create_run(tmp_path, "nan", config.to_dict())
+    trainer = Trainer(config, run, dataset=mnist_train)
+    calls = {"n": 0}
+    name = "discriminator_loss" if which == "loss_d" else "generator_loss"
+    original = getattr(trainer.loss, name)
+
+    def poisoned(*args):
+        loss, stats = original(*args)
+        calls["n"] += 1
+        if calls["n"] == 5:  # the fifth step's loss
+            loss = loss * float("nan")
+        return loss, stats
+
+    setattr(trainer.loss, name, poisoned)
+    assert trainer.train() == "diverged"
+    status = run.read_status()
+    assert status["state"] == "diverged" and status["step"] == 4
+    assert "step 5" in status["message"] and f"{which}=nan" in status["message"]
+    state = load_checkpoint(run.last_checkpoint)
+    assert state["step"] == 4
+    for net in ("generator", "discriminator"):
+        assert all(torch.isfinite(v).all() for v in state[net].values() if v.is_floating_point())
+    assert [r["step"] for r in training_rows(run)] == [1, 2, 3, 4]  # no NaN row written
+
+
+# ----------------------------------------------------------------------------- EMA and sampling
+def test_ema_copies_before_start_then_averages():
+    torch.manual_seed(0)
+    g = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    ema = EMA(g, decay=0.9, start=2)
+    assert not ema.model.training and not any(p.requires_grad for p in ema.model.parameters())
+    for step in (0, 1):  # before ema_start: a plain copy
+        with torch.no_grad():
+            for p in g.parameters():
+                p.add_(torch.randn_like(p))
+        g(torch.randn(8, 3))  # moves the running statistics
+        ema.update(g, step)
+        for a, b in zip(ema.model.state_dict().values(), g.state_dict().values()):
+            assert torch.equal(a, b)
+    for step in (2, 3):  # from ema_start: decay * average + (1 - decay) * current
+        previous = [p.clone() for p in ema.model.parameters()]
+        with torch.no_grad():
+            for p in g.parameters():
+                p.add_(torch.randn_like(p))
+        g(torch.randn(8, 3))
+        ema.update(g, step)
+        for avg, old, cur in zip(ema.model.parameters(), previous, g.parameters()):
+            torch.testing.assert_close(avg, 0.9 * old + 0.1 * cur)
+        for avg, cur in zip(ema.model.buffers(), g.buffers()):  # statistics are copied, not averaged
+            assert torch.equal(avg, cur)
+
+
+def test_trainer_ema_follows_the_config(mnist_train):
+    config = small_config("sngan-mnist", steps=3, ema=True, ema_start=2, ema_decay=0.5, g_width=8, d_width=8)
+    trainer = Trainer(config, None, dataset=mnist_train)
+    assert trainer.sampling_generator is trainer.ema.model
+    for _ in range(2):  # steps 0 and 1: copies
+        trainer.train_step()
+        trainer.step += 1
+    for a, b in zip(trainer.ema.model.parameters(), trainer.G.parameters()):
+        assert torch.equal(a, b)
+    previous = [p.clone() for p in trainer.ema.model.parameters()]
+    trainer.train_step()  # step 2: averages with decay 0.5
+    for avg, old, cur in zip(trainer.ema.model.parameters(), previous, trainer.G.parameters()):
+        torch.testing.assert_close(avg, 0.5 * old + 0.5 * cur)
+
+
+def test_sampling_uses_batch_norm_in_eval_mode(mnist_train, tmp_path):
+    config = small_config("dcgan-mnist", g_width=8, d_width=8, steps=2)
+    run = create_run(tmp_path, "bn", config.to_dict())
+    trainer = Trainer(config, run, dataset=mnist_train)
+    trainer.train_step()  # running statistics away from their initial values
+    seen = []
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen.append(m.training)) for m in trainer.G.modules()]
+    bns = [m for m in trainer.G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert bns
+    stats = [(m.running_mean.clone(), m.running_var.clone(), int(m.num_batches_tracked)) for m in bns]
+
+    trainer.write_samples()
+
+    assert seen and not any(seen), "the generator sampled the grid in training mode"
+    for m, (mean, var, count) in zip(bns, stats):  # sampling did not update the statistics
+        assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var)
+        assert int(m.num_batches_tracked) == count
+    assert trainer.G.training  # and training mode is back for the next step
+    for h in hooks:
+        h.remove()
+    # The grid is the eval-mode output: writing it twice gives the same bytes.
+    first = run.sample_path(0).read_bytes()
+    trainer.write_samples()
+    assert run.sample_path(0).read_bytes() == first
