@@ -240,6 +240,44 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from training.evaluation import EvaluationError, evaluate_target, format_table
+    from training.runs import atomic_write_json
+
+    setup_logging(None, True)
+    if args.n < 10:
+        raise UsageError("--n must be at least 10")
+    try:
+        report, json_path, card = evaluate_target(
+            args.model, dataset=args.dataset, n=args.n, seed=args.seed, inception=args.inception,
+            inception_n=args.inception_n, runs_dir=args.runs_dir, data_root=args.data_root,
+            evaluator=args.evaluator, progress=lambda text: log.info(text), kid_subsets=args.kid_subsets)
+    except EvaluationError as error:
+        raise UsageError(str(error)) from None
+    print(format_table(report))
+    json_path = Path(args.json) if args.json else json_path
+    atomic_write_json(json_path, report)
+    print(f"\nwrote {json_path}")
+    if args.update_card:
+        from training.export import update_card_metrics
+
+        if card is None or not card.exists():
+            raise UsageError(f"no model card to update for {args.model} (export the run first)")
+        update_card_metrics(card, report)
+        print(f"updated {card}")
+    return 0
+
+
+def cmd_train_evaluator(args) -> int:
+    from training.evaluators import EvaluatorError, main_train_evaluator
+
+    setup_logging(None, True)
+    try:
+        return main_train_evaluator(args)
+    except EvaluatorError as error:
+        raise UsageError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description="Train GANs; runs are folders.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -272,6 +310,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable, for the app")
     p.add_argument("--fields", action="store_true", help="every config field with its type and help")
     p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("evaluate", help="score a generator (.onnx) or a run: FID, KID, precision/recall, coverage")
+    p.add_argument("model", help="an exported generator (.onnx) or a run id/folder (its last checkpoint)")
+    p.add_argument("--dataset", help="reference data (default: the model's); mnist or fashion-mnist")
+    p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--inception", action="store_true", help="also the paper-comparable Inception-v3 FID (slow on a CPU)")
+    p.add_argument("--inception-n", type=int, help="samples for the Inception FID (default: --n)")
+    p.add_argument("--evaluator", help="an evaluator .onnx other than exported/evaluators/DATASET-cnn.onnx")
+    p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets of 1000 (default 100; fewer is faster)")
+    p.add_argument("--json", help="where to write the report (default: NAME.eval.json beside the model, RUN/eval.json)")
+    p.add_argument("--update-card", action="store_true", help="write the scores into the model card's metadata.metrics")
+    p.add_argument("--data-root", help="folder holding the dataset")
+    p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train-evaluator", help="train the MNIST/Fashion-MNIST classifier used for evaluation, export it to ONNX")
+    p.add_argument("--dataset", required=True, choices=("mnist", "fashion-mnist"))
+    p.add_argument("--epochs", type=int, help="default: 4 (mnist), 5 (fashion-mnist)")
+    p.add_argument("--out", help="default: exported/evaluators/DATASET-cnn.onnx (card beside it)")
+    p.add_argument("--data-root", help="folder holding the dataset")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--fresh", action="store_true", help="ignore a checkpoint of an interrupted training")
+    p.set_defaults(func=cmd_train_evaluator)
 
     p = sub.add_parser("runs", help="every run's state at a glance")
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))

@@ -210,6 +210,8 @@ class Trainer:
         self.sums: dict[str, float] = {}
         self.count = 0
         self.stop_requested = False
+        self.best_fid: float | None = None  # the lowest FID of this run's evaluations so far
+        self.eval_off = False  # set when evaluation failed once (e.g. no evaluator network for the dataset)
 
     def _optimizer(self, module: nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.config.optimizer == "rmsprop":
@@ -323,6 +325,44 @@ class Trainer:
     def write_checkpoint(self) -> None:
         save_checkpoint(self.run, self.state_dict(), self.step, self.config.keep_checkpoints)
 
+    def evaluate(self) -> float:
+        """Score ``sampling_generator`` (``eval_samples`` samples, fixed latents from their own RNG, so
+        the training RNG stream is untouched), append a ``kind: eval`` row and keep the best-FID
+        checkpoint as checkpoints/best.pt. Returns the seconds spent. A dataset without an evaluator
+        network turns evaluation off with one warning; it never stops training."""
+        start = time.perf_counter()
+        if self.eval_off:
+            return 0.0
+        try:
+            from training import evaluation
+
+            report = evaluation.evaluate_torch(self.sampling_generator, self.config, self.config.eval_samples,
+                                               seed=self.config.seed + 3, source=f"step {self.step}",
+                                               data_root=self.config.data_root, kid_subsets=10)
+        except Exception as error:  # noqa: BLE001 - evaluation is an extra, never a reason to fail a run
+            log.warning("evaluation turned off for this run: %s", error)
+            self.eval_off = True
+            return time.perf_counter() - start
+        row = {"kind": "eval", "step": self.step, "epoch": self.order.epoch, "time": round(self.elapsed, 3),
+               **evaluation.chart_row(report), "n_generated": report["n_generated"],
+               "feature_network": report["feature_network"], "reference": report["reference"],
+               "eval_seconds": round(time.perf_counter() - start, 2)}
+        if self.best_fid is None:  # after a resume: the best of the rows already written
+            fids = [r["fid"] for r in self.run.read_metrics() if r.get("kind") == "eval" and r.get("fid") is not None
+                    and r.get("step", 0) < self.step]
+            self.best_fid = min(fids, default=float("inf"))
+        fid = row.get("fid")
+        if fid is not None and fid < self.best_fid:
+            self.best_fid = fid
+            buffer = io.BytesIO()
+            torch.save(self.state_dict(), buffer)
+            atomic_write_bytes(self.run.checkpoints_dir / "best.pt", buffer.getvalue())
+            row["best"] = True
+        self.run.append_metrics(row)
+        log.info("step %d eval: FID %.3f, coverage %.3f, %d classes (%.1f s)", self.step, fid if fid is not None
+                 else float("nan"), row.get("coverage") or 0.0, row.get("classes_covered") or 0, row["eval_seconds"])
+        return time.perf_counter() - start
+
     def _accumulate(self, stats: dict[str, torch.Tensor | float]) -> None:
         for key, value in stats.items():
             self.sums[key] = self.sums.get(key, 0.0) + float(value)
@@ -387,6 +427,10 @@ class Trainer:
                     self.write_samples()
                 if self.run and (self.step % c.checkpoint_every == 0 or stop or self.step == c.steps):
                     self.write_checkpoint()
+                if self.run and c.eval_every and (self.step % c.eval_every == 0 or self.step == c.steps):
+                    spent = self.evaluate()  # its time is not training time
+                    step_start += spent
+                    interval_start += spent
                 if stop:
                     break
         except Diverged as error:
