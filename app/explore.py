@@ -82,7 +82,7 @@ left, right = st.columns([1, 1], gap="large")
 
 with left:
     st.subheader("Samples")
-    st.caption("Press **＋** under an image to make it a key image for the morph →")
+    st.caption("Press **+** under an image to make it a key image for the morph →")
     images = core.grid(g, seed, n, truncation, label)
     per_row = 8
     for start in range(0, n, per_row):
@@ -94,6 +94,11 @@ with left:
                           on_click=_add_key, args=(seed, i, tile_label(i)), width="stretch")
     st.download_button("Grid PNG", core.png_bytes(core.image_grid(images, nrow=8), 0),
                        file_name=f"{entry.path.stem}-seed{seed}.png", mime="image/png", icon=":material/download:")
+
+
+def _reset_directions(k: int):
+    for i in range(k):
+        st.session_state[f"dir-{i}"] = 0.0
 
 
 @st.fragment
@@ -132,19 +137,22 @@ def studio():
     seg = min(int(t * (len(active) - 1) + 0.5), len(active) - 1)
     frame_label = active[seg][2]   # a class cannot be blended: use the nearest key's
 
-    offset = None
-    with st.expander("Directions (GANSpace-style)", expanded=True):
+    picture, knobs = st.columns([1, 1])
+    with knobs:
+        st.markdown("**Directions**", help="GANSpace-style: the main modes of variation of the images "
+                    "(PCA of many samples), mapped back to directions in z by least squares")
         dirs, spread, explained = ui.load_directions(entry.path, N_DIRECTIONS)
-        amounts = []
-        for k in range(len(dirs)):
-            amounts.append(st.slider(f"Direction {k + 1}", -3.0, 3.0, 0.0, 0.1, key=f"dir-{k}",
-                                     help=f"principal component {k + 1} of the images "
-                                          f"({explained[k]:.0%} of their variance), in standard deviations"))
-        if any(amounts):
-            offset = sum(a * s * d for a, s, d in zip(amounts, spread, dirs)).astype(np.float32)
-
+        amounts = [st.slider(f"Direction {k + 1}  ({explained[k]:.0%} of variance)", -3.0, 3.0, 0.0, 0.1,
+                             key=f"dir-{k}", help="in standard deviations of z along this direction")
+                   for k in range(len(dirs))]
+        st.button("Reset directions", icon=":material/restart_alt:", on_click=_reset_directions,
+                  args=(len(dirs),))
+    offset = None
+    if any(amounts):
+        offset = sum(a * s * d for a, s, d in zip(amounts, spread, dirs)).astype(np.float32)
     frame_png = core.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
-    st.image(frame_png, caption=f"morph {t:.2f}", width=FRAME_PX, output_format="PNG")
+    with picture:
+        st.image(frame_png, caption=f"morph {t:.2f}", width=FRAME_PX, output_format="PNG")
 
     steps = st.slider("Frames per segment", 3, 16, 8, key="strip_steps")
     path = g.interpolate(key_z, steps=steps, method=method)
@@ -156,10 +164,11 @@ def studio():
         labels = np.array([active[min(int(j / seg_len + 0.5), len(active) - 1)][2] for j in range(len(path))])
     frames = g.generate(path, labels)
     strip = core.image_grid(frames, nrow=len(frames))
-    st.image(core.png_bytes(strip, 0), caption="the path, frame by frame", width="stretch", output_format="PNG")
+    strip_png = core.png_bytes(core.upscale(strip, 2))
+    st.image(strip_png, caption="the path, frame by frame", output_format="PNG")
     d1, d2, d3 = st.columns(3)
     d1.download_button("Frame PNG", frame_png, file_name=f"{entry.path.stem}-morph.png", mime="image/png", icon=":material/download:")
-    d2.download_button("Strip PNG", core.png_bytes(strip, 0), file_name=f"{entry.path.stem}-strip.png",
+    d2.download_button("Strip PNG", strip_png, file_name=f"{entry.path.stem}-strip.png",
                        mime="image/png", icon=":material/download:")
     d3.download_button("GIF", core.gif_bytes(frames, 192), file_name=f"{entry.path.stem}-morph.gif",
                        mime="image/gif", icon=":material/download:")

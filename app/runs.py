@@ -16,12 +16,22 @@ if not runs:
     st.page_link("app/train.py", label="Go to Train", icon=":material/fitness_center:")
     st.stop()
 
-summaries = [core.run_summary(r) for r in runs.values()]
-summaries.sort(key=lambda s: s["updated"] or "", reverse=True)
-st.dataframe(summaries, hide_index=True, width="stretch",
-             column_config={"time_min": st.column_config.NumberColumn("time (min)"),
-                            "best_fid": st.column_config.NumberColumn("best FID", help="lower is better"),
-                            "exported": st.column_config.CheckboxColumn("ONNX")})
+any_active = any(r.live_status().get("state") in ACTIVE_STATES for r in runs.values())
+
+
+@st.fragment(run_every=5 if any_active else None)  # the table keeps up with running runs
+@ui.guard
+def table():
+    summaries = [core.run_summary(r) for r in runs.values() if r.path.is_dir()]
+    summaries.sort(key=lambda s: s["updated"] or "", reverse=True)
+    st.dataframe(summaries, hide_index=True, width="stretch",
+                 column_config={"time_min": st.column_config.NumberColumn("time (min)"),
+                                "best_fid": st.column_config.NumberColumn("best FID", help="lower is better"),
+                                "exported": st.column_config.CheckboxColumn("ONNX")})
+
+
+table()
+summaries = sorted((core.run_summary(r) for r in runs.values()), key=lambda s: s["updated"] or "", reverse=True)
 ids = [s["run"] for s in summaries]
 
 st.subheader("Compare")

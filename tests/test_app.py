@@ -123,6 +123,28 @@ def test_empty_states_guide_the_user(tmp_path, monkeypatch):
     assert "No models yet" in at.info[0].value
 
 
+def test_a_corrupt_model_is_a_message_not_a_traceback(app_env):
+    (app_env["models"] / "broken.onnx").write_bytes(b"\x00 not a model")
+    at = new_app()
+    at.selectbox(key="model").select(str(app_env["models"] / "broken.onnx")).run()
+    assert not at.exception
+    assert "This model cannot be used" in at.error[0].value
+    at.selectbox(key="model").select(str(app_env["models"] / "toy.onnx")).run()
+    no_errors(at)                                                        # and the way out works
+
+
+def test_a_failed_run_shows_the_tail_of_its_log(app_env):
+    from training.runs import create_run
+
+    run = create_run(app_env["runs"], "broken", {"preset": "dcgan-mnist", "dataset": "mnist", "steps": 10})
+    run.write_status(state="failed", step=3, message="RuntimeError: out of memory")
+    run.log_path.write_text("line one\nTraceback (most recent call last):\nRuntimeError: out of memory\n")
+    at = new_app("app/runs.py")
+    assert not at.exception
+    assert "failed" in at.error[0].value and "out of memory" in at.error[0].value
+    assert any("RuntimeError: out of memory" in c.value for c in at.code)
+
+
 # --- Models ---
 
 def test_upload_rejects_a_bad_file_and_saves_a_good_one(app_env):

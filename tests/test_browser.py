@@ -44,7 +44,9 @@ def server(tmp_path, mnist_root):
     models, runs = tmp_path / "exported", tmp_path / "runs"
     models.mkdir()
     runs.mkdir()
-    for onnx in sorted((REPO / "exported").glob("*.onnx")):
+    # GAN_STUDIO_SCREENSHOT_MODELS: another folder of models to show (e.g. for the README's shots)
+    sources = [REPO / "exported", *[Path(p) for p in os.environ.get("GAN_STUDIO_SCREENSHOT_MODELS", "").split(os.pathsep) if p]]
+    for onnx in sorted(o for folder in sources for o in folder.glob("*.onnx")):
         for f in (onnx, onnx.with_suffix(".json")):
             if f.is_file():
                 shutil.copy(f, models / f.name)
