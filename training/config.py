@@ -186,8 +186,14 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
-    if value is not None and FIELDS[key].type.split(" | ")[0] == "str":
+    base = FIELDS[key].type.split(" | ")[0]
+    if value is not None and base == "str":
         value = raw  # "1" stays the text "1" for a text field
+    if isinstance(value, str) and base in ("int", "float"):
+        try:  # YAML 1.1 reads 1e-4 (no dot) and nan as text; Python reads them as numbers
+            value = float(value)
+        except ValueError:
+            pass
     if isinstance(value, str) and value.lower() in ("none", "null") and "None" in FIELDS[key].type:
         value = None
     return key, value
