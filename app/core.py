@@ -222,7 +222,7 @@ def publish(run: RunFolder, name: str) -> Path:
 _CHILDREN: list[subprocess.Popen] = []
 
 
-def _reap() -> None:
+def reap() -> None:
     _CHILDREN[:] = [p for p in _CHILDREN if p.poll() is None]
 
 
@@ -235,7 +235,7 @@ def _launch_log(tag: str) -> Path:
 def _popen(argv: list[str], log_path: Path) -> subprocess.Popen:
     """A training process in its own session (so Stop can signal its whole group, and it
     survives the app); list argv, never a shell; output appended to ``log_path``."""
-    _reap()
+    reap()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

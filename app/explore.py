@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -58,7 +59,7 @@ with st.sidebar:
     label = None
     if g.conditional:
         options = ["every class in turn", *g.class_names]
-        picked = st.selectbox("Class", options, index=1, key="class_pick",
+        picked = st.selectbox("Class", options, index=0, key="class_pick",
                               help="this generator is class-conditional: it draws the class you pick")
         label = None if picked == options[0] else options.index(picked) - 1
 seed = int(st.session_state["seed"])
@@ -96,6 +97,22 @@ with left:
                        file_name=f"{entry.path.stem}-seed{seed}.png", mime="image/png", icon=":material/download:")
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def strip_and_gif(model_key: tuple, keys_bytes: bytes, labels: tuple, method: str, steps: int,
+                  offset_bytes: bytes | None) -> tuple[bytes, bytes]:
+    gen = ui.load_generator(Path(model_key[0]))
+    key_z = np.frombuffer(keys_bytes, np.float32).reshape(len(labels), gen.latent_dim)
+    path = gen.interpolate(key_z, steps=steps, method=method)
+    if offset_bytes is not None:
+        path = core.clip_to_bound(gen, path + np.frombuffer(offset_bytes, np.float32))
+    frame_labels = None
+    if gen.conditional:  # each frame takes the class of its nearest key
+        frame_labels = np.array([labels[min(int(j / (steps - 1) + 0.5), len(labels) - 1)] for j in range(len(path))])
+    frames = gen.generate(path, frame_labels)
+    strip = core.image_grid(frames, nrow=len(frames))
+    return core.png_bytes(core.upscale(strip, 2)), core.gif_bytes(frames, 192)
+
+
 def _reset_directions(k: int):
     for i in range(k):
         st.session_state[f"dir-{i}"] = 0.0
@@ -107,8 +124,10 @@ def studio():
     """Morph and direction sliders rerun only this fragment: the grid is not redrawn."""
     st.subheader("Morph")
     active = list(keys)
+    if label is not None:  # a class picked in the sidebar applies to every key
+        active = [(s, i, label) for s, i, _ in active]
     for default in [(seed, 0, tile_label(0)), (seed, 1, tile_label(1))]:
-        if len(active) < 2 and default not in active:
+        if len(active) < 2 and default[:2] not in [a[:2] for a in active]:
             active.append(default)
     if len(keys) < 2:
         st.caption("Using the first grid images as keys until you pick two or more.")
@@ -133,11 +152,11 @@ def studio():
     method = st.radio("Path", ["slerp", "lerp"], horizontal=True, key="method",
                       help="slerp follows the sphere where Gaussian latents live; lerp is a straight line")
     t = st.slider("Morph", 0.0, 1.0, 0.0, 0.01, key="morph", help="0 is the first key, 1 the last")
-    key_z = np.stack([core.latent(g, s, i) * truncation for s, i, _ in active])
+    key_z = np.stack([core.latent(g, s, i) * truncation for s, i, _ in active]).astype(np.float32)
     seg = min(int(t * (len(active) - 1) + 0.5), len(active) - 1)
     frame_label = active[seg][2]   # a class cannot be blended: use the nearest key's
 
-    picture, knobs = st.columns([1, 1])
+    picture, knobs = st.columns([1, 1], gap="medium")
     with knobs:
         st.markdown("**Directions**", help="GANSpace-style: the main modes of variation of the images "
                     "(PCA of many samples), mapped back to directions in z by least squares")
@@ -152,25 +171,18 @@ def studio():
         offset = sum(a * s * d for a, s, d in zip(amounts, spread, dirs)).astype(np.float32)
     frame_png = core.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
     with picture:
-        st.image(frame_png, caption=f"morph {t:.2f}", width=FRAME_PX, output_format="PNG")
+        st.image(frame_png, caption=f"morph {t:.2f}", width="stretch", output_format="PNG")
 
     steps = st.slider("Frames per segment", 3, 16, 8, key="strip_steps")
-    path = g.interpolate(key_z, steps=steps, method=method)
-    if offset is not None:
-        path = core.clip_to_bound(g, path + offset)
-    seg_len = steps - 1
-    labels = None
-    if g.conditional:
-        labels = np.array([active[min(int(j / seg_len + 0.5), len(active) - 1)][2] for j in range(len(path))])
-    frames = g.generate(path, labels)
-    strip = core.image_grid(frames, nrow=len(frames))
-    strip_png = core.png_bytes(core.upscale(strip, 2))
+    # The strip and the GIF do not depend on the morph slider: cached, so moving it stays cheap.
+    strip_png, gif = strip_and_gif(core.file_key(entry.path), key_z.tobytes(), tuple(a[2] for a in active),
+                                   method, steps, None if offset is None else offset.tobytes())
     st.image(strip_png, caption="the path, frame by frame", output_format="PNG")
     d1, d2, d3 = st.columns(3)
     d1.download_button("Frame PNG", frame_png, file_name=f"{entry.path.stem}-morph.png", mime="image/png", icon=":material/download:")
     d2.download_button("Strip PNG", strip_png, file_name=f"{entry.path.stem}-strip.png",
                        mime="image/png", icon=":material/download:")
-    d3.download_button("GIF", core.gif_bytes(frames, 192), file_name=f"{entry.path.stem}-morph.gif",
+    d3.download_button("GIF", gif, file_name=f"{entry.path.stem}-morph.gif",
                        mime="image/gif", icon=":material/download:")
 
 

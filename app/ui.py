@@ -91,6 +91,7 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
     @st.fragment(run_every=2 if active else None)
     @guard
     def body():
+        core.reap()
         status = run.live_status()
         state = status.get("state", "?")
         rows = run.read_metrics()

@@ -199,6 +199,7 @@ def start_run(at: AppTest, steps: int, sample_every: int = 10) -> None:
     no_errors(at)
 
 
+@pytest.mark.slow
 def test_train_a_real_run_watch_it_finish_and_export_it(app_env, mnist_root):
     at = new_app("app/train.py")
     start_run(at, steps=20)
@@ -237,6 +238,17 @@ def test_invalid_settings_block_the_start(app_env):
     assert not list(list_runs(app_env["runs"]))
 
 
+def test_missing_data_is_a_clear_message(app_env):
+    at = new_app("app/train.py")
+    at.text_area(key="extra@dcgan-mnist").input("data_root=/nonexistent-data").run()
+    at.button(key="start").click().run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "did not start" in message and "/nonexistent-data" in message
+    assert not list(list_runs(app_env["runs"]))                         # no run folder left behind
+
+
+@pytest.mark.slow
 def test_stop_a_running_run_and_it_survives_the_app(app_env, mnist_root):
     at = new_app("app/train.py")
     start_run(at, steps=100000, sample_every=1000)

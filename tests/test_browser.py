@@ -52,25 +52,11 @@ def server(tmp_path, mnist_root):
                 shutil.copy(f, models / f.name)
     if not any(models.glob("*.onnx")):
         make_onnx_generator(models / "stand-in.onnx")
-    port = free_port()
     env = {**os.environ, "GAN_STUDIO_RUNS": str(runs), "GAN_STUDIO_MODELS": str(models),
            "GAN_STUDIO_DATA": str(mnist_root.parent)}
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "localhost"],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text()[-3000:])
-            time.sleep(0.5)
-    yield {"url": url, "runs": runs}
+    app = App(env, tmp_path / "streamlit.log")
+    app.start()
+    yield {"app": app, "runs": runs}
     # stop any run the test started (gracefully), then the server
     from training.runs import list_runs, process_alive
 
@@ -81,12 +67,42 @@ def server(tmp_path, mnist_root):
                 os.killpg(pid, 15)
             except ProcessLookupError:
                 pass
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    app.stop()
+
+
+class App:
+    """`streamlit run streamlit_app.py` on a free localhost port; stop() and start() again to
+    show that runs outlive the app."""
+
+    def __init__(self, env: dict, log_path: Path):
+        self.env, self.log_path, self.proc = env, log_path, None
+
+    def start(self) -> None:
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(self.port),
+                 "--server.headless", "true", "--server.address", "localhost"],
+                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/_stcore/health", timeout=2)
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("streamlit did not start:\n" + self.log_path.read_text()[-3000:])
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 @pytest.fixture
@@ -118,7 +134,7 @@ def frame_src(page) -> str:
 
 
 def test_landing_slider_and_live_run(server, page):
-    page.goto(server["url"], wait_until="domcontentloaded")
+    page.goto(server["app"].url, wait_until="domcontentloaded")
     page.wait_for_selector("[data-testid='stImage']", timeout=90_000)
     settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
@@ -141,7 +157,7 @@ def test_landing_slider_and_live_run(server, page):
     shot(page, "explore-morph")
 
     # start a run from the Train page: its live chart appears
-    page.goto(server["url"] + "/train", wait_until="domcontentloaded")
+    page.goto(server["app"].url + "/train", wait_until="domcontentloaded")
     page.wait_for_selector("text=New run", timeout=60_000)
     settle(page)
     preset = page.locator("[data-testid='stSelectbox']").filter(has_text="Preset")
@@ -150,7 +166,7 @@ def test_landing_slider_and_live_run(server, page):
     page.keyboard.press("Enter")
     settle(page)
     steps = page.get_by_label("Steps", exact=True)
-    steps.fill("400")
+    steps.fill("3000")
     steps.press("Enter")
     settle(page)
     assert "--preset gan-mlp-mnist" in page.locator("[data-testid='stCode']").first.inner_text()
@@ -160,8 +176,17 @@ def test_landing_slider_and_live_run(server, page):
     page.wait_for_timeout(2500)  # let the fragment redraw once more with a few more points
     shot(page, "train-live")
 
-    page.goto(server["url"] + "/runs", wait_until="domcontentloaded")
+    # the run outlives the app: stop the server, start it again, the run is listed, still live
+    from training.runs import list_runs
+
+    (run,) = list_runs(server["runs"])
+    server["app"].stop()
+    server["app"].start()
+    page.goto(server["app"].url + "/runs", wait_until="domcontentloaded")
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
     settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
+    header = page.locator("[data-testid='stMarkdownContainer']").filter(has_text=run.id).filter(has_text="step")
+    assert header.count() >= 1
+    assert run.live_status()["state"] == "running" and "running" in header.first.inner_text()
     shot(page, "runs")
