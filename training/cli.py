@@ -333,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", help="folder holding the dataset")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--fresh", action="store_true", help="ignore a checkpoint of an interrupted training")
+    p.add_argument("--polish", type=int, default=0, help="extra epochs at a small decaying learning rate after the schedule (resumes from its checkpoint)")
     p.set_defaults(func=cmd_train_evaluator)
 
     p = sub.add_parser("runs", help="every run's state at a glance")

@@ -146,8 +146,25 @@ def _atomic_save(obj, path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _train_epoch(model, opt, sched, gen, settings: TrainSettings, train, steps_per_epoch: int) -> float:
+    model.train()
+    order = torch.randperm(len(train), generator=gen)
+    total = 0.0
+    for i in range(steps_per_epoch):
+        idx = order[i * settings.batch_size : (i + 1) * settings.batch_size]
+        x = _augment(to_input(train.images[idx]), settings, gen).contiguous(memory_format=torch.channels_last)
+        logits, _ = model(x)
+        loss = F.cross_entropy(logits, train.labels[idx], label_smoothing=settings.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total += float(loss.detach())
+    return total / steps_per_epoch
+
+
 def train_evaluator(dataset: str, epochs: int | None = None, out: Path | None = None, data_root=None,
-                    command: str | None = None, fresh: bool = False, progress=None) -> dict:
+                    command: str | None = None, fresh: bool = False, progress=None, polish: int = 0) -> dict:
     """Train, check the test accuracy, export ONNX + card; returns the card."""
     from training.data import load_dataset
 
@@ -164,7 +181,7 @@ def train_evaluator(dataset: str, epochs: int | None = None, out: Path | None = 
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.max_lr, epochs=settings.epochs,
                                                 steps_per_epoch=steps_per_epoch, pct_start=0.25)
     gen = torch.Generator().manual_seed(settings.seed)
-    start_epoch, elapsed, history = 0, 0.0, []
+    start_epoch, elapsed, history, polished = 0, 0.0, [], 0
     ckpt = _checkpoint_path(out)
     if ckpt.exists() and not fresh:
         state = torch.load(ckpt, weights_only=True)
@@ -174,39 +191,41 @@ def train_evaluator(dataset: str, epochs: int | None = None, out: Path | None = 
             sched.load_state_dict(state["sched"])
             gen.set_state(state["gen"])
             start_epoch, elapsed, history = state["epoch"], state["elapsed"], state["history"]
+            polished = state.get("polished", 0)
             log.info("resuming evaluator training at epoch %d/%d from %s", start_epoch, settings.epochs, ckpt)
         else:
             log.info("ignoring %s: it was made with other settings", ckpt)
-    for epoch in range(start_epoch, settings.epochs):
+
+    def save(epoch: int, polished: int) -> None:
+        _atomic_save({"settings": asdict(settings), "model": model.state_dict(), "opt": opt.state_dict(),
+                      "sched": sched.state_dict(), "gen": gen.get_state(), "epoch": epoch, "polished": polished,
+                      "elapsed": elapsed, "history": history}, ckpt)
+
+    def one_epoch(label: str, optimizer, scheduler) -> None:
+        nonlocal elapsed
         t0 = time.monotonic()
-        model.train()
-        order = torch.randperm(len(train), generator=gen)
-        total_loss = 0.0
-        for i in range(steps_per_epoch):
-            idx = order[i * settings.batch_size : (i + 1) * settings.batch_size]
-            x = _augment(to_input(train.images[idx]), settings, gen).contiguous(memory_format=torch.channels_last)
-            logits, _ = model(x)
-            loss = F.cross_entropy(logits, train.labels[idx], label_smoothing=settings.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total_loss += float(loss.detach())
+        loss = _train_epoch(model, optimizer, scheduler, gen, settings, train, steps_per_epoch)
         acc = accuracy(model, test.images, test.labels)
         elapsed += time.monotonic() - t0
-        history.append({"epoch": epoch + 1, "loss": round(total_loss / steps_per_epoch, 5), "test_accuracy": acc,
-                        "elapsed_s": round(elapsed, 1)})
-        log.info("epoch %d/%d: loss %.4f, test accuracy %.4f, %.0f s", epoch + 1, settings.epochs,
-                 total_loss / steps_per_epoch, acc, elapsed)
+        history.append({"epoch": label, "loss": round(loss, 5), "test_accuracy": acc, "elapsed_s": round(elapsed, 1)})
+        log.info("epoch %s: loss %.4f, test accuracy %.4f, %.0f s", label, loss, acc, elapsed)
         if progress:
             progress(history[-1])
-        _atomic_save({"settings": asdict(settings), "model": model.state_dict(), "opt": opt.state_dict(),
-                      "sched": sched.state_dict(), "gen": gen.get_state(), "epoch": epoch + 1,
-                      "elapsed": elapsed, "history": history}, ckpt)
+
+    for epoch in range(start_epoch, settings.epochs):
+        one_epoch(f"{epoch + 1}/{settings.epochs}", opt, sched)
+        save(epoch + 1, 0)
+    if polish > polished:
+        # Extra epochs at a small, decaying learning rate from the finished weights (not resumable mid-way).
+        popt = torch.optim.AdamW(model.parameters(), lr=settings.max_lr / 20, weight_decay=settings.weight_decay)
+        psched = torch.optim.lr_scheduler.CosineAnnealingLR(popt, T_max=(polish - polished) * steps_per_epoch)
+        for k in range(polished, polish):
+            one_epoch(f"polish {k + 1}/{polish}", popt, psched)
+        save(settings.epochs, polish)
     model = model.to(memory_format=torch.contiguous_format).eval()
     acc = accuracy(model, test.images, test.labels)
     command = command or shlex.join(["python", "-m", "training", "train-evaluator", "--dataset", dataset,
-                                     "--epochs", str(settings.epochs)])
+                                     "--epochs", str(settings.epochs), *(["--polish", str(polish)] if polish else [])])
     card = export_evaluator(model, out, dataset=dataset, test_accuracy=acc, class_names=train.class_names,
                             settings=settings, wall_time_s=elapsed, history=history, command=command,
                             n_test=len(test), test_images=test.images[:256])
@@ -283,7 +302,9 @@ def export_evaluator(model: nn.Module, out: Path, *, dataset: str, test_accuracy
         "test_accuracy": round(test_accuracy, 4),
         "target_accuracy": TARGET_ACCURACY.get(dataset),
         "training": {
-            "settings": asdict(settings), "epochs": settings.epochs, "wall_time_s": round(wall_time_s, 1),
+            "settings": asdict(settings), "epochs": settings.epochs,
+            "polish_epochs": sum(1 for h in history if str(h["epoch"]).startswith("polish")),
+            "wall_time_s": round(wall_time_s, 1),
             "machine": _machine(), "torch": torch.__version__, "history": history,
             "parameters": sum(p.numel() for p in model.parameters()),
         },
@@ -300,7 +321,7 @@ def main_train_evaluator(args) -> int:
         torch.set_num_threads(args.threads)
     command = shlex.join(["python", "-m", "training", *sys.argv[1:]]) if sys.argv[1:2] == ["train-evaluator"] else None
     card = train_evaluator(args.dataset, args.epochs, Path(args.out) if args.out else None, args.data_root,
-                           command=command, fresh=args.fresh)
+                           command=command, fresh=args.fresh, polish=args.polish)
     print(json.dumps({"test_accuracy": card["test_accuracy"], "wall_time_s": card["training"]["wall_time_s"],
                       "file": str(Path(args.out) if args.out else default_path(args.dataset))}))
     return 0 if card["test_accuracy"] >= TARGET_ACCURACY[args.dataset] else 1
