@@ -68,6 +68,9 @@ seed = int(st.session_state["seed"])
 if st.session_state.get("keys_model") != choice:
     st.session_state["keys_model"] = choice
     st.session_state["keys"] = []
+    # another model has other directions and other images: start its studio from scratch
+    for k in [k for k in st.session_state if str(k).startswith("dir-") or k == "morph"]:
+        del st.session_state[k]
 keys: list[tuple[int, int, int | None]] = st.session_state["keys"]
 
 

@@ -121,7 +121,7 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
 
 def _buttons(run: RunFolder, status: dict, key: str) -> None:
     state = status.get("state")
-    cols = st.columns(4)
+    cols = st.columns(5)
     if state in ("running", "queued"):
         if cols[0].button("Stop", icon=":material/stop:", key=f"stop-{key}", help="graceful: finishes the step, saves a checkpoint"):
             if core.stop_training(run):
@@ -145,7 +145,11 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
                 core.export_run(run)
             st.success(f"Exported to `{run.onnx_path}`: open it on the Explore page.")
         if exported:
-            with cols[3].popover("Publish", icon=":material/publish:"):
+            if cols[3].button("Explore", icon=":material/palette:", key=f"explore-{key}",
+                              help="open this run's generator on the Explore page"):
+                st.session_state["open_model"] = str(run.onnx_path)
+                st.switch_page("app/explore.py")
+            with cols[4].popover("Publish", icon=":material/publish:"):
                 name = st.text_input("Model name", value=run.id, key=f"pubname-{key}")
                 if st.button("Copy into the models folder", key=f"publish-{key}"):
                     target = core.publish(run, name)

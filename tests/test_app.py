@@ -214,9 +214,10 @@ def test_train_a_real_run_watch_it_finish_and_export_it(app_env, mnist_root):
     at.button(key=f"export-train-{run.id}").click().run(timeout=300)
     no_errors(at)
     assert run.onnx_path.is_file() and run.card_path.is_file()
-    at.switch_page("app/explore.py").run()
-    at.selectbox(key="model").select(str(run.onnx_path)).run()
+    at.run()
+    at.button(key=f"explore-train-{run.id}").click().run()                # straight to Explore
     no_errors(at)
+    assert at.selectbox(key="model").value == str(run.onnx_path)
     assert len(grid_urls(at)) >= 16
     # Runs page: the table, the overlay chart, and deletion with confirmation
     at.switch_page("app/runs.py").run()

@@ -190,3 +190,9 @@ def test_landing_slider_and_live_run(server, page):
     assert header.count() >= 1
     assert run.live_status()["state"] == "running" and "running" in header.first.inner_text()
     shot(page, "runs")
+
+    page.goto(server["app"].url + "/models", wait_until="domcontentloaded")
+    page.wait_for_selector("text=Open in Explore", timeout=60_000)
+    settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    shot(page, "models")
