@@ -10,6 +10,7 @@ import torch
 
 from training import config as configs
 from training.runs import list_runs
+from training.trainer import BatchOrder, Processes
 
 STEPS, LOG_EVERY = 12, 3
 
@@ -39,9 +40,27 @@ def test_two_processes_write_one_consistent_run(tmp_path, cli_env):
     # Each of the two processes takes 16 images per step from its own half of the data.
     state = torch.load(run.last_checkpoint, weights_only=True)
     assert state["step"] == STEPS and state["images_seen"] == STEPS * 16 * 2
-    assert len(state["order"]["order"]) == 30000  # rank 0's shard: every other image of the epoch's order
+    order = state["order"]
+    assert len(order["order"]) == 30000 and torch.equal(order["order"], order["permutation"][0::2])  # rank 0's half
     assert [p.name for p in run.sample_grids()] == ["step_0000000.png", "step_0000006.png", "step_0000012.png"]
     config = configs.build_config(run.read_config())
     assert config.steps == STEPS and config.batch_size == 16
     log = run.log_path.read_text()
     assert "2 process(es)" in log
+
+
+def test_each_process_takes_its_own_shard_also_after_a_resume():
+    ranks = [BatchOrder(20, 3, seed=5, processes=Processes(rank, 2, rank)) for rank in (0, 1)]
+    first = [[b.next() for _ in range(2)] for b in ranks]
+    seen = torch.cat([torch.cat(batches) for batches in first])
+    assert len(set(seen.tolist())) == 12  # the two ranks' batches never overlap
+    saved = ranks[0].state_dict()  # only rank 0 writes checkpoints
+    expected = [[b.next() for _ in range(5)] for b in ranks]  # into the next epoch too
+    for rank in (0, 1):
+        resumed = BatchOrder(20, 3, seed=5, processes=Processes(rank, 2, rank))
+        resumed.load_state_dict(saved)
+        for want in expected[rank]:
+            assert torch.equal(resumed.next(), want), f"rank {rank} did not continue with its own shard"
+    single = BatchOrder(20, 3, seed=5, processes=Processes())
+    single.next()
+    assert "permutation" not in single.state_dict()  # one process: the order is the permutation
