@@ -252,6 +252,22 @@ def tail(path: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def override_value(value) -> str:
+    """A value as `--set key=VALUE` reads it (YAML): floats keep a dot, so 1e-05 stays a number
+    (PyYAML reads "1e-05" as text) and the command shown can be pasted into a shell."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        text = repr(value)
+        mantissa, _, exponent = text.partition("e")
+        if exponent and "." not in mantissa:
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    return str(value)
+
+
 def train_argv(preset: str, name: str, overrides: list[str]) -> list[str]:
     argv = [sys.executable, "-m", "training", "train", "--preset", preset, "--name", name,
             "--runs-dir", str(runs_dir())]
@@ -327,10 +343,24 @@ def stop_training(run: RunFolder) -> bool:
     if not pid or not process_alive(pid) or not _is_training_process(pid):
         return False
     try:
-        os.killpg(os.getpgid(pid), signal.SIGTERM)
+        group = os.getpgid(pid)
+        # The app starts each run in its own session, so its group is the run (with any worker
+        # processes). A run started from a shell script may share the script's group: signal
+        # the group only when its leader is itself a training process, else just the trainer.
+        if group == pid or _is_training_process(group) or _is_torchrun(group):
+            os.killpg(group, signal.SIGTERM)
+        else:
+            os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
     return True
+
+
+def _is_torchrun(pid: int) -> bool:
+    try:
+        return b"torchrun" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def export_run(run: RunFolder, timeout: float = 600) -> Path:

@@ -26,21 +26,6 @@ def catalogue() -> dict:
     return json.loads(done.stdout)
 
 
-def yaml_value(value) -> str:
-    """A value as --set reads it (YAML): floats keep a dot so 1e-05 is a number, not text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, float):
-        text = repr(value)
-        mantissa, _, exponent = text.partition("e")
-        if exponent and "." not in mantissa:
-            text = f"{mantissa}.0e{exponent}"
-        return text
-    return str(value)
-
-
 cat = catalogue()
 presets: dict = cat["presets"]
 names: dict = cat["names"]
@@ -104,7 +89,7 @@ with form:
                          help="any config field; `python -m training presets --fields` lists them all")
 
     # Only what differs from the preset becomes a --set, so the command stays short and readable.
-    overrides = [f"{k}={yaml_value(v)}" for k, v in values.items() if v != base.get(k)]
+    overrides = [f"{k}={core.override_value(v)}" for k, v in values.items() if v != base.get(k)]
     overrides += [line.strip() for line in extra.splitlines() if line.strip()]
     problem = None
     try:

@@ -278,3 +278,72 @@ def test_app_never_imports_torch():
             "print('TORCH', bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+# --- the app's logic without Streamlit ---
+
+def test_overrides_round_trip_through_the_cli_parser():
+    from app.core import override_value
+    from training.config import parse_override
+
+    for key, value in [("lr_g", 1e-05), ("lr_d", 0.0002), ("steps", 20), ("ema", True), ("latent_bound", None),
+                       ("dataset", "fashion-mnist"), ("beta1", 0.0)]:
+        assert parse_override(f"{key}={override_value(value)}") == (key, value)
+
+
+def test_directions_move_the_image_more_than_random_ones(app_env):
+    import numpy as np
+
+    from app import core
+    from inference import Generator
+
+    g = Generator.load(app_env["models"] / "toy.onnx")
+    dirs, spread, explained = core.directions(g, k=3)
+    assert dirs.shape == (3, g.latent_dim) and np.allclose(np.linalg.norm(dirs, axis=1), 1, atol=1e-5)
+    assert list(explained) == sorted(explained, reverse=True)
+    z = g.sample_latent(64, seed=3)
+    base = g.run(z)
+    moved = np.abs(g.run(z + 2 * dirs[0]) - base).mean()
+    rng = np.random.default_rng(0)
+    random_dirs = rng.standard_normal((8, g.latent_dim)).astype(np.float32)
+    random_dirs /= np.linalg.norm(random_dirs, axis=1, keepdims=True)
+    randomly = np.mean([np.abs(g.run(z + 2 * d) - base).mean() for d in random_dirs])
+    assert moved > randomly
+
+
+def test_delete_refuses_anything_but_a_run_folder_inside_the_runs_folder(app_env, tmp_path):
+    from app import core
+    from training.runs import RunError, create_run
+
+    outside = create_run(tmp_path / "elsewhere", "x", {"steps": 1})
+    with pytest.raises(RunError, match="refusing"):
+        core.delete_run(outside)
+    assert outside.path.is_dir()
+    inside = create_run(app_env["runs"], "y", {"steps": 1})
+    with pytest.raises(RunError, match="stop it"):
+        core.delete_run(inside)                                          # a queued run is not deleted
+    inside.write_status(state="finished")
+    link = app_env["runs"] / "link"
+    link.symlink_to(outside.path)
+    with pytest.raises(RunError, match="refusing"):
+        core.delete_run(RunFolder(link))
+    core.delete_run(inside)
+    assert not inside.path.exists() and outside.path.is_dir()
+
+
+def test_slider_update_is_fast(app_env):
+    """The benchmark's measurement, as a loose guard (the target is 50 ms; CPU here is shared)."""
+    import numpy as np
+
+    from app import core
+    from inference import Generator
+
+    g = Generator.load(app_env["models"] / "toy-cond.onnx")
+    keys = np.stack([core.latent(g, 0, i) for i in range(3)])
+    core.frame_png(g, keys, 0.0, "slerp", 3)
+    times = []
+    for t in np.linspace(0, 1, 20):
+        start = time.perf_counter()
+        png = core.frame_png(g, keys, float(t), "slerp", 3)
+        times.append(time.perf_counter() - start)
+    assert png.startswith(b"\x89PNG") and sorted(times)[len(times) // 2] < 0.05
