@@ -168,19 +168,35 @@ class Reference:
     labels: np.ndarray  # int64 [N]
     description: str  # e.g. "mnist test (10,000)"
 
+    _stats: tuple | None = None
+
+    @property
+    def stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of the features (computed once: FID during training reuses them)."""
+        if self._stats is None:
+            self._stats = M.feature_statistics(self.features)
+        return self._stats
+
     @property
     def class_prior(self) -> np.ndarray:
         counts = np.bincount(self.labels, minlength=self.logits.shape[1]).astype(np.float64)
         return counts / counts.sum()
 
 
+_REFERENCES: dict[str, Reference] = {}
+
+
 def reference(evaluator: Evaluator, dataset: str | None = None, split: str = "test", data_root=None) -> Reference:
     """The split's evaluator outputs, from the cache or computed once (needs training.data)."""
     dataset = dataset or evaluator.dataset
     path = cache_dir() / "reference" / f"{dataset}-{split}-{evaluator.sha256[:16]}.npz"
+    if str(path) in _REFERENCES:
+        return _REFERENCES[str(path)]
     if path.exists():
         with np.load(path) as z:
-            return Reference(z["features"], z["logits"], z["labels"], str(z["description"]))
+            ref = Reference(z["features"], z["logits"], z["labels"], str(z["description"]))
+        _REFERENCES[str(path)] = ref
+        return ref
     from training.data import load_dataset
 
     data = load_dataset(dataset, data_root, split, 28, 1)
@@ -192,6 +208,7 @@ def reference(evaluator: Evaluator, dataset: str | None = None, split: str = "te
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, features=feats, logits=logits, labels=labels, description=np.array(ref.description))
     os.replace(tmp, path)
+    _REFERENCES[str(path)] = ref
     return ref
 
 
@@ -200,7 +217,7 @@ def score_features(ref: Reference, feats: np.ndarray, logits: np.ndarray, *, see
                    kid_subsets: int = 100) -> tuple[dict[str, float], int]:
     """All metrics; returns (metrics, number of reference images used for precision/recall/density/coverage)."""
     n = len(feats)
-    out: dict[str, float] = {"fid": M.fid(ref.features, feats)}
+    out: dict[str, float] = {"fid": M.frechet_distance(*ref.stats, *M.feature_statistics(feats))}
     out["kid_mean"], out["kid_std"] = M.kid(ref.features, feats, kid_subsets, min(1000, n, len(ref.features)), seed)
     if n < len(ref.features):
         pick = np.sort(np.random.default_rng(seed).choice(len(ref.features), n, replace=False))
