@@ -21,7 +21,7 @@ from training.trainer import Trainer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-STEPS, LOG_EVERY, CHECKPOINT_EVERY = 400, 5, 20
+STEPS, LOG_EVERY, CHECKPOINT_EVERY = 200, 5, 20
 RUN_SETTINGS = ["batch_size=16", f"steps={STEPS}", f"log_every={LOG_EVERY}", f"checkpoint_every={CHECKPOINT_EVERY}",
                 "sample_every=100", "keep_checkpoints=2", "deterministic=true", "seed=3"]
 
@@ -58,6 +58,7 @@ def restore_determinism(previous: bool) -> None:
     torch.use_deterministic_algorithms(previous)
 
 
+@pytest.mark.slow  # three CLI processes: about 70 s on the busy 2-core box, mostly Python/torch start-up
 def test_kill_9_sigterm_and_resume_log_what_an_uninterrupted_run_logs(tmp_path, cli_env, mnist_train):
     runs = tmp_path / "runs"
     overrides = [a for s in RUN_SETTINGS for a in ("--set", s)]
