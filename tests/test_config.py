@@ -88,16 +88,20 @@ def test_unknown_preset_suggests_the_nearest(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
-def test_bad_config_from_the_command_line(tmp_path, cli_env):
+@pytest.mark.parametrize("preset, override, expected", [
+    ("dcgan-mnist", "bach_size=3", "error: unknown config key 'bach_size'. Did you mean 'batch_size'? "
+                                   "`python -m training presets --fields` lists every key."),
+    ("dcgan-keras-mnist", "image_size=30", "error: dcgan-keras upsamples twice by 2, so image_size must be a "
+                                           "multiple of 4 (28 for MNIST); got 30."),
+])
+def test_bad_config_from_the_command_line(preset, override, expected, tmp_path, cli_env):
     """The real entry point: one line on stderr, exit status 2, nothing created."""
     runs = tmp_path / "runs"
-    result = subprocess.run([sys.executable, "-m", "training", "train", "--preset", "dcgan-mnist",
-                             "--set", "bach_size=3", "--runs-dir", str(runs)],
+    result = subprocess.run([sys.executable, "-m", "training", "train", "--preset", preset,
+                             "--set", override, "--runs-dir", str(runs)],
                             capture_output=True, text=True, env=cli_env, cwd=tmp_path, timeout=120)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "error: unknown config key 'bach_size'. Did you mean 'batch_size'? "
-        "`python -m training presets --fields` lists every key."]
+    assert result.stderr.strip().splitlines() == [expected]
     assert result.stdout == "" and not runs.exists()
 
 
