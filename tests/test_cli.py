@@ -58,7 +58,6 @@ def restore_determinism(previous: bool) -> None:
     torch.use_deterministic_algorithms(previous)
 
 
-@pytest.mark.slow  # three CLI processes: about 70 s on the busy 2-core box, mostly Python/torch start-up
 def test_kill_9_sigterm_and_resume_log_what_an_uninterrupted_run_logs(tmp_path, cli_env, mnist_train):
     runs = tmp_path / "runs"
     overrides = [a for s in RUN_SETTINGS for a in ("--set", s)]

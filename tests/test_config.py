@@ -93,7 +93,7 @@ def test_unknown_preset_suggests_the_nearest(tmp_path, capsys):
                                    "`python -m training presets --fields` lists every key."),
     ("dcgan-keras-mnist", "image_size=30", "error: dcgan-keras upsamples twice by 2, so image_size must be a "
                                            "multiple of 4 (28 for MNIST); got 30."),
-])
+], ids=["unknown-key", "impossible-size"])
 def test_bad_config_from_the_command_line(preset, override, expected, tmp_path, cli_env):
     """The real entry point: one line on stderr, exit status 2, nothing created."""
     runs = tmp_path / "runs"
