@@ -30,6 +30,7 @@ from inference.contract import INPUT_LABEL, INPUT_LATENT, OUTPUT_IMAGE, metadata
 from training import config as configs
 from training.checkpoint import load_checkpoint
 from training.models import build_models
+from training.onnx_graph import optimize_for_export
 from training.runs import RunFolder, atomic_write_bytes, atomic_write_json
 from training.trainer import sample_latents
 
@@ -193,7 +194,7 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
     }
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp:
         raw = Path(tmp) / "raw.onnx"
-        _export_graph(generator, config, raw)
+        _export_graph(optimize_for_export(generator), config, raw)  # a faster, equal copy; parity vs the original
         model = onnx.load(str(raw))
         for key, value in metadata_to_props(meta).items():
             model.metadata_props.add(key=key, value=value)
