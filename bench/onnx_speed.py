@@ -244,6 +244,10 @@ def main() -> None:
     print(f"wrote {out}")
 
 
+LOAD_NOTE = ("PyTorch's two OpenMP threads suffer most from a busy machine (compare its 2-thread "
+             "batch-1 times with the one-thread table), so read the wall-time ratios together with the "
+             "one-thread table.")
+
 REASON = """\
 ## Why the plain export lost, and the fix
 
@@ -302,7 +306,7 @@ def render(args, n_cores, started, load_start, load_end, loads, wall_rows, cpu_r
         f"at the end {load_end}; 1-minute load during the measurements {min(loads):.1f}–{max(loads):.1f} "
         f"on {n_cores} cores. Absolute times are therefore several times those of an idle machine; "
         "the contenders were interleaved round by round, so they saw the same load, and the minimum over "
-        "the rounds is the least disturbed measurement.",
+        "the rounds is the least disturbed measurement. " + LOAD_NOTE,
         "- Weights: random init (speed does not depend on them); presets with the same generator are one row.",
         "",
         f"## Wall time per call, {n_cores} threads (ms, minimum / median of {args.rounds} interleaved rounds)",
