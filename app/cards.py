@@ -6,6 +6,8 @@ import streamlit as st
 from app.core import ModelEntry
 from inference import Generator
 
+SCORES_SHOWN = ("fid", "fid_inception", "kid_mean", "precision", "recall", "coverage", "classes_covered", "class_kl")
+
 
 def _fmt(value) -> str:
     if isinstance(value, float):
@@ -26,11 +28,13 @@ def card_view(entry: ModelEntry, g: Generator, compact: bool = False) -> None:
                    help=f"{training.get('wall_time_s', '?')} s on {training.get('machine', '?')}")
     cols[3].metric("Images", f"{w}×{h}×{c}", help=f"latent: {meta['latent_dim']}-d {meta['latent_distribution']}")
     cols[4].metric("Classes", meta["num_classes"] or "—")
-    metrics = meta.get("metrics") or {}
-    scores = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "step"}
+    stored = meta.get("metrics") or {}
+    scores = {k: v for k, v in (stored.get("metrics") or {}).items() if isinstance(v, (int, float))}
     if scores:
-        st.caption("Scores" + (f" (step {metrics['step']})" if "step" in metrics else "") + ": " +
-                   " · ".join(f"**{k}** {_fmt(v)}" for k, v in scores.items()))
+        shown = {k: scores[k] for k in SCORES_SHOWN if k in scores}
+        st.caption(f"Scores ({stored.get('n_generated', '?')} samples vs {stored.get('reference', '?')}): "
+                   + " · ".join(f"**{k}** {_fmt(v)}" for k, v in shown.items()),
+                   help=f"feature network: {stored.get('feature_network', '?')}; every score is in the full card")
     else:
         st.caption("No evaluation scores in this model's card yet.")
     if compact:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains the generators shipped in exported/ with the project's own command, one after another,
-# then exports each. Run it again after an interruption: a run that exists is resumed, a finished
-# one is skipped. Needs MNIST ($GAN_STUDIO_DATA) and Fashion-MNIST (Debian's dataset-fashion-mnist).
+# then exports each. Run it again after an interruption: a run that exists is resumed (or extended
+# to a larger step count), a finished one is skipped. Needs MNIST ($GAN_STUDIO_DATA) and
+# Fashion-MNIST (Debian's dataset-fashion-mnist).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export GAN_STUDIO_DATA="${GAN_STUDIO_DATA:-$(realpath ../shared/data)}"
@@ -13,23 +14,24 @@ train() {  # NAME PRESET STEPS [--set k=v ...]
   local dir; dir=$(ls -d "runs/$name"-* 2>/dev/null | head -1)
   if [ -z "$dir" ]; then
     python -m training train --preset "$preset" --name "$name" --set steps="$steps" \
-      --set checkpoint_every=250 --set sample_every=500 "$@" >> "$log" 2>&1
-  elif ! grep -q '"state": "finished"' "$dir/status.json"; then
-    python -m training resume "$dir" --set steps="$steps" >> "$log" 2>&1
+      --set checkpoint_every=250 --set sample_every=500 --set eval_every=1000 "$@" >> "$log" 2>&1
+  elif ! grep -q "\"step\": $steps," "$dir/status.json"; then
+    python -m training resume "$dir" --set steps="$steps" --set eval_every=1000 >> "$log" 2>&1
   fi
 }
 
-export_as() {  # NAME OUT
+export_as() {  # NAME OUT: the last checkpoint, then its scores on the card
   local dir; dir=$(ls -d "runs/$1"-* 2>/dev/null | head -1)
-  [ -n "$dir" ] && grep -q '"state": "finished"' "$dir/status.json" && \
-    python -m training export "$dir" --out "exported/$2.onnx" >> "$log" 2>&1
+  [ -n "$dir" ] && grep -q '"state": "finished"' "$dir/status.json" || return 0
+  python -m training export "$dir" --out "exported/$2.onnx" >> "$log" 2>&1 &&
+    python -m training evaluate "exported/$2.onnx" --update-card >> "$log" 2>&1
 }
 
-train shipped-cgan-mnist cgan-mnist 2000
-train shipped-dcgan-mnist dcgan-mnist 2000
-train shipped-dcgan-fashion-mnist dcgan-mnist 2500 --set dataset=fashion-mnist
-train shipped-wgan-gp-mnist wgan-gp-mnist 5000
-export_as shipped-cgan-mnist mnist-cgan
+train shipped-dcgan-mnist dcgan-mnist 8000
+train shipped-dcgan-fashion-mnist dcgan-mnist 8000 --set dataset=fashion-mnist
+train shipped-wgan-gp-mnist wgan-gp-mnist 10000
+train shipped-cgan-mnist cgan-mnist 8000
 export_as shipped-dcgan-mnist mnist-dcgan
 export_as shipped-dcgan-fashion-mnist fashion-mnist-dcgan
 export_as shipped-wgan-gp-mnist mnist-wgan-gp
+export_as shipped-cgan-mnist mnist-cgan

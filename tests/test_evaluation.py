@@ -163,11 +163,16 @@ def test_training_with_eval_every_writes_chartable_rows(tmp_path, mnist_test):
             assert isinstance(r[key], (int, float)), key
         assert r["n_generated"] == 200 and r["reference"] == "mnist test (10,000)"
     assert (run / "checkpoints" / "best.pt").exists()
-    from training.export import best_metrics
-    from training.runs import RunFolder
-
-    best = best_metrics(RunFolder(run))
-    assert best["fid"] == min(r["fid"] for r in evals)
+    # The best checkpoint exports with the scores of its own step; the last one with the last step's.
+    best = min(evals, key=lambda r: r["fid"])
+    for which, row in (("best", best), ("last", evals[-1])):
+        out = tmp_path / f"{which}.onnx"
+        assert _run_cli(["export", str(run), "--checkpoint", which, "--out", str(out)]) == 0
+        card = json.loads(out.with_suffix(".json").read_text())
+        assert card["training"]["checkpoint"] == which and card["training"]["steps"] == row["step"]
+        scores = card["metadata"]["metrics"]
+        assert scores["metrics"]["fid"] == row["fid"] and scores["step"] == row["step"]
+        assert scores["reference"] == "mnist test (10,000)" and scores["n_generated"] == 200
 
 
 # ----------------------------------------------------------------------------- 2-D mode benchmarks

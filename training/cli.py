@@ -195,7 +195,7 @@ def cmd_export(args) -> int:
         raise UsageError(f"run {run.id} has no checkpoint yet; let it train to its first checkpoint.")
     setup_logging(None, True)
     try:
-        path = export_run(run, Path(args.out) if args.out else None, half=args.fp16)
+        path = export_run(run, Path(args.out) if args.out else None, half=args.fp16, checkpoint=args.checkpoint)
     except ExportError as error:
         raise UsageError(f"export failed: {error}") from None
     print(path)
@@ -303,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id or run folder")
     p.add_argument("--out", help="the .onnx path (default: RUN/generator.onnx); the card goes beside it")
     p.add_argument("--fp16", action="store_true", help="also write a half-precision copy (NAME.fp16.onnx) for the web")
+    p.add_argument("--checkpoint", choices=("last", "best"), default="last",
+                   help="last (default) or best: the lowest FID of the run's live evaluations (--set eval_every=N)")
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))
     p.set_defaults(func=cmd_export)
 

@@ -61,10 +61,25 @@ class _Conditional(_Unconditional):
         return self.generator(z, label)
 
 
-def load_generator(run: RunFolder) -> tuple[nn.Module, configs.Config, dict[str, Any]]:
+CHECKPOINTS = ("last", "best")
+
+
+def checkpoint_path(run: RunFolder, which: str = "last") -> Path:
+    """checkpoints/last.pt, or checkpoints/best.pt: the lowest FID of the run's live evaluations."""
+    if which not in CHECKPOINTS:
+        raise ExportError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {which!r}")
+    path = run.last_checkpoint if which == "last" else run.checkpoints_dir / "best.pt"
+    if not path.exists():
+        hint = (" (a run writes best.pt only when it evaluates as it trains: --set eval_every=N)"
+                if which == "best" else " (the run has not saved a checkpoint yet)")
+        raise ExportError(f"{run.id} has no {path.name}{hint}")
+    return path
+
+
+def load_generator(run: RunFolder, which: str = "last") -> tuple[nn.Module, configs.Config, dict[str, Any]]:
     """The run's generator in eval mode (EMA weights where the run keeps them), its config and checkpoint."""
     config = configs.build_config(run.read_config())
-    state = load_checkpoint(run.last_checkpoint)
+    state = load_checkpoint(checkpoint_path(run, which))
     generator = build_models(config, state.get("num_classes", 0)).generator
     generator.load_state_dict(state["ema"] if state.get("ema") is not None else state["generator"])
     return generator.eval().requires_grad_(False), config, state
@@ -156,9 +171,11 @@ def _sort_topologically(graph: onnx.GraphProto) -> None:
     graph.node.extend(ordered)
 
 
-def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metrics: dict | None = None) -> Path:
-    """Export ``run`` to ``out`` (default: the run's generator.onnx) and write the card beside it."""
-    generator, config, state = load_generator(run)
+def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metrics: dict | None = None,
+               checkpoint: str = "last") -> Path:
+    """Export ``run``'s last (or best-FID) checkpoint to ``out`` (default: the run's generator.onnx) and
+    write the card beside it."""
+    generator, config, state = load_generator(run, checkpoint)
     out = Path(out) if out else run.onnx_path
     if out.suffix != ".onnx":
         raise ExportError(f"the output must end in .onnx, got {out}")
@@ -176,7 +193,7 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
         "architecture": config.model,
         "loss": config.loss,
         "train_steps": int(state["step"]),
-        "metrics": metrics if metrics is not None else best_metrics(run),
+        "metrics": metrics if metrics is not None else step_metrics(run, int(state["step"])),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_command": training_command(config),
     }
@@ -185,7 +202,7 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
         "metadata": metadata_to_card(meta),
         "training": {
             "run": run.id, "preset": config.preset, "description": config.description,
-            "steps": int(state["step"]), "images_seen": int(state.get("images_seen", 0)),
+            "checkpoint": checkpoint, "steps": int(state["step"]), "images_seen": int(state.get("images_seen", 0)),
             "wall_time_s": round(float(state.get("elapsed", 0.0)), 1), "machine": machine_description(),
             "weights": "ema" if state.get("ema") is not None else "generator",
             "state": status.get("state"), "config": config.to_dict(),
@@ -223,13 +240,17 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
     return out
 
 
-def best_metrics(run: RunFolder) -> dict[str, Any]:
-    """The evaluation row with the lowest FID, else the last evaluation row, else nothing."""
-    rows = [r for r in run.read_metrics() if "fid" in r or r.get("kind") == "eval"]
+def step_metrics(run: RunFolder, step: int) -> dict[str, Any]:
+    """The live evaluation of the exported step, if the run made one (scores of other steps would
+    describe another generator), in the stored form of every score: metrics with their provenance."""
+    rows = [r for r in run.read_metrics() if r.get("kind") == "eval" and r.get("step") == step]
     if not rows:
         return {}
-    best = min(rows, key=lambda r: r.get("fid", float("inf")))
-    return {k: v for k, v in best.items() if k not in ("time", "epoch")}
+    row = rows[-1]
+    scores = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+              and k not in ("step", "epoch", "time", "n_generated", "eval_seconds")}
+    return {"metrics": scores, "feature_network": row.get("feature_network"), "reference": row.get("reference"),
+            "n_generated": row.get("n_generated"), "step": step, "source": "live evaluation during training"}
 
 
 def update_card_metrics(card_path: Path, metrics: dict[str, Any]) -> None:

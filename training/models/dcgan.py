@@ -5,7 +5,8 @@ the channels, batch norm + ReLU between, tanh out. D: stride-2 5x5 convolutions,
 batch norm on every layer but the first, no pooling, a dense logit at the end. Init N(0, 0.02).
 The number of upsamplings follows the image size: 28 = 7*2*2, 32 = 4*2*2*2, 64 = 4*2^4.
 
-Class-conditional (``conditional=true``): G concatenates a learned label embedding to z, and D adds
+Class-conditional (``conditional=true``): G concatenates a learned label embedding (initialised
+small, see below) to z, and D adds
 the projection term <embed(y), h> on its last features (Miyato & Koyama 2018), the simplest pair
 that reliably draws the asked-for class.
 """
@@ -56,6 +57,11 @@ class DCGANGenerator(nn.Module):
             c = out
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
+        if self.embed is not None:
+            # One unit-length code per class, like a one-hot. At PyTorch's default N(0, 1) the ten
+            # class codes outweigh z, and G draws one image per class whatever z is (per-class
+            # pixel std 0.04 after 300 steps, against 0.31 for real digits; 0.27 with this init).
+            nn.init.normal_(self.embed.weight, 0.0, latent_dim ** -0.5)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
