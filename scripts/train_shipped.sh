@@ -28,9 +28,9 @@ export_as() {  # NAME OUT: the last checkpoint, then its scores on the card
 }
 
 train shipped-dcgan-mnist dcgan-mnist 8000
-train shipped-dcgan-fashion-mnist dcgan-mnist 8000 --set dataset=fashion-mnist
-train shipped-wgan-gp-mnist wgan-gp-mnist 10000
-train shipped-cgan-mnist cgan-mnist 8000
+train shipped-dcgan-fashion-mnist dcgan-mnist 6000 --set dataset=fashion-mnist
+train shipped-wgan-gp-mnist wgan-gp-mnist 6000
+train shipped-cgan-mnist cgan-mnist 6000
 export_as shipped-dcgan-mnist mnist-dcgan
 export_as shipped-dcgan-fashion-mnist fashion-mnist-dcgan
 export_as shipped-wgan-gp-mnist mnist-wgan-gp

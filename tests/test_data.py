@@ -75,6 +75,24 @@ def test_mnist_test_split_resized_to_rgb(mnist_root):
     assert abs(data.images.float().mean() - native.images.float().mean()) < 2  # resizing keeps the ink
 
 
+def test_stacked_mnist_stacks_every_digit_once_per_channel(mnist_root):
+    mnist = load_dataset("mnist", mnist_root, split="test")
+    data = load_dataset("stacked-mnist", mnist_root, split="test")
+    assert data.images.shape == (10000, 3, 28, 28) and data.images.is_contiguous()
+    assert len(data.class_names) == 1000 and data.class_names[407] == "407"
+    assert torch.equal(data.images[:, 0:1], mnist.images)  # channel 0 in order
+    digits = torch.stack([data.labels // 100, data.labels // 10 % 10, data.labels % 10])
+    for c in range(3):  # each channel is a permutation of the split: every digit image once
+        assert torch.equal(digits[c].bincount(minlength=10), mnist.labels.bincount(minlength=10))
+        # and each channel's image is an MNIST image carrying the digit its label names
+        i = int(torch.nonzero(digits[c] == 7)[0])
+        matches = (mnist.images[:, 0] == data.images[i, c]).flatten(1).all(1)
+        assert mnist.labels[matches].eq(7).all() and matches.any()
+    assert len(data.labels.unique()) > 990  # 10,000 random triples cover nearly all 1,000 modes
+    again = load_dataset("stacked-mnist", mnist_root, split="test")
+    assert torch.equal(again.images, data.images)  # the same triples every time
+
+
 @pytest.mark.skipif(not (FASHION_SYSTEM_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
                     reason="Debian package dataset-fashion-mnist is not installed")
 def test_fashion_mnist_from_the_system_package():

@@ -50,6 +50,7 @@ class Config:
     bn_momentum: float = _field(0.1, "batch-norm momentum, PyTorch's convention (Keras 0.8 = PyTorch 0.2)", lo=0, hi=1, lo_open=True)
     bn_eps: float = _field(1e-5, "batch-norm epsilon", lo=0, lo_open=True)
     dropout: float = _field(0.0, "dropout in the discriminator", lo=0, hi=0.95)
+    pack: int = _field(1, "PacGAN (Lin et al. 2018): D judges this many samples at once, stacked as channels", lo=1, hi=16)
     # Losses
     loss: str = _field("non-saturating", "loss name (python -m training presets lists them)")
     label_smoothing: float = _field(0.0, "one-sided: real labels become 1 - s", lo=0, hi=0.5)
@@ -161,6 +162,10 @@ def build_config(values: dict[str, Any]) -> Config:
 def _check_together(c: Config) -> None:
     if c.latent_distribution == "uniform" and c.latent_bound is None:
         raise ConfigError("latent_distribution=uniform needs a latent_bound (z is drawn from [-b, b]), e.g. --set latent_bound=1.")
+    if c.batch_size % c.pack:
+        raise ConfigError(f"batch_size {c.batch_size} must be a multiple of pack {c.pack}: D judges packs of {c.pack} samples.")
+    if c.pack > 1 and c.conditional:
+        raise ConfigError("pack > 1 is for unconditional GANs: a pack mixes samples of different labels. Use pack=1.")
 
 
 def check_names(config: Config, names: dict[str, Iterable[str]]) -> None:

@@ -7,8 +7,10 @@ decide what the score means.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from training.config import Config, ConfigError
@@ -30,11 +32,29 @@ def build_models(config: Config, num_classes: int = 0) -> GANModels:
     except KeyError as error:
         raise ConfigError(error.args[0]) from None
     models = factory(config, num_classes)
+    if config.pack > 1:  # D sees `pack` images as one with pack*C channels, built by the same factory
+        wide = dataclasses.replace(config, channels=config.channels * config.pack)
+        models.discriminator = Packed(factory(wide, 0).discriminator, config.pack)
     g = models.generator
     for attribute in ("latent_dim", "num_classes", "image_shape", "output_range"):
         if not hasattr(g, attribute):
             raise TypeError(f"model {config.model!r}: its generator must define {attribute}")
     return models
+
+
+class Packed(nn.Module):
+    """PacGAN's packing: [B, C, H, W] -> [B / pack, pack * C, H, W] before the discriminator, so it
+    scores a pack of samples together and can see when they lack variety (Lin et al. 2018)."""
+
+    def __init__(self, discriminator: nn.Module, pack: int):
+        super().__init__()
+        self.discriminator, self.pack = discriminator, pack
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        b, c, h, w = x.shape
+        if b % self.pack:
+            raise ValueError(f"a batch of {b} does not split into packs of {self.pack}")
+        return self.discriminator(x.reshape(b // self.pack, self.pack * c, h, w))
 
 
 def require_unconditional(config: Config, num_classes: int) -> None:
