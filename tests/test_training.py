@@ -304,6 +304,20 @@ def test_trainer_ema_follows_the_config(mnist_train):
         torch.testing.assert_close(avg, 0.5 * old + 0.5 * cur)
 
 
+def test_ema_turned_on_at_resume_starts_from_the_trained_generator(mnist_train):
+    config = small_config("dcgan-mnist", steps=2, g_width=8, d_width=8)
+    trainer = Trainer(config, None, dataset=mnist_train)
+    for _ in range(2):
+        trainer.train_step()
+        trainer.step += 1
+    state = trainer.state_dict()
+    assert state["ema"] is None
+    resumed = Trainer(dataclasses.replace(config, ema=True, steps=4), None, dataset=mnist_train)
+    resumed.load_state_dict(state)
+    for average, trained in zip(resumed.ema.model.state_dict().values(), trainer.G.state_dict().values()):
+        assert torch.equal(average, trained)  # not the fresh initialisation
+
+
 def test_sampling_uses_batch_norm_in_eval_mode(mnist_train, tmp_path):
     config = small_config("dcgan-mnist", g_width=8, d_width=8, steps=2)
     run = create_run(tmp_path, "bn", config.to_dict())

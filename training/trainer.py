@@ -303,8 +303,8 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
-        if self.ema and state["ema"] is not None:
-            self.ema.model.load_state_dict(state["ema"])
+        if self.ema:  # a run resumed with ema=true for the first time starts its average at G, not at init
+            self.ema.model.load_state_dict(state["ema"] if state["ema"] is not None else state["generator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.order.load_state_dict(state["order"])
