@@ -147,6 +147,26 @@ def test_collapsed_generator_is_caught_by_class_coverage_and_recall(tmp_path, mn
     assert collapsed["fid"] > 10 * ok["fid"]
 
 
+def test_stacked_mnist_is_scored_digit_by_digit_with_its_modes(mnist_test):
+    from training.data import load_dataset
+
+    stacked = load_dataset("stacked-mnist", None, "test").images.numpy()[:3000]
+    full = evaluation.evaluate_images(stacked, "stacked-mnist", kid_subsets=5)
+    m = full["metrics"]
+    # Real triples: nearly all modes (3,000 draws of 1,000 equally likely modes leave ~50 unseen) and
+    # a KL from uniform near its finite-sample value, ~(1000 - 1) / (2 * 3000).
+    assert m["modes_captured"] >= 930 and m["mode_kl"] < 0.3
+    assert m["classes_covered"] == 10 and m["fid"] < 1.0  # each channel is real MNIST
+    assert full["n_generated"] == 9_000 and full["n_stacked_images"] == 3_000
+    assert "each of the 3 channels" in full["reference"]
+    one_digit_last = stacked.copy()
+    one_digit_last[:, 2] = stacked[0, 2]  # the last channel never changes: at most 100 modes
+    m = evaluation.evaluate_images(one_digit_last, "stacked-mnist", kid_subsets=5)["metrics"]
+    assert m["modes_captured"] <= 100 and m["mode_kl"] > math.log(10) - 0.1
+    with pytest.raises(evaluation.EvaluationError, match="3 channels"):
+        evaluation.evaluate_images(stacked[:, :1], "stacked-mnist")
+
+
 # ----------------------------------------------------------------------------- live evaluation while training
 def test_training_with_eval_every_writes_chartable_rows(tmp_path, mnist_test):
     runs = tmp_path / "runs"
