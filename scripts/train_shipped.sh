@@ -31,7 +31,7 @@ export_as() {  # NAME OUT: the last checkpoint, then its scores on the card
 # (ema_start: before it, the average just copies G).
 train shipped-dcgan-mnist dcgan-mnist 10000 --set ema=true --set ema_start=8000
 train shipped-dcgan-fashion-mnist dcgan-mnist 6000 --set dataset=fashion-mnist --set ema=true --set ema_start=1000
-train shipped-wgan-gp-mnist wgan-gp-mnist 6000 --set ema=true --set ema_start=1000
+train shipped-wgan-gp-mnist wgan-gp-mnist 15000 --set ema=true --set ema_start=1000
 train shipped-cgan-mnist cgan-mnist 6000
 export_as shipped-dcgan-mnist mnist-dcgan
 export_as shipped-dcgan-fashion-mnist fashion-mnist-dcgan
