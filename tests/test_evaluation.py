@@ -128,6 +128,12 @@ def test_evaluate_cli_on_generator_gives_every_metric_and_updates_card(tmp_path,
     assert m["classes_covered"] == 10 and m["fid"] < 5 and m["recall"] > 0.5 and m["precision"] > 0.5
     card = json.loads(model.with_suffix(".json").read_text())
     assert card["metadata"]["metrics"]["metrics"]["fid"] == pytest.approx(m["fid"])
+    # the file itself carries the same scores, for apps that have only the .onnx
+    from inference import Generator
+
+    inside = Generator.load(model, device="cpu").metadata["metrics"]
+    assert inside["metrics"]["fid"] == pytest.approx(m["fid"]) and inside["reference"] == report["reference"]
+    assert card["metadata"]["train_steps"] == Generator.load(model, device="cpu").metadata["train_steps"]
 
 
 def test_collapsed_generator_is_caught_by_class_coverage_and_recall(tmp_path, mnist_test):

@@ -259,12 +259,13 @@ def cmd_evaluate(args) -> int:
     atomic_write_json(json_path, report)
     print(f"\nwrote {json_path}")
     if args.update_card:
-        from training.export import update_card_metrics
+        from training.export import update_scores
 
         if card is None or not card.exists():
             raise UsageError(f"no model card to update for {args.model} (export the run first)")
-        update_card_metrics(card, report)
-        print(f"updated {card}")
+        model = card.with_suffix(".onnx")
+        update_scores(model, report)
+        print(f"updated the scores in {model} and {card}")
     return 0
 
 
@@ -323,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluator", help="an evaluator .onnx other than exported/evaluators/DATASET-cnn.onnx")
     p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets of 1000 (default 100; fewer is faster)")
     p.add_argument("--json", help="where to write the report (default: NAME.eval.json beside the model, RUN/eval.json)")
-    p.add_argument("--update-card", action="store_true", help="write the scores into the model card's metadata.metrics")
+    p.add_argument("--update-card", action="store_true", help="write the scores into the model's metadata (in the .onnx and its card)")
     p.add_argument("--data-root", help="folder holding the dataset")
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))
     p.set_defaults(func=cmd_evaluate)

@@ -26,7 +26,8 @@ import onnx
 import torch
 from torch import nn
 
-from inference.contract import INPUT_LABEL, INPUT_LATENT, OUTPUT_IMAGE, metadata_to_card, metadata_to_props
+from inference.contract import (INPUT_LABEL, INPUT_LATENT, OUTPUT_IMAGE, metadata_from_props, metadata_to_card,
+                                metadata_to_props)
 from training import config as configs
 from training.checkpoint import load_checkpoint
 from training.models import build_models
@@ -253,8 +254,25 @@ def step_metrics(run: RunFolder, step: int) -> dict[str, Any]:
             "n_generated": row.get("n_generated"), "step": step, "source": "live evaluation during training"}
 
 
-def update_card_metrics(card_path: Path, metrics: dict[str, Any]) -> None:
-    """Write evaluation scores into an existing card (and nothing else)."""
-    card = json.loads(card_path.read_text())
-    card["metadata"]["metrics"] = metrics
-    atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
+def update_scores(model_path: Path, metrics: dict[str, Any]) -> None:
+    """Write evaluation scores into an exported generator: into the metadata inside the .onnx (what
+    apps with only the file read) and into its card beside it (what the web reads). Each file is
+    replaced whole, so a reader sees the old scores or the new ones, never half a file."""
+    model_path = Path(model_path)
+    model = onnx.load(str(model_path))
+    meta = metadata_from_props({p.key: p.value for p in model.metadata_props})
+    meta["metrics"] = metrics
+    del model.metadata_props[:]
+    for key, value in metadata_to_props(meta).items():
+        model.metadata_props.add(key=key, value=value)
+    tmp = model_path.with_name(f".{model_path.name}.{os.getpid()}.tmp")
+    try:
+        onnx.save(model, str(tmp))
+        os.replace(tmp, model_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    card_path = model_path.with_suffix(".json")
+    if card_path.exists():
+        card = json.loads(card_path.read_text())
+        card["metadata"] = metadata_to_card(meta)
+        atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())

@@ -1,0 +1,94 @@
+"""The generators shipped in exported/: they load and generate through the torch-free package, their
+cards say how they were made and how good they are, and their samples are what the README promises
+(every digit drawn; the conditional model draws the digit it is asked for), judged by the shipped
+evaluator networks."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference import Generator
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPORTED = ROOT / "exported"
+SHIPPED = {  # name -> (dataset, conditional)
+    "mnist-dcgan": ("mnist", False),
+    "fashion-mnist-dcgan": ("fashion-mnist", False),
+    "mnist-cgan": ("mnist", True),
+    "mnist-wgan-gp": ("mnist", False),
+}
+SAMPLES = 1000
+
+
+def _evaluator(dataset: str):
+    from training.evaluation import Evaluator
+
+    return Evaluator(EXPORTED / "evaluators" / f"{dataset}-cnn.onnx")
+
+
+def _predicted_classes(g: Generator, dataset: str, labels=None) -> np.ndarray:
+    from training.evaluation import to_evaluator_input
+
+    images = g.run(g.sample_latent(SAMPLES, seed=0), labels)
+    _, logits = _evaluator(dataset).run(to_evaluator_input(images, g.output_range))
+    return logits.argmax(1)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_generator_loads_generates_and_has_a_complete_card(name):
+    path = EXPORTED / f"{name}.onnx"
+    assert path.is_file(), f"{path.relative_to(ROOT)} is missing: scripts/train_shipped.sh trains and exports it"
+    assert path.stat().st_size < 15e6
+    dataset, conditional = SHIPPED[name]
+    g = Generator.load(path, device="cpu")
+    assert g.metadata["dataset"] == dataset and g.conditional == conditional
+    labels = np.arange(4) % 10 if conditional else None
+    images = g.generate(g.sample_latent(4, seed=7), labels)
+    assert images.shape == (4, 28, 28, 1) and images.dtype == np.uint8
+    assert np.array_equal(images, g.generate(g.sample_latent(4, seed=7), labels))  # seeded: the same images
+
+    card = json.loads(path.with_suffix(".json").read_text())
+    meta, training, export = card["metadata"], card["training"], card["export"]
+    assert meta["training_command"].startswith("python -m training train --preset ")
+    assert training["steps"] == meta["train_steps"] > 0 and training["images_seen"] > 0
+    assert training["wall_time_s"] > 0 and training["machine"] and training["state"] == "finished"
+    assert export["parity_max_abs_diff"] <= 1e-4 and export["files"] == [path.name]
+    scores = meta["metrics"]
+    assert {"fid", "kid_mean", "precision", "recall", "coverage", "classes_covered", "class_kl"} <= set(scores["metrics"])
+    assert scores["reference"] == f"{dataset} test (10,000)" and scores["n_generated"] >= 10_000
+    assert scores["feature_network"].startswith(f"{dataset}-cnn.onnx")
+    # The card's metadata is the file's metadata: apps without metadata_props (the web) read the card.
+    assert meta["latent_dim"] == g.latent_dim and meta["train_steps"] == g.metadata["train_steps"]
+
+
+@pytest.mark.parametrize("name", [n for n, (_, conditional) in SHIPPED.items() if not conditional])
+def test_unconditional_shipped_generators_draw_every_class(name):
+    dataset, _ = SHIPPED[name]
+    g = Generator.load(EXPORTED / f"{name}.onnx", device="cpu")
+    shares = np.bincount(_predicted_classes(g, dataset), minlength=10) / SAMPLES
+    assert shares.min() >= 0.03, f"{name}: class shares {np.round(shares, 3).tolist()}"
+
+
+def test_conditional_shipped_generator_draws_the_asked_digit():
+    g = Generator.load(EXPORTED / "mnist-cgan.onnx", device="cpu")
+    asked = np.arange(SAMPLES) % 10
+    accuracy = float((_predicted_classes(g, "mnist", asked) == asked).mean())
+    assert accuracy >= 0.95, f"the MNIST evaluator agrees with the asked digit on {accuracy:.1%} of samples"
+
+
+def test_the_app_shows_a_shipped_models_card_and_scores(app_env):
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    for suffix in (".onnx", ".json"):
+        shutil.copy(EXPORTED / f"mnist-dcgan{suffix}", app_env["models"] / f"mnist-dcgan{suffix}")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.selectbox(key="model").select(str(app_env["models"] / "mnist-dcgan.onnx")).run()
+    assert not at.exception and not at.error
+    card = json.loads((EXPORTED / "mnist-dcgan.json").read_text())
+    fid = card["metadata"]["metrics"]["metrics"]["fid"]
+    scores = [c.value for c in at.caption if c.value.startswith("Scores")]
+    assert scores and "vs mnist test (10,000)" in scores[0] and f"**fid** {fid:.4g}" in scores[0]
