@@ -297,9 +297,9 @@ def test_missing_root_folder_is_reported_as_such(tmp_path):
 
 
 def test_unknown_names_list_the_valid_ones():
-    with pytest.raises(DataError, match="Did you mean 'mnist'.*cifar10, fashion-mnist, folder, mnist, svhn"):
+    with pytest.raises(DataError, match="Did you mean 'mnist'.*cifar10, fashion-mnist, folder, mnist, stacked-mnist, svhn"):
         load_dataset("mnsit")
-    assert DATASETS.names() == ["cifar10", "fashion-mnist", "folder", "mnist", "svhn"]
+    assert DATASETS.names() == ["cifar10", "fashion-mnist", "folder", "mnist", "stacked-mnist", "svhn"]
     with pytest.raises(DataError, match="'train' and 'test'"):
         load_dataset("mnist", split="validation")
     with pytest.raises(DataError, match="channels"):
