@@ -1,5 +1,6 @@
 """Mode-collapse benchmark on 2-D Gaussian mixtures (VEEGAN, Srivastava et al. 2017; PacGAN,
-Lin et al. 2018): a ring of 8 modes (radius 2) and a 5x5 grid of 25 modes (spacing 2), std 0.02.
+Lin et al. 2018): a ring of 8 modes (radius 2, std 0.02) and a 5x5 grid of 25 modes (spacing 2,
+std 0.05), PacGAN's configurations (its ring, radius 1 and std 0.01, scaled by 2).
 
 A small MLP GAN is trained with the project's own losses (``training.losses``: non-saturating,
 hinge, wgan-gp, ...), optionally with PacGAN packing (the discriminator judges ``pack`` samples

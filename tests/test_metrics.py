@@ -298,8 +298,8 @@ def test_mode_layouts():
     ring, std = ring_modes()
     assert ring.shape == (8, 2) and std == 0.02
     np.testing.assert_allclose(np.linalg.norm(ring, axis=1), 2.0)
-    grid, _ = grid_modes()
-    assert grid.shape == (25, 2)
+    grid, std = grid_modes()
+    assert grid.shape == (25, 2) and std == 0.05
     assert sorted(set(grid[:, 0])) == sorted(set(grid[:, 1])) == [-4.0, -2.0, 0.0, 2.0, 4.0]
     with pytest.raises(ValueError):
         grid_modes(24)

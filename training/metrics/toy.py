@@ -1,6 +1,8 @@
 """Mode-collapse metrics for the 2-D Gaussian-mixture benchmarks of VEEGAN (Srivastava et al.,
 2017, arXiv:1705.07761) and PacGAN (Lin et al., 2018, arXiv:1712.04086): 8 modes on a ring of
-radius 2 and 25 modes on a 5x5 grid with spacing 2 ({-4,-2,0,2,4}²), both with std 0.02.
+radius 2 with std 0.02 (PacGAN's radius 1 and std 0.01, scaled by 2), and 25 modes on a 5x5 grid
+with spacing 2 ({-4,-2,0,2,4}²) and std 0.05, as in PacGAN's released configurations
+(github.com/fjxmlzn/PacGAN, synthetic_data_experiments/*/config.py).
 
 Definitions (those of the two papers):
 * a sample is *high quality* when its Euclidean distance to the nearest centre is at most
@@ -30,7 +32,7 @@ def ring_modes(n: int = 8, radius: float = 2.0, std: float = 0.02) -> tuple[np.n
     return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1), float(std)
 
 
-def grid_modes(n: int = 25, spacing: float = 2.0, std: float = 0.02) -> tuple[np.ndarray, float]:
+def grid_modes(n: int = 25, spacing: float = 2.0, std: float = 0.05) -> tuple[np.ndarray, float]:
     """``n`` (a square) centres on a square grid centred at the origin, and ``std``."""
     side = math.isqrt(n)
     if side * side != n:
