@@ -135,7 +135,8 @@ def main(argv=None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("# Mode coverage on 2-D Gaussian mixtures (bench/modes_toy.py)\n\n"
                        f"Command: `python bench/modes_toy.py {' '.join(argv if argv is not None else sys.argv[1:])}`; "
-                       "2,500 samples each; high quality = within 3 std (0.06) of a centre (exact samples: "
+                       "2,500 samples each; high quality = within 3 std of a centre (ring std "
+                       f"{ring_modes()[1]}, grid std {grid_modes()[1]}; exact samples: "
                        f"{rows[0]['exact_samples_high_quality_share']:.3f}).\n\n{table}\n")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
