@@ -49,6 +49,7 @@ NOT_RUN_HERE = {
     "cifar10": "no CIFAR-10 offline here",
     "svhn": "no SVHN offline here",
     "folder": "needs your own images",
+    "stacked-mnist": "see the README's Mode collapse",
 }
 
 
@@ -101,7 +102,7 @@ def row(preset: str, runs_dir: Path) -> str:
     head = f"| {preset} | {dataset} | {config.get('model')}, {loss} | {config['steps']:,} |"
     if run is None or not report_path.exists():
         why = (f"partial: step {status_of(run)['step']:,}" if run
-               else NOT_RUN_HERE.get(dataset, "not run yet"))
+               else NOT_RUN_HERE.get(dataset, "not run yet (CPU time)"))
         return f"{head} {why} | | | | | | {published} |"
     report, metrics_rows = json.loads(report_path.read_text()), (run / "metrics.jsonl").read_text().splitlines()
     train_rows = [json.loads(line) for line in metrics_rows if '"kind"' not in line]
