@@ -318,6 +318,22 @@ def test_ema_turned_on_at_resume_starts_from_the_trained_generator(mnist_train):
         assert torch.equal(average, trained)  # not the fresh initialisation
 
 
+def test_resume_with_new_learning_rates_uses_them(mnist_train):
+    config = small_config("dcgan-mnist", steps=2, g_width=8, d_width=8)
+    trainer = Trainer(config, None, dataset=mnist_train)
+    trainer.train_step()
+    trainer.step += 1
+    state = trainer.state_dict()
+    lowered = dataclasses.replace(config, steps=4, lr_g=5e-5, lr_d=2e-5, beta1=0.0)
+    resumed = Trainer(lowered, None, dataset=mnist_train)
+    resumed.load_state_dict(state)
+    for optimizer, lr in ((resumed.opt_g, 5e-5), (resumed.opt_d, 2e-5)):
+        assert [g["lr"] for g in optimizer.param_groups] == [lr] * len(optimizer.param_groups)
+        assert all(g["betas"][0] == 0.0 for g in optimizer.param_groups)
+        assert optimizer.state  # Adam's moments came back with the checkpoint
+    resumed.train_step()
+
+
 def test_sampling_uses_batch_norm_in_eval_mode(mnist_train, tmp_path):
     config = small_config("dcgan-mnist", g_width=8, d_width=8, steps=2)
     run = create_run(tmp_path, "bn", config.to_dict())

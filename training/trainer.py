@@ -305,8 +305,15 @@ class Trainer:
         self.D.load_state_dict(state["discriminator"])
         if self.ema:  # a run resumed with ema=true for the first time starts its average at G, not at init
             self.ema.model.load_state_dict(state["ema"] if state["ema"] is not None else state["generator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        # An optimizer's state dict carries its hyperparameters too: without resetting them, a resume
+        # with `--set lr_d=...` (the advice for a diverging run) would silently keep the old rates.
+        for optimizer, saved, lr in ((self.opt_g, state["opt_g"], self.config.lr_g),
+                                     (self.opt_d, state["opt_d"], self.config.lr_d)):
+            optimizer.load_state_dict(saved)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+                if "betas" in group:
+                    group["betas"] = (self.config.beta1, self.config.beta2)
         self.order.load_state_dict(state["order"])
         self.step, self.elapsed, self.images_seen = state["step"], state["elapsed"], state["images_seen"]
         self.sums, self.count = dict(state["log_sums"]), state["log_count"]
