@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from training.config import load_preset, preset_names  # noqa: E402
+from training.runs import RunFolder  # noqa: E402
 
 REPORTS = ROOT / "bench" / "results" / "presets"
 TABLE = ROOT / "bench" / "results" / "presets.md"
@@ -53,13 +54,9 @@ NOT_RUN_HERE = {
 }
 
 
-def run_folder(runs_dir: Path, preset: str) -> Path | None:
+def run_folder(runs_dir: Path, preset: str) -> RunFolder | None:
     found = sorted(runs_dir.glob(f"bench-{preset}-*"))
-    return found[-1] if found else None
-
-
-def status_of(run: Path) -> dict:
-    return json.loads((run / "status.json").read_text())
+    return RunFolder(found[-1]) if found else None
 
 
 def cli(*args: str) -> int:
@@ -67,26 +64,26 @@ def cli(*args: str) -> int:
     return subprocess.call([sys.executable, "-m", "training", *args], cwd=ROOT)
 
 
-def train(preset: str, runs_dir: Path) -> Path | None:
+def train(preset: str, runs_dir: Path) -> RunFolder | None:
     run = run_folder(runs_dir, preset)
     if run is None:
         cli("train", "--preset", preset, "--name", f"bench-{preset}", "--runs-dir", str(runs_dir),
             "--set", "eval_every=1000")
         run = run_folder(runs_dir, preset)
-    elif status_of(run)["state"] != "finished":
-        cli("resume", str(run), "--runs-dir", str(runs_dir))
-    return run if run is not None and status_of(run)["state"] == "finished" else None
+    elif run.read_status()["state"] != "finished":
+        cli("resume", str(run.path), "--runs-dir", str(runs_dir))
+    return run if run is not None and run.read_status()["state"] == "finished" else None
 
 
-def score(preset: str, run: Path, inception: bool) -> None:
+def score(preset: str, run: RunFolder, inception: bool) -> None:
     report_path = REPORTS / f"{preset}.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     if report and (report.get("inception") or not inception):
         return
     n = 26_000 if load_preset(preset).get("dataset") == "stacked-mnist" else 10_000  # PacGAN's protocol
     REPORTS.mkdir(parents=True, exist_ok=True)
-    cli("evaluate", str(run), "--n", str(n), "--inception-n", "10000", "--json", str(report_path),
-        *(["--inception"] if inception else []))
+    cli("evaluate", str(run.path), "--n", str(n), "--json", str(report_path),
+        *(["--inception", "--inception-n", "10000"] if inception else []))
 
 
 def cell(value, digits=2) -> str:
@@ -101,11 +98,11 @@ def row(preset: str, runs_dir: Path) -> str:
     report_path = REPORTS / f"{preset}.json"
     head = f"| {preset} | {dataset} | {config.get('model')}, {loss} | {config['steps']:,} |"
     if run is None or not report_path.exists():
-        why = (f"partial: step {status_of(run)['step']:,}" if run
+        why = (f"partial: step {run.read_status()['step']:,}" if run
                else NOT_RUN_HERE.get(dataset, "not run yet (CPU time)"))
         return f"{head} {why} | | | | | | {published} |"
-    report, metrics_rows = json.loads(report_path.read_text()), (run / "metrics.jsonl").read_text().splitlines()
-    train_rows = [json.loads(line) for line in metrics_rows if '"kind"' not in line]
+    report = json.loads(report_path.read_text())
+    train_rows = [r for r in run.read_metrics() if "kind" not in r]  # eval rows carry a kind
     hours = train_rows[-1]["time"] / 3600 if train_rows else None
     m = report["metrics"]
     inception = (report.get("inception") or {}).get("metrics", {}).get("fid")
