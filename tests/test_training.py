@@ -334,6 +334,16 @@ def test_resume_with_new_learning_rates_uses_them(mnist_train):
     resumed.train_step()
 
 
+@pytest.mark.parametrize("n_critic,g_steps", [(1, 2), (3, 1)])
+def test_a_step_makes_n_critic_discriminator_and_g_steps_generator_updates(n_critic, g_steps, mnist_train):
+    config = small_config("dcgan-mnist", g_width=8, d_width=8, n_critic=n_critic, g_steps=g_steps)
+    trainer = Trainer(config, None, dataset=mnist_train)
+    trainer.train_step()
+    adam_steps = lambda optimizer: {int(state["step"]) for state in optimizer.state.values()}  # noqa: E731
+    assert adam_steps(trainer.opt_d) == {n_critic}
+    assert adam_steps(trainer.opt_g) == {g_steps}
+
+
 def test_sampling_uses_batch_norm_in_eval_mode(mnist_train, tmp_path):
     config = small_config("dcgan-mnist", g_width=8, d_width=8, steps=2)
     run = create_run(tmp_path, "bn", config.to_dict())

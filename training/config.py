@@ -55,6 +55,7 @@ class Config:
     loss: str = _field("non-saturating", "loss name (python -m training presets lists them)")
     label_smoothing: float = _field(0.0, "one-sided: real labels become 1 - s", lo=0, hi=0.5)
     n_critic: int = _field(1, "discriminator steps per generator step", lo=1, hi=100)
+    g_steps: int = _field(1, "generator updates per step, each on fresh latents (DCGAN-tensorflow and PacGAN use 2)", lo=1, hi=10)
     clip_value: float = _field(0.01, "weight clipping bound for the Wasserstein loss with clipping", lo=0, lo_open=True)
     gp_lambda: float = _field(10.0, "gradient-penalty weight (wgan-gp)", lo=0)
     r1_gamma: float = _field(0.0, "R1 penalty weight on real data, any loss; 0 turns it off", lo=0)

@@ -1,7 +1,7 @@
 """The training loop: one GAN step at a time, everything a run needs written to its folder.
 
-A step is ``n_critic`` discriminator updates, each on a fresh real batch, then one generator
-update. Everything that decides what happens next (weights, optimiser moments, EMA, the data
+A step is ``n_critic`` discriminator updates, each on a fresh real batch, then ``g_steps``
+generator updates (usually one). Everything that decides what happens next (weights, optimiser moments, EMA, the data
 order, every RNG, the log accumulators) goes into each checkpoint, so a resumed run continues
 exactly where the checkpoint was; in deterministic mode it logs the very numbers an
 uninterrupted run logs.
@@ -272,12 +272,16 @@ class Trainer:
 
         if freeze_d:
             self.D.requires_grad_(False)
-        loss_g, g_stats = self.loss.generator_loss(D(fake_for_g, fake_labels))
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        if measure_grads:
-            stats["grad_norm_g"] = grad_norm(self.G)
-        self.opt_g.step()
+        for g_step in range(c.g_steps):
+            if g_step:  # the first update reuses the critic's fakes; later ones draw fresh latents
+                fake_labels = self._fake_labels(len(fake_for_g))
+                fake_for_g = G(sample_latents(c, len(fake_for_g), self.device), fake_labels)
+            loss_g, g_stats = self.loss.generator_loss(D(fake_for_g, fake_labels))
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            if measure_grads:
+                stats["grad_norm_g"] = grad_norm(self.G)
+            self.opt_g.step()
         if freeze_d:
             self.D.requires_grad_(True)
         if self.ema:
