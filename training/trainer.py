@@ -1,10 +1,10 @@
 """The training loop: one GAN step at a time, everything a run needs written to its folder.
 
 A step is ``n_critic`` discriminator updates, each on a fresh real batch, then ``g_steps``
-generator updates (usually one). Everything that decides what happens next (weights, optimiser moments, EMA, the data
-order, every RNG, the log accumulators) goes into each checkpoint, so a resumed run continues
-exactly where the checkpoint was; in deterministic mode it logs the very numbers an
-uninterrupted run logs.
+generator updates (usually one). Everything that decides what happens next (weights, optimiser
+moments, EMA, the data order, every RNG, the log accumulators) goes into each checkpoint, so a
+resumed run continues exactly where the checkpoint was; in deterministic mode it logs the very
+numbers an uninterrupted run logs.
 """
 from __future__ import annotations
 
