@@ -10,7 +10,9 @@ import pytest
 
 from inference import Generator
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
+
+ROOT = REPO_ROOT
 EXPORTED = ROOT / "exported"
 SHIPPED = {  # name -> (dataset, conditional)
     "mnist-dcgan": ("mnist", False),

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_onnx_generator
+from tests.helpers import REPO_ROOT, make_onnx_generator
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = REPO_ROOT
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

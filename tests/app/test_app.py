@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from training.runs import RunFolder, list_runs
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT as REPO, rerun_until
+
 TIMEOUT = 120  # generous: CPU is shared with background training jobs
 
 
@@ -48,16 +49,6 @@ def frame_url(at: AppTest) -> str:
 
 def grid_urls(at: AppTest) -> list[str]:
     return [url for caption, url in images(at) if not caption]
-
-
-def wait_for(at: AppTest, done, timeout: float = 240, what: str = "") -> None:
-    """Rerun the app (which rereads the run folders) until ``done(at)``."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; markdown: {[m.value for m in at.markdown][:8]}")
-        time.sleep(1.0)
-        at.run()
 
 
 def only_run(runs: Path) -> RunFolder:
@@ -204,7 +195,7 @@ def test_train_a_real_run_watch_it_finish_and_export_it(app_env, mnist_root):
     at = new_app("app/train.py")
     start_run(at, steps=20)
     run = only_run(app_env["runs"])
-    wait_for(at, lambda a: run.read_status().get("state") == "finished", what="the run to finish")
+    rerun_until(at, lambda a: run.read_status().get("state") == "finished", what="the run to finish")
     at.run()
     no_errors(at)
     assert "loss_d" in plotly_specs(at) and "d_real" in plotly_specs(at)   # live charts from metrics.jsonl
@@ -254,7 +245,7 @@ def test_stop_a_running_run_and_it_survives_the_app(app_env, mnist_root):
     at = new_app("app/train.py")
     start_run(at, steps=100000, sample_every=1000)
     run = only_run(app_env["runs"])
-    wait_for(at, lambda a: run.read_status().get("state") == "running", what="the run to be running")
+    rerun_until(at, lambda a: run.read_status().get("state") == "running", what="the run to be running")
     del at  # "close the app": a new AppTest is a fresh session with nothing in memory
     at = new_app("app/runs.py")
     no_errors(at)
@@ -262,7 +253,7 @@ def test_stop_a_running_run_and_it_survives_the_app(app_env, mnist_root):
     assert list(table["run"]) == [run.id] and "running" in table["state"][0]
     at.switch_page("app/train.py").run()
     at.button(key=f"stop-train-{run.id}").click().run()                     # SIGTERM to its group
-    wait_for(at, lambda a: run.read_status().get("state") == "stopped", timeout=120, what="stopped")
+    rerun_until(at, lambda a: run.read_status().get("state") == "stopped", timeout=120, what="stopped")
     assert run.last_checkpoint.is_file()
     at.run()
     no_errors(at)

@@ -19,6 +19,8 @@ from training.data import _sources
 from training.runs import RunFolder, create_run, list_runs
 from training.trainer import Trainer
 
+from tests.helpers import wait_for_process
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 STEPS, LOG_EVERY, CHECKPOINT_EVERY = 200, 5, 20
@@ -30,21 +32,6 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "training", *args]
 
 
-def wait_for(condition, process: subprocess.Popen, what: str, log: Path, timeout: float = 120.0):
-    """Poll ``condition`` every 10 ms until it returns something truthy; fail if the process ends first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        if process.poll() is not None:
-            pytest.fail(f"the training process ended (rc {process.returncode}) before {what}; "
-                        f"its output:\n{log.read_text()[-3000:]}")
-        time.sleep(0.01)
-    process.kill()
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def the_run(runs: Path) -> RunFolder | None:
     found = list(list_runs(runs))
     return found[0] if len(found) == 1 else None
@@ -54,11 +41,8 @@ def train_rows(run: RunFolder) -> list[dict]:
     return [r for r in run.read_metrics() if r.get("kind", "train") == "train"]
 
 
-def restore_determinism(previous: bool) -> None:
-    torch.use_deterministic_algorithms(previous)
-
-
-def test_kill_9_sigterm_and_resume_log_what_an_uninterrupted_run_logs(tmp_path, cli_env, mnist_train):
+def test_kill_9_sigterm_and_resume_log_what_an_uninterrupted_run_logs(tmp_path, cli_env, mnist_train,
+                                                                       restore_determinism):
     runs = tmp_path / "runs"
     overrides = [a for s in RUN_SETTINGS for a in ("--set", s)]
     out = tmp_path / "train.out"
@@ -66,8 +50,8 @@ def test_kill_9_sigterm_and_resume_log_what_an_uninterrupted_run_logs(tmp_path, 
     process = subprocess.Popen(cli("train", "--preset", "gan-mlp-mnist", "--name", "killed", "--runs-dir", str(runs),
                                    *overrides), env=cli_env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     # ----- kill -9 once a checkpoint exists, while the run is still going
-    run = wait_for(lambda: the_run(runs), process, "the run folder appeared", out)
-    wait_for(lambda: run.last_checkpoint.exists(), process, "the first checkpoint", out)
+    run = wait_for_process(lambda: the_run(runs), process, "the run folder appeared", out)
+    wait_for_process(lambda: run.last_checkpoint.exists(), process, "the first checkpoint", out)
     process.send_signal(signal.SIGKILL)
     assert process.wait(timeout=60) == -signal.SIGKILL
 
@@ -85,7 +69,7 @@ def test_kill_9_sigterm_and_resume_log_what_an_uninterrupted_run_logs(tmp_path, 
     # ----- resume, and stop that process with SIGTERM part-way
     resumed = subprocess.Popen(cli("resume", run.id, "--runs-dir", str(runs)), env=cli_env, cwd=tmp_path,
                                stdout=log, stderr=subprocess.STDOUT)
-    wait_for(lambda: (s := run.read_status())["pid"] == resumed.pid and s["state"] == "running"
+    wait_for_process(lambda: (s := run.read_status())["pid"] == resumed.pid and s["state"] == "running"
              and s["step"] >= killed_at + 2 * LOG_EVERY, resumed, "the resumed run made progress", out)
     resumed.send_signal(signal.SIGTERM)
     assert resumed.wait(timeout=120) == 0
@@ -109,12 +93,8 @@ def test_kill_9_sigterm_and_resume_log_what_an_uninterrupted_run_logs(tmp_path, 
 
     # ----- the same losses as a run never interrupted (deterministic, CPU)
     config = configs.build_config(json.loads(run.config_path.read_text()))
-    previous = torch.are_deterministic_algorithms_enabled()
-    try:
-        straight = create_run(tmp_path / "straight", "straight", config.to_dict())
-        assert Trainer(config, straight, dataset=mnist_train).train() == "finished"
-    finally:
-        restore_determinism(previous)
+    straight = create_run(tmp_path / "straight", "straight", config.to_dict())
+    assert Trainer(config, straight, dataset=mnist_train).train() == "finished"
     reference = train_rows(straight)
     assert len(reference) == len(rows)
     print(f"killed after checkpoint {killed_at}, SIGTERM stopped at {stopped_at}; losses identical: "

@@ -22,19 +22,11 @@ from training.metrics.fid import feature_statistics, frechet_distance
 from training.runs import RunFolder, create_run
 from training.trainer import EMA, GRID_SIZE, Trainer, sample_latents
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_thread", "restore_determinism")
 
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 METRIC_KEYS = {"step", "epoch", "time", "loss_d", "loss_g", "images_per_s"}
 SUBSET = 512  # real images per preset run: conversion to 64x64 RGB of all 60k would cost seconds
-
-
-@pytest.fixture(autouse=True)
-def restore_determinism():
-    """deterministic=true switches a process-wide flag; give other tests the default back."""
-    previous = torch.are_deterministic_algorithms_enabled()
-    yield
-    torch.use_deterministic_algorithms(previous)
 
 
 def subset(data, config, n=SUBSET):

@@ -10,7 +10,9 @@ import pytest
 
 from training import evaluation
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
+
+ROOT = REPO_ROOT
 EVALUATORS = ROOT / "exported" / "evaluators"
 TARGETS = {"mnist": 0.993, "fashion-mnist": 0.92}
 REPORT_KEYS = {"fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage", "classifier_score",

@@ -18,7 +18,9 @@ from PIL import Image
 import inference
 from inference import Generator, InferenceError, contract, latents
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
+
+REPO = REPO_ROOT
 
 BASE_META = {
     "latent_dim": 8,

@@ -27,7 +27,9 @@ from PIL import Image
 
 from inference.images import image_grid, to_uint8
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
+
+REPO = REPO_ROOT
 EXAMPLES = REPO / "examples"
 GENERATE = EXAMPLES / "node" / "generate.mjs"
 DATA = Path(os.environ.get("GAN_STUDIO_DATA") or REPO.parent / "shared" / "data")
