@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.core import ModelEntry
+from app.catalogue import ModelEntry
+from evaluation.metrics import METRICS
 from inference import Generator
 
-SCORES_SHOWN = ("fid", "fid_inception", "kid_mean", "precision", "recall", "coverage", "classes_covered", "class_kl")
+SCORES_SHOWN = tuple(score.key for score in METRICS.on_card())
 
 
 def _fmt(value) -> str:

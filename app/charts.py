@@ -1,11 +1,13 @@
 """Plotly charts of metrics.jsonl rows: known groups first, then any other numeric column
-(evaluation metrics such as fid, kid_mean, precision, recall arrive later and are charted
-without the app knowing their names)."""
+(evaluation metrics such as fid, kid_mean, precision, recall arrive later; ``evaluation.METRICS``
+says which of them are charted and under what title)."""
 from __future__ import annotations
 
 from typing import Any
 
 import plotly.graph_objects as go
+
+from evaluation.metrics import METRICS
 
 GROUPS = [
     ("Losses", ("loss_d", "loss_g")),
@@ -13,7 +15,8 @@ GROUPS = [
     ("Wasserstein estimate and penalties", ("wasserstein", "gradient_penalty", "gp", "r1_penalty", "r1")),
     ("Gradient norms", ()),  # every grad_norm_* column
 ]
-NOT_CHARTED = {"step", "epoch", "time", "images_per_s", "kind"}
+NOT_CHARTED = {"step", "epoch", "time", "images_per_s", "kind"} | {s.key for s in METRICS.scores() if not s.charted}
+TITLES = {s.key: s.label for s in METRICS.charted()}
 
 
 def numeric_columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -35,7 +38,7 @@ def chart_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
         if present:
             groups.append((title, present))
             used.update(present)
-    groups += [(c, [c]) for c in columns if c not in used]
+    groups += [(TITLES.get(c, c), [c]) for c in columns if c not in used]
     return groups
 
 

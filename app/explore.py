@@ -7,8 +7,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app import core, ui
+from app import latents, ui
 from app.cards import card_view
+from app.catalogue import file_key, find_models
+from app.images import gif_bytes, png_bytes
+from app.paths import models_dir, runs_dir
+from inference import image_grid, upscale
 
 GRID_SIZES = (8, 16, 32, 64)
 N_DIRECTIONS = 5
@@ -17,13 +21,13 @@ TILE_PX = 84
 
 st.title("Explore")
 
-models = core.find_models()
+models = find_models()
 if not models:
     st.info(
         "**No models yet.** Train one on the **Train** page and press *Export to ONNX* when it is done, "
         "upload an `.onnx` generator on the **Models** page, or export a run from a terminal:\n\n"
         "```bash\npython -m training train --preset dcgan-mnist\npython -m training export RUN\n```\n\n"
-        f"Models are read from `{core.models_dir()}` and from exported runs in `{core.runs_dir()}`.",
+        f"Models are read from `{models_dir()}` and from exported runs in `{runs_dir()}`.",
         icon=":material/auto_awesome:")
     st.page_link("app/train.py", label="Go to Train", icon=":material/fitness_center:")
     st.stop()
@@ -75,7 +79,7 @@ keys: list[tuple[int, int, int | None]] = st.session_state["keys"]
 
 
 def tile_label(i: int) -> int | None:
-    return core.labels_for(g, i + 1, label)[i] if g.conditional else None
+    return latents.labels_for(g, i + 1, label)[i] if g.conditional else None
 
 
 def _add_key(s: int, i: int, lab):
@@ -87,16 +91,16 @@ left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("Samples")
     st.caption("Press **+** under an image to make it a key image for the morph →")
-    images = core.grid(g, seed, n, truncation, label)
+    images = latents.grid(g, seed, n, truncation, label)
     per_row = 8
     for start in range(0, n, per_row):
         cols = st.columns(per_row, gap="small")
         for i in range(start, min(start + per_row, n)):
             with cols[i - start]:
-                st.image(core.png_bytes(images[i], TILE_PX), width="stretch", output_format="PNG")
+                st.image(png_bytes(images[i], TILE_PX), width="stretch", output_format="PNG")
                 st.button(":material/add:", key=f"pick-{i}", help=f"use image #{i} (seed {seed}) as a key",
                           on_click=_add_key, args=(seed, i, tile_label(i)), width="stretch")
-    st.download_button("Grid PNG", core.png_bytes(core.image_grid(images, nrow=8), 0),
+    st.download_button("Grid PNG", png_bytes(image_grid(images, nrow=8), 0),
                        file_name=f"{entry.path.stem}-seed{seed}.png", mime="image/png", icon=":material/download:")
 
 
@@ -107,13 +111,13 @@ def strip_and_gif(model_key: tuple, keys_bytes: bytes, labels: tuple, method: st
     key_z = np.frombuffer(keys_bytes, np.float32).reshape(len(labels), gen.latent_dim)
     path = gen.interpolate(key_z, steps=steps, method=method)
     if offset_bytes is not None:
-        path = core.clip_to_bound(gen, path + np.frombuffer(offset_bytes, np.float32))
+        path = latents.clip_to_bound(gen, path + np.frombuffer(offset_bytes, np.float32))
     frame_labels = None
     if gen.conditional:  # each frame takes the class of its nearest key
         frame_labels = np.array([labels[min(int(j / (steps - 1) + 0.5), len(labels) - 1)] for j in range(len(path))])
     frames = gen.generate(path, frame_labels)
-    strip = core.image_grid(frames, nrow=len(frames))
-    return core.png_bytes(core.upscale(strip, 2)), core.gif_bytes(frames, 192)
+    strip = image_grid(frames, nrow=len(frames))
+    return png_bytes(upscale(strip, 2)), gif_bytes(frames, 192)
 
 
 def _reset_directions(k: int):
@@ -138,8 +142,8 @@ def studio():
     cols = st.columns(max(len(active), 2) + 1)
     for j, (s, i, lab) in enumerate(active):
         with cols[j]:
-            z = core.latent(g, s, i) * truncation
-            st.image(core.png_bytes(g.generate(z[None], None if lab is None else np.array([lab]))[0], 64),
+            z = latents.latent(g, s, i) * truncation
+            st.image(png_bytes(g.generate(z[None], None if lab is None else np.array([lab]))[0], 64),
                      caption=f"seed {s} #{i}" + (f" · {g.class_names[lab]}" if lab is not None else ""),
                      output_format="PNG")
             if j < len(keys) and st.button(":material/close:", key=f"unkey-{j}", help="remove this key"):
@@ -155,7 +159,7 @@ def studio():
     method = st.radio("Path", ["slerp", "lerp"], horizontal=True, key="method",
                       help="slerp follows the sphere where Gaussian latents live; lerp is a straight line")
     t = st.slider("Morph", 0.0, 1.0, 0.0, 0.01, key="morph", help="0 is the first key, 1 the last")
-    key_z = np.stack([core.latent(g, s, i) * truncation for s, i, _ in active]).astype(np.float32)
+    key_z = np.stack([latents.latent(g, s, i) * truncation for s, i, _ in active]).astype(np.float32)
     seg = min(int(t * (len(active) - 1) + 0.5), len(active) - 1)
     frame_label = active[seg][2]   # a class cannot be blended: use the nearest key's
 
@@ -172,13 +176,13 @@ def studio():
     offset = None
     if any(amounts):
         offset = sum(a * s * d for a, s, d in zip(amounts, spread, dirs)).astype(np.float32)
-    frame_png = core.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
+    frame_png = latents.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
     with picture:
         st.image(frame_png, caption=f"morph {t:.2f}", width="stretch", output_format="PNG")
 
     steps = st.slider("Frames per segment", 3, 16, 8, key="strip_steps")
     # The strip and the GIF do not depend on the morph slider: cached, so moving it stays cheap.
-    strip_png, gif = strip_and_gif(core.file_key(entry.path), key_z.tobytes(), tuple(a[2] for a in active),
+    strip_png, gif = strip_and_gif(file_key(entry.path), key_z.tobytes(), tuple(a[2] for a in active),
                                    method, steps, None if offset is None else offset.tobytes())
     st.image(strip_png, caption="the path, frame by frame", output_format="PNG")
     d1, d2, d3 = st.columns(3)

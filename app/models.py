@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import core, ui
+from app import ui
 from app.cards import card_view
+from app.catalogue import check_upload, find_models
+from app.paths import models_dir
 from inference import InferenceError
 
 st.title("Models")
 
-with st.expander("Upload a generator (.onnx)", icon=":material/upload:", expanded=not core.find_models()):
+with st.expander("Upload a generator (.onnx)", icon=":material/upload:", expanded=not find_models()):
     st.caption("The file must follow the GAN Studio contract: input `z` float32 [batch, latent_dim] "
                "(plus `label` int64 [batch] if conditional), output `image` [batch, C, H, W], and "
                "`gan_studio.*` metadata. It is checked before anything is saved.")
     upload = st.file_uploader("Generator file", type=["onnx"], key="upload")
     if upload is not None and st.session_state.get("uploaded") != upload.file_id:
         try:
-            target, g = core.check_upload(upload.getvalue(), upload.name)
+            target, g = check_upload(upload.getvalue(), upload.name)
         except InferenceError as error:
             st.error(f"**Rejected, nothing was saved.** {error}", icon=":material/block:")
         else:
@@ -24,10 +26,10 @@ with st.expander("Upload a generator (.onnx)", icon=":material/upload:", expande
             st.success(f"Saved as `{target.name}`: {g.metadata['dataset'] or 'unknown data'}, "
                        f"{g.metadata['architecture'] or 'unknown model'}.", icon=":material/check_circle:")
 
-models = core.find_models()
+models = find_models()
 if not models:
     st.info("**No models yet.** Train a run on the **Train** page and press *Export to ONNX*, "
-            f"or upload a file above. Shipped models live in `{core.models_dir()}`.", icon=":material/auto_awesome:")
+            f"or upload a file above. Shipped models live in `{models_dir()}`.", icon=":material/auto_awesome:")
     st.stop()
 
 for entry in models:

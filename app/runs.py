@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, core, ui
-from training.runs import ACTIVE_STATES
+from app import charts, ui
+from app.paths import runs_dir
+from app.processes import delete_run, run_log
+from app.summaries import run_summary
+from training.runs import ACTIVE_STATES, list_runs
 
 st.title("Runs")
 
-root = core.runs_dir()
-runs = {r.id: r for r in core.list_runs(root)}
+root = runs_dir()
+runs = {r.id: r for r in list_runs(root)}
 if not runs:
     st.info(f"**No runs yet** in `{root}`. Start one on the **Train** page, or from a terminal with "
             "`python -m training train --preset gan-mlp-mnist`.", icon=":material/inbox:")
@@ -22,7 +25,7 @@ any_active = any(r.live_status().get("state") in ACTIVE_STATES for r in runs.val
 @st.fragment(run_every=5 if any_active else None)  # the table keeps up with running runs
 @ui.guard
 def table():
-    summaries = [core.run_summary(r) for r in runs.values() if r.path.is_dir()]
+    summaries = [run_summary(r) for r in runs.values() if r.path.is_dir()]
     summaries.sort(key=lambda s: s["updated"] or "", reverse=True)
     st.dataframe(summaries, hide_index=True, width="stretch",
                  column_config={"time_min": st.column_config.NumberColumn("time (min)"),
@@ -31,7 +34,7 @@ def table():
 
 
 table()
-summaries = sorted((core.run_summary(r) for r in runs.values()), key=lambda s: s["updated"] or "", reverse=True)
+summaries = sorted((run_summary(r) for r in runs.values()), key=lambda s: s["updated"] or "", reverse=True)
 ids = [s["run"] for s in summaries]
 
 st.subheader("Compare")
@@ -53,7 +56,7 @@ with st.container(border=True):
     ui.run_view(run, key=f"runs-{run.id}")
     with st.expander("Config and log"):
         st.json(run.read_config(), expanded=False)
-        st.code(core.run_log(run, 40) or "(empty log)", language="text")
+        st.code(run_log(run, 40) or "(empty log)", language="text")
 
     # Deleting is two clicks: the first asks, the second (on a fresh rerun) does it.
     if run.live_status().get("state") not in ACTIVE_STATES:
@@ -66,7 +69,7 @@ with st.container(border=True):
                        "This cannot be undone.")
             c1, c2 = st.columns(2)
             if c1.button("Yes, delete it", type="primary", key="delete_yes"):
-                core.delete_run(run)
+                delete_run(run)
                 st.session_state.pop("confirm_delete", None)
                 st.session_state.pop("open_run", None)
                 st.toast(f"Deleted {run.id}")

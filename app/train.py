@@ -1,36 +1,45 @@
 """Train: a form over a preset and its main hyperparameters; launch runs and watch them live."""
 from __future__ import annotations
 
-import json
 import shlex
-import subprocess
-import sys
 
 import streamlit as st
 
-from app import core, ui
+from app import ui
+from app.paths import runs_dir
+from app.processes import LaunchError, override_value, start_training, train_argv
 from training import config as configs
-from training.runs import ACTIVE_STATES, RunFolder, sanitize_name
+from training.registry import REGISTRIES
+from training.runs import ACTIVE_STATES, list_runs, sanitize_name
 
 st.title("Train")
 
 
-@st.cache_data(show_spinner="Reading presets and model names…")
+@st.cache_data(show_spinner=False)
 def catalogue() -> dict:
-    """Presets, registry names and field help from `python -m training presets --json`: a
-    separate process, because the registries import torch and the app must not."""
-    done = subprocess.run([sys.executable, "-m", "training", "presets", "--json"], cwd=core.REPO,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    if done.returncode != 0:
-        raise core.LaunchError("`python -m training presets --json` failed:\n" + done.stderr[-1500:])
-    return json.loads(done.stdout)
+    """Presets, every registry's names with their one-line descriptions, and the fields' help: all
+    read in this process, as the registries list themselves without importing torch."""
+    return {
+        "presets": {name: configs.load_preset(name) for name in configs.preset_names()},
+        "described": {kind: {name: registry.describe(name).description for name in registry.names()}
+                      for kind, registry in REGISTRIES.items()},
+        "fields": configs.field_help(),
+    }
 
 
 cat = catalogue()
 presets: dict = cat["presets"]
-names: dict = cat["names"]
+described: dict = cat["described"]
+names = {kind: list(entries) for kind, entries in described.items()}
 helps: dict = cat["fields"]
 defaults = configs.Config().to_dict()
+
+
+def choices_help(kind: str) -> str:
+    """The field's help, then one line per choice: what each name is."""
+    lines = [f"- **{name}**: {text}" if text else f"- **{name}**" for name, text in described[kind].items()]
+    return "\n\n".join([helps.get(kind, ""), "\n".join(lines)])
+
 
 form, watch = st.columns([2, 3], gap="large")
 
@@ -51,12 +60,10 @@ with form:
                          help="the run id adds the date and time; letters, digits, '.', '_', '-'")
     values: dict = {}
     c1, c2, c3 = st.columns(3)
-    values["dataset"] = c1.selectbox("Dataset", names["dataset"], index=names["dataset"].index(base["dataset"])
-                                     if base["dataset"] in names["dataset"] else 0, **field_kw("dataset"))
-    values["model"] = c2.selectbox("Model", names["model"], index=names["model"].index(base["model"])
-                                   if base["model"] in names["model"] else 0, **field_kw("model"))
-    values["loss"] = c3.selectbox("Loss", names["loss"], index=names["loss"].index(base["loss"])
-                                  if base["loss"] in names["loss"] else 0, **field_kw("loss"))
+    for column, kind, label in ((c1, "dataset", "Dataset"), (c2, "model", "Model"), (c3, "loss", "Loss")):
+        options = names[kind]
+        values[kind] = column.selectbox(label, options, index=options.index(base[kind]) if base[kind] in options else 0,
+                                        key=f"{kind}@{p}", help=choices_help(kind))
     c1, c2, c3 = st.columns(3)
     values["steps"] = c1.number_input("Steps", min_value=1, value=int(base["steps"]), step=100, **field_kw("steps"))
     values["batch_size"] = c2.number_input("Batch size", min_value=1, value=int(base["batch_size"]), step=16,
@@ -89,7 +96,7 @@ with form:
                          help="any config field; `python -m training presets --fields` lists them all")
 
     # Only what differs from the preset becomes a --set, so the command stays short and readable.
-    overrides = [f"{k}={core.override_value(v)}" for k, v in values.items() if v != base.get(k)]
+    overrides = [f"{k}={override_value(v)}" for k, v in values.items() if v != base.get(k)]
     overrides += [line.strip() for line in extra.splitlines() if line.strip()]
     problem = None
     try:
@@ -104,15 +111,15 @@ with form:
     if not name.strip() or sanitize_name(name) != name.strip().lower():
         safe = sanitize_name(name)
         st.caption(f"The run will be named `{safe}`.")
-    argv = core.train_argv(preset, sanitize_name(name), overrides)
+    argv = train_argv(preset, sanitize_name(name), overrides)
     st.code(shlex.join(["python", *argv[1:]]), language="bash", wrap_lines=True)
     if problem:
         st.error(f"**Invalid settings.** {problem}", icon=":material/tune:")
     if st.button("Start training", icon=":material/rocket_launch:", type="primary", disabled=problem is not None, key="start"):
         with st.spinner("Starting: loading PyTorch and the dataset…"):
             try:
-                run = core.start_training(preset, sanitize_name(name), overrides)
-            except core.LaunchError as error:
+                run = start_training(preset, sanitize_name(name), overrides)
+            except LaunchError as error:
                 st.error(f"**The run did not start.** {error}\n\nIf the dataset is missing, put it under "
                          "`$GAN_STUDIO_DATA` (or pass `data_root=...` in the overrides) and try again.",
                          icon=":material/error:")
@@ -122,10 +129,10 @@ with form:
 
 with watch:
     st.subheader("Runs in progress")
-    root = core.runs_dir()
+    root = runs_dir()
     mine = st.session_state.get("watching", [])
     shown = []
-    for run in core.list_runs(root):
+    for run in list_runs(root):
         if run.live_status().get("state") in ACTIVE_STATES or run.id in mine:
             shown.append(run)
     if not shown:

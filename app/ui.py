@@ -8,7 +8,11 @@ from typing import Callable
 
 import streamlit as st
 
-from app import charts, core
+from app import charts, processes
+from app.catalogue import file_key, publish
+from app.latents import directions
+from app.paths import models_dir, runs_dir
+from app.summaries import eta_text
 from inference import Generator, InferenceError
 from training.config import ConfigError
 from training.runs import ACTIVE_STATES, RunError, RunFolder
@@ -28,11 +32,11 @@ def show_error(error: BaseException) -> None:
                  "with `python -m training export RUN`.", icon=":material/broken_image:")
     elif isinstance(error, ConfigError):
         st.error(f"**Invalid settings.** {error}", icon=":material/tune:")
-    elif isinstance(error, (RunError, core.LaunchError)):
+    elif isinstance(error, (RunError, processes.LaunchError)):
         st.error(f"**Run problem.** {error}", icon=":material/directions_run:")
     elif isinstance(error, OSError):
         st.error(f"**File problem.** {error}\n\nCheck that the folder exists and is writable "
-                 f"(runs: `{core.runs_dir()}`, models: `{core.models_dir()}`).", icon=":material/folder_off:")
+                 f"(runs: `{runs_dir()}`, models: `{models_dir()}`).", icon=":material/folder_off:")
     else:
         log.exception("unexpected error in the app")
         st.error(f"**Something went wrong:** {type(error).__name__}: {error}\n\n"
@@ -58,16 +62,16 @@ def _load(path: str, mtime_ns: int, size: int) -> Generator:
 
 
 def load_generator(path: Path) -> Generator:
-    return _load(*core.file_key(path))
+    return _load(*file_key(path))
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding latent directions…")
 def _directions(path: str, mtime_ns: int, size: int, k: int):
-    return core.directions(_load(path, mtime_ns, size), k)
+    return directions(_load(path, mtime_ns, size), k)
 
 
 def load_directions(path: Path, k: int = 5):
-    return _directions(*core.file_key(path), k)
+    return _directions(*file_key(path), k)
 
 
 # --- the live view of one run ---
@@ -91,7 +95,7 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
     @st.fragment(run_every=2 if active else None)
     @guard
     def body():
-        core.reap()
+        processes.reap()
         status = run.live_status()
         state = status.get("state", "?")
         rows = run.read_metrics()
@@ -101,7 +105,7 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
         if total:
             text = f"{step} / {total} steps"
             if state in ACTIVE_STATES:
-                text += f" · {core.eta_text(status, rows)}" if core.eta_text(status, rows) else ""
+                text += f" · {eta_text(status, rows)}" if eta_text(status, rows) else ""
             st.progress(min(step / total, 1.0), text=text)
         if status.get("message"):
             st.caption(status["message"])
@@ -109,7 +113,7 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
         if state in ("failed", "diverged"):
             st.error(f"This run {state}: {status.get('message', '')}\n\nThe end of its log is below; "
                      "fix the cause, then **Resume** (it continues from the last checkpoint).", icon=":material/error:")
-            st.code(core.run_log(run) or "(the log is empty)", language="text")
+            st.code(processes.run_log(run) or "(the log is empty)", language="text")
         if show_charts:
             _charts(rows, key)
         _samples(run, key)
@@ -124,7 +128,7 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
     cols = st.columns(5)
     if state in ("running", "queued"):
         if cols[0].button("Stop", icon=":material/stop:", key=f"stop-{key}", help="graceful: finishes the step, saves a checkpoint"):
-            if core.stop_training(run):
+            if processes.stop_training(run):
                 # keep it on the Train page once stopped, so Resume and Export stay at hand
                 st.session_state.setdefault("watching", []).append(run.id)
                 st.toast(f"Stopping {run.id}…")
@@ -134,7 +138,7 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
     if state in ("stopped", "failed", "diverged") and has_checkpoint:
         if cols[1].button("Resume", icon=":material/play_arrow:", key=f"resume-{key}",
                           help="continue from the last checkpoint"):
-            core.resume_training(run)
+            processes.resume_training(run)
             st.toast(f"Resuming {run.id}…")
             st.rerun()
     if has_checkpoint and state not in ("running", "stopping", "queued"):
@@ -142,7 +146,7 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
         if cols[2].button("Re-export" if exported else "Export to ONNX", icon=":material/deployed_code:", key=f"export-{key}",
                           help="writes generator.onnx + its card into the run folder; Explore lists it"):
             with st.spinner("Exporting (checks the ONNX file against PyTorch)…"):
-                core.export_run(run)
+                processes.export_run(run)
             st.success(f"Exported to `{run.onnx_path}`: open it on the Explore page.")
         if exported:
             if cols[3].button("Explore", icon=":material/palette:", key=f"explore-{key}",
@@ -152,7 +156,7 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
             with cols[4].popover("Publish", icon=":material/publish:"):
                 name = st.text_input("Model name", value=run.id, key=f"pubname-{key}")
                 if st.button("Copy into the models folder", key=f"publish-{key}"):
-                    target = core.publish(run, name)
+                    target = publish(run, name)
                     st.success(f"Saved as `{target.name}`.")
 
 

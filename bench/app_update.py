@@ -2,7 +2,7 @@
 
 What the app does when the morph slider moves: take the point on the key path (slerp), move it
 along the direction sliders, run the generator for one image and encode the enlarged PNG that
-st.image sends (app.core.frame_png, the very function the page calls). Streamlit's own overhead
+st.image sends (app.latents.frame_png, the very function the page calls). Streamlit's own overhead
 (the rerun of the fragment, the websocket) comes on top and is not measured here.
 
     python bench/app_update.py [MODEL.onnx]     # default: a 28x28 model from exported/ or runs/,
@@ -21,21 +21,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from app import core  # noqa: E402
+from app import latents  # noqa: E402
+from app.catalogue import find_models  # noqa: E402
 from inference import Generator  # noqa: E402
 
 
 def pick_model() -> Path:
     if len(sys.argv) > 1:
         return Path(sys.argv[1])
-    for entry in core.find_models():
+    for entry in find_models():
         try:
             if Generator.load(entry.path, device="cpu").image_shape[1:] == (28, 28):
                 return entry.path
         except Exception:  # noqa: BLE001 - a broken file is simply not a candidate
             continue
-    sys.path.insert(0, str(core.REPO / "tests"))
-    from conftest import make_onnx_generator
+    from tests.helpers import make_onnx_generator
 
     return make_onnx_generator(Path(tempfile.mkdtemp()) / "stand-in.onnx", latent_dim=100)
 
@@ -43,16 +43,16 @@ def pick_model() -> Path:
 def main() -> None:
     path = pick_model()
     g = Generator.load(path)
-    keys = np.stack([core.latent(g, 0, 0), core.latent(g, 0, 1), core.latent(g, 0, 2)])
+    keys = np.stack([latents.latent(g, 0, 0), latents.latent(g, 0, 1), latents.latent(g, 0, 2)])
     label = 3 if g.conditional else None
-    dirs, spread, _ = core.directions(g)
+    dirs, spread, _ = latents.directions(g)
     offset = (1.5 * spread[0] * dirs[0]).astype(np.float32)
     for t in np.linspace(0, 1, 10):  # warm-up: first runs allocate
-        core.frame_png(g, keys, float(t), "slerp", label, offset)
+        latents.frame_png(g, keys, float(t), "slerp", label, offset)
     times = []
     for t in np.linspace(0, 1, 200):
         start = time.perf_counter()
-        png = core.frame_png(g, keys, float(t), "slerp", label, offset)
+        png = latents.frame_png(g, keys, float(t), "slerp", label, offset)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     print(f"model: {path} ({g.metadata.get('architecture')}, {'x'.join(map(str, g.image_shape))}, "

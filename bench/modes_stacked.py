@@ -24,8 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.evaluation import generate_onnx, get_evaluator, to_evaluator_input  # noqa: E402
-from training.metrics import stacked_mnist_metrics  # noqa: E402
+from dataio import read_split  # noqa: E402
+from evaluation import get_evaluator, to_evaluator_input  # noqa: E402
+from evaluation.metrics import stacked_mnist_metrics  # noqa: E402
+from evaluation.sampling import sample_images  # noqa: E402
 
 N_SAMPLES = 26_000
 
@@ -43,9 +45,7 @@ def classify_channels(images: np.ndarray, output_range=(-1.0, 1.0), evaluator=No
 
 
 def real_triples(n: int = N_SAMPLES, seed: int = 0, data_root=None) -> np.ndarray:
-    from training.data import load_dataset
-
-    test = load_dataset("mnist", data_root, "test", 28, 1).images.numpy()[:, 0]
+    test = read_split("mnist", data_root, "test").images[:, 0]
     idx = np.random.default_rng(seed).integers(0, len(test), (n, 3))
     return test[idx]  # uint8 [n, 3, 28, 28]
 
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         from inference import Generator
 
         g = Generator.load(args.model, device="cpu")
-        images, output_range, source = generate_onnx(g, args.n, args.seed), g.output_range, args.model
+        images, output_range, source = sample_images(g, args.n, args.seed), g.output_range, args.model
     digits = classify_channels(images, output_range)
     result = {"source": source, "n": int(len(digits)), **stacked_mnist_metrics(digits),
               "feature_network": get_evaluator("mnist").name, "seed": args.seed}

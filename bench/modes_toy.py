@@ -4,7 +4,7 @@ std 0.05), PacGAN's configurations (its ring, radius 1 and std 0.01, scaled by 2
 
 A small MLP GAN is trained with the project's own losses (``training.losses``: non-saturating,
 hinge, wgan-gp, ...), optionally with PacGAN packing (the discriminator judges ``pack`` samples
-at once), then 2,500 samples are scored with ``training.metrics.toy_metrics``: modes covered
+at once), then 2,500 samples are scored with ``evaluation.metrics.toy_metrics``: modes covered
 (>= 1 high-quality sample nearest to it), share of high-quality samples (within 3 std of a
 centre; 98.9% for exact samples) and the reverse KL of the mode histogram to uniform.
 
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from training.config import Config  # noqa: E402
 from training.losses import build_loss  # noqa: E402
-from training.metrics import grid_modes, ring_modes, sample_mixture, toy_metrics  # noqa: E402
+from evaluation.metrics import grid_modes, ring_modes, sample_mixture, toy_metrics  # noqa: E402
 
 MIXTURES = {"ring": ring_modes, "grid": grid_modes}
 
@@ -77,7 +77,7 @@ def train_toy(mixture: str, *, steps: int, loss: str = "non-saturating", pack: i
             real = torch.from_numpy((centres[idx] + std * data_rng.standard_normal((batch, 2))).astype(np.float32))
             fake = G(torch.randn(batch, latent)).detach()
             loss_d, _ = objective.discriminator_loss(d_view(real), d_view(fake))
-            penalty, _ = objective.regularizer(d_view, real, fake, None)
+            penalty, _ = objective.penalty(d_view, real, fake, None)
             if penalty is not None:
                 loss_d = loss_d + penalty
             opt_d.zero_grad(set_to_none=True)

@@ -34,6 +34,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from inference import hardware
 from inference.generator import _session_options
 from training import config as configs
 from training.export import _export_graph, machine_description
@@ -44,18 +45,6 @@ BATCHES = (1, 16, 64)
 CONTENDERS = ("torch", "plain", "optimized")
 OUT = Path(__file__).parent / "results" / "onnx_speed.md"
 
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def load_now() -> str:
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    try:
-        some = Path("/proc/pressure/cpu").read_text().split()[1].split("=")[1]
-        return f"load average {load} (1/5/15 min), CPU pressure {some}% (10 s)"
-    except (OSError, IndexError):
-        return f"load average {load} (1/5/15 min)"
 
 
 def generators(names: list[str]):
@@ -205,10 +194,10 @@ def main() -> None:
     parser.add_argument("--layer-runs", type=int, default=20, help="runs per layer in the layer table (0: skip)")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
-    n_cores = cores()
+    n_cores = hardware.usable_cores()
     torch.set_num_threads(n_cores)
     ort.set_default_logger_severity(3)
-    started, load_start = time.time(), load_now()
+    started, load_start = time.time(), hardware.load_now()
     models = generators([p for p in args.presets.split(",") if p])
     wall_rows, cpu_rows, loads = [], [], []
     with tempfile.TemporaryDirectory(prefix="onnx-speed-") as tmp:
@@ -237,7 +226,7 @@ def main() -> None:
                     cpu_rows.append(dict(name=name, batch=batch, **{n: float(np.median(v)) for n, v in t.items()}))
                 torch.set_num_threads(n_cores)
         layers = layer_profile(models, Path(tmp), 64, args.layer_runs, (1, n_cores)) if args.layer_runs else []
-    report = render(args, n_cores, started, load_start, load_now(), loads, wall_rows, cpu_rows, layers)
+    report = render(args, n_cores, started, load_start, hardware.load_now(), loads, wall_rows, cpu_rows, layers)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report)

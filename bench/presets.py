@@ -50,7 +50,7 @@ NOT_RUN_HERE = {
     "cifar10": "no CIFAR-10 offline here",
     "svhn": "no SVHN offline here",
     "folder": "needs your own images",
-    "stacked-mnist": "see the README's Mode collapse",
+    "stacked-mnist": "see docs/results.md, Mode collapse",
 }
 
 

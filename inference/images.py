@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -85,24 +86,30 @@ def _writable(path: str | Path) -> Path:
     return path
 
 
+def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
+    """One uint8 image (e.g. an image_grid) as the bytes of a PNG file; a low ``compress_level``
+    (1) is several times faster, for images encoded on every slider move."""
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
 def save_png(image: np.ndarray, path: str | Path) -> Path:
     """Write one uint8 image (e.g. an image_grid) as PNG; returns the path."""
-    pil, path = to_pil(image), _writable(path)
+    return _write(encode_png(image), path)
+
+
+def _write(data: bytes, path: str | Path) -> Path:
+    path = _writable(path)
     try:
-        pil.save(path, format="PNG")
+        path.write_bytes(data)
     except OSError as exc:
         raise InferenceError(f"cannot write {path}: {exc}") from None
     return path
 
 
-def save_gif(
-    frames: np.ndarray,
-    path: str | Path,
-    duration_ms: int = 80,
-    loop: int | None = 0,
-    boomerang: bool = False,
-) -> Path:
-    """Write uint8 frames [M, H, W, C] as an animated GIF; returns the path.
+def encode_gif(frames: np.ndarray, duration_ms: int = 80, loop: int | None = 0, boomerang: bool = False) -> bytes:
+    """Uint8 frames [M, H, W, C] as the bytes of an animated GIF.
 
     loop: 0 repeats forever, k repeats k more times, None plays once. boomerang plays the
     frames forward then backward (without doubling the two end frames), which turns an
@@ -113,12 +120,20 @@ def save_gif(
     if boomerang and len(frames) > 2:
         frames = np.concatenate([frames, frames[-2:0:-1]])
     images = [to_pil(f) for f in frames]
-    path = _writable(path)
     options = {"save_all": True, "append_images": images[1:], "duration": int(duration_ms)}
     if loop is not None:
         options["loop"] = int(loop)
-    try:
-        images[0].save(path, format="GIF", **options)
-    except OSError as exc:
-        raise InferenceError(f"cannot write {path}: {exc}") from None
-    return path
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", **options)
+    return buffer.getvalue()
+
+
+def save_gif(
+    frames: np.ndarray,
+    path: str | Path,
+    duration_ms: int = 80,
+    loop: int | None = 0,
+    boomerang: bool = False,
+) -> Path:
+    """Write uint8 frames [M, H, W, C] as an animated GIF (see encode_gif); returns the path."""
+    return _write(encode_gif(frames, duration_ms, loop, boomerang), path)

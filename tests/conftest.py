@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import MNIST_ROOT, REPO_ROOT, SHARED_DATA, has_mnist, make_onnx_generator
+from tests.helpers import MNIST_ROOT, REPO_ROOT, SHARED_DATA, has_mnist, make_onnx_generator, stop_training_processes
 
 # Training subprocesses started by tests find MNIST there too, with no set-up by the person testing.
 os.environ.setdefault("GAN_STUDIO_DATA", str(MNIST_ROOT.parent))
@@ -31,10 +31,20 @@ def mnist_train():
     return load_dataset("mnist", MNIST_ROOT, "train")
 
 
+@pytest.fixture(scope="session")
+def mnist_test():
+    """The real MNIST test split as dataio reads it (numpy uint8 [N, 1, 28, 28]), loaded once."""
+    _require_mnist()
+    from dataio import read_split
+
+    return read_split("mnist", MNIST_ROOT, "test")
+
+
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
     """Empty runs folder, a models folder with an unconditional and a conditional 28x28 generator,
-    and the offline data, all through the environment variables the app reads."""
+    and the offline data, all through the environment variables the app reads. Any training
+    process a test starts there is stopped afterwards, pass or fail."""
     runs, models = tmp_path / "runs", tmp_path / "exported"
     runs.mkdir()
     make_onnx_generator(models / "toy.onnx")
@@ -42,7 +52,8 @@ def app_env(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_RUNS", str(runs))
     monkeypatch.setenv("GAN_STUDIO_MODELS", str(models))
     monkeypatch.setenv("GAN_STUDIO_DATA", str(MNIST_ROOT.parent))
-    return {"runs": runs, "models": models, "tmp": tmp_path}
+    yield {"runs": runs, "models": models, "tmp": tmp_path}
+    stop_training_processes(runs)
 
 
 @pytest.fixture

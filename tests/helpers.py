@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -9,21 +11,56 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from training.runs import RunFolder, list_runs, process_alive
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 # The offline MNIST copy lives beside the project, never inside it (see its README).
 MNIST_ROOT = SHARED_DATA / "mnist"
+# Debian's Chromium, never `playwright install` (it downloads a browser, which fails offline).
+CHROMIUM = Path("/usr/bin/chromium")
+# A headless Chromium in a container, kept off the network and quiet.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def has_mnist() -> bool:
     return (MNIST_ROOT / "train-images-idx3-ubyte.gz").is_file()
 
 
-def make_onnx_generator(path: Path, *, latent_dim: int = 16, shape=(1, 28, 28), num_classes: int = 0,
-                        name: str = "toy") -> Path:
-    """A small real generator that follows the ONNX contract (z -> MatMul (+ class embedding)
-    -> Tanh -> image), with its metadata and a model card beside it; no torch needed."""
+def toy_metadata(*, latent_dim: int = 16, shape=(1, 28, 28), num_classes: int = 0) -> dict:
+    """Metadata that follows the contract, with made-up training facts: what make_onnx_generator writes."""
+    return {"latent_dim": latent_dim, "latent_distribution": "normal", "image_shape": tuple(shape),
+            "output_range": (-1.0, 1.0), "num_classes": num_classes, "dataset": "toy-mnist",
+            "architecture": "matmul-tanh", "loss": "none", "train_steps": 100, "metrics": {"fid": 12.5},
+            "created": "2026-11-24T00:00:00Z", "training_command": "python -m training train --preset toy"}
+
+
+def save_onnx_model(path: Path, nodes, inputs, outputs, initializers=(), props: dict | None = None,
+                    name: str = "g") -> Path:
+    """Save a graph as a checked ONNX model that onnxruntime loads, with these metadata_props."""
     import onnx
+    from onnx import helper
+
+    model = helper.make_model(helper.make_graph(nodes, name, inputs, outputs, list(initializers)),
+                              opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9  # what onnxruntime 1.31 reads, whatever onnx.helper defaults to
+    if props:
+        helper.set_model_props(model, props)
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, path)
+    return path
+
+
+def make_onnx_generator(path: Path, *, latent_dim: int = 16, shape=(1, 28, 28), num_classes: int = 0,
+                        name: str = "toy", meta: dict | None = None, props: dict | None | str = "meta") -> Path:
+    """A small real generator that follows the ONNX contract (z -> MatMul (+ class embedding)
+    -> Tanh -> image), with its metadata and a model card beside it; no torch needed.
+
+    ``meta`` overrides fields of toy_metadata (in the file and the card). ``props`` are the file's
+    metadata_props: by default the metadata's; a dict is written as it is (literal keys, broken
+    values); None writes none, so only the card describes the file."""
     from onnx import TensorProto, helper, numpy_helper
 
     from inference import contract
@@ -43,23 +80,14 @@ def make_onnx_generator(path: Path, *, latent_dim: int = 16, shape=(1, 28, 28), 
         pre = "he"
     nodes += [helper.make_node("Tanh", [pre], ["t"]), helper.make_node("Reshape", ["t", "shape"], ["image"])]
     outputs = [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", *shape])]
-    meta = {"latent_dim": latent_dim, "latent_distribution": "normal", "image_shape": shape,
-            "output_range": (-1.0, 1.0), "num_classes": num_classes, "dataset": "toy-mnist",
-            "architecture": "matmul-tanh", "loss": "none", "train_steps": 100, "metrics": {"fid": 12.5},
-            "created": "2026-11-24T00:00:00Z", "training_command": "python -m training train --preset toy"}
-    model = helper.make_model(helper.make_graph(nodes, name, inputs, outputs, inits),
-                              opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    helper.set_model_props(model, contract.metadata_to_props(meta))
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, path)
+    metadata = toy_metadata(latent_dim=latent_dim, shape=shape, num_classes=num_classes) | (meta or {})
+    if props == "meta":
+        props = contract.metadata_to_props(metadata)
+    save_onnx_model(path, nodes, inputs, outputs, inits, props, name)
     path.with_suffix(".json").write_text(json.dumps(
-        {"name": path.stem, "metadata": contract.metadata_to_card(meta),
+        {"name": path.stem, "metadata": contract.metadata_to_card(metadata),
          "training": {"preset": "toy", "steps": 100, "wall_time_s": 1.0, "machine": "test"}}))
     return path
-
-
 
 
 def wait_for_process(condition, process: subprocess.Popen, what: str, log: Path, timeout: float = 120.0):
@@ -85,3 +113,123 @@ def rerun_until(at, done, timeout: float = 240, what: str = "") -> None:
             raise AssertionError(f"timed out waiting for {what}; markdown: {[m.value for m in at.markdown][:8]}")
         time.sleep(1.0)
         at.run()
+
+
+# --- the Streamlit app through AppTest (tests/app) ---
+
+APP_TIMEOUT = 120  # seconds per script run: generous, as the CPU is shared with training jobs
+
+
+def new_app(page: str | None = None):
+    """A fresh AppTest session of streamlit_app.py, run once (and switched to ``page``)."""
+    from streamlit.testing.v1 import AppTest  # keeps Streamlit out of the tests that never use it
+
+    at = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def no_errors(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def app_images(at) -> list[tuple[str, str]]:
+    """(caption, url) of every image; the url is a hash of the image's bytes."""
+    return [(img.caption, img.url) for image in at.get("image") for img in image.proto.imgs]
+
+
+def frame_url(at) -> str:
+    return next(url for caption, url in app_images(at) if caption.startswith("morph"))
+
+
+def grid_urls(at) -> list[str]:
+    return [url for caption, url in app_images(at) if not caption]
+
+
+def plotly_specs(at) -> str:
+    return " ".join(str(chart.proto) for chart in at.get("plotly_chart"))
+
+
+def only_run(runs: Path) -> RunFolder:
+    found = list(list_runs(runs))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def stop_training_processes(runs: Path) -> None:
+    """SIGTERM to the process group of every live run in ``runs``: no test leaves a trainer behind."""
+    for run in list_runs(runs):
+        pid = run.read_status().get("pid")
+        if pid and process_alive(pid):
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
+# --- evaluation (tests/evaluation, tests/training/test_evaluate.py) ---
+
+def real_image_generator(path: Path, images_uint8: np.ndarray, dataset: str = "mnist",
+                         metrics: dict | None = None) -> Path:
+    """An ONNX generator (the contract's z -> image) that returns one of ``images`` chosen by z[:, 0]
+    (uniform in [-1, 1]): a 'generator' whose output distribution we know exactly. Card beside it;
+    ``metrics``: the scores its metadata records (none by default)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from inference import contract
+
+    k = len(images_uint8)
+    table = (images_uint8.astype(np.float32) / 127.5 - 1).reshape(k, 1, 28, 28)
+    inits = [numpy_helper.from_array(table, "table"),
+             numpy_helper.from_array(np.array([0], np.int64), "s0"), numpy_helper.from_array(np.array([1], np.int64), "s1"),
+             numpy_helper.from_array(np.array([1], np.int64), "ax"),
+             numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+             numpy_helper.from_array(np.array(k / 2, np.float32), "half_k"),
+             numpy_helper.from_array(np.array(0.0, np.float32), "lo"),
+             numpy_helper.from_array(np.array(k - 1, np.float32), "hi"),
+             numpy_helper.from_array(np.array([-1], np.int64), "flat")]
+    nodes = [helper.make_node("Slice", ["z", "s0", "s1", "ax"], ["z0"]),
+             helper.make_node("Add", ["z0", "one"], ["a"]), helper.make_node("Mul", ["a", "half_k"], ["b"]),
+             helper.make_node("Floor", ["b"], ["c"]), helper.make_node("Clip", ["c", "lo", "hi"], ["d"]),
+             helper.make_node("Cast", ["d"], ["e"], to=TensorProto.INT64),
+             helper.make_node("Reshape", ["e", "flat"], ["idx"]),
+             helper.make_node("Gather", ["table", "idx"], ["image"], axis=0)]
+    meta = {"latent_dim": 4, "latent_distribution": "uniform", "latent_bound": 1.0, "image_shape": (1, 28, 28),
+            "output_range": (-1.0, 1.0), "num_classes": 0, "dataset": dataset, "architecture": "lookup",
+            "loss": "none", "train_steps": 0, "metrics": metrics or {}, "created": "2026-11-24T00:00:00Z",
+            "training_command": "tests/helpers.py real_image_generator"}
+    save_onnx_model(path, nodes, [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 4])],
+                    [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])], inits,
+                    props=contract.metadata_to_props(meta), name="real-images")
+    path.with_suffix(".json").write_text(json.dumps({"name": path.stem, "metadata": contract.metadata_to_card(meta)}))
+    return path
+
+
+def clusters(n_per: int, n_clusters: int = 10, dim: int = 8, spread: float = 20.0, std: float = 1.0, seed: int = 0,
+             only: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian clusters with fixed, well separated centres (features, cluster ids); ``only`` draws
+    every point from that one cluster."""
+    centres = np.random.default_rng(1234).standard_normal((n_clusters, dim)) * spread
+    ids = np.repeat(np.arange(n_clusters), n_per) if only is None else np.full(n_per * n_clusters, only)
+    return centres[ids] + std * np.random.default_rng(seed).standard_normal((ids.size, dim)), ids
+
+
+def one_hot(labels, num_classes: int = 10, confidence: float = 1.0) -> np.ndarray:
+    """Class probabilities [N, C]: ``confidence`` on each label, the rest spread evenly."""
+    p = np.full((len(labels), num_classes), (1 - confidence) / (num_classes - 1))
+    p[np.arange(len(labels)), labels] = confidence
+    return p
+
+
+class FakeInception:
+    """An Inception extractor with InceptionONNX's interface, fast: a fixed random projection of the
+    pixels to 16 features (for the plumbing of --inception, not its numbers)."""
+
+    name, device = "fake inception", "cpu (test)"
+
+    def features(self, images01, batch=25, progress=None):
+        flat = images01.reshape(len(images01), -1).astype(np.float64)
+        return flat @ np.random.default_rng(0).standard_normal((flat.shape[1], 16))

@@ -3,11 +3,12 @@ cards say how they were made and how good they are, and their samples are what t
 (every digit drawn; the conditional model draws the digit it is asked for), judged by the shipped
 evaluator networks."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from evaluation import Evaluator, to_evaluator_input
+from evaluation.metrics import stacked_mnist_metrics
 from inference import Generator
 
 from tests.helpers import REPO_ROOT
@@ -24,15 +25,11 @@ SAMPLES = 1000
 
 
 def _evaluator(dataset: str):
-    from training.evaluation import Evaluator
-
     return Evaluator(EXPORTED / "evaluators" / f"{dataset}-cnn.onnx")
 
 
 def _predicted_classes(g: Generator, dataset: str, labels=None, n: int = SAMPLES, seed: int = 0) -> np.ndarray:
     """The evaluator's class for each channel of each of n samples: [n * channels]."""
-    from training.evaluation import to_evaluator_input
-
     images = g.run(g.sample_latent(n, seed=seed), labels)
     one_per_channel = images.reshape(-1, 1, *images.shape[2:])  # Stacked MNIST: one digit a channel
     _, logits = _evaluator(dataset).run(to_evaluator_input(one_per_channel, g.output_range))
@@ -84,8 +81,6 @@ def test_conditional_shipped_generator_draws_the_asked_digit():
 def test_shipped_stacked_mnist_generator_captures_all_1000_modes():
     """Stacked MNIST (three digits as the three channels): the card holds PacGAN's 26,000-sample
     protocol, and a fresh 10,000 samples, classified digit by digit, still reach nearly every mode."""
-    from training.metrics.classifier import stacked_mnist_metrics
-
     path = EXPORTED / "stacked-mnist-pacgan.onnx"
     g = Generator.load(path, device="cpu")
     assert g.metadata["dataset"] == "stacked-mnist" and tuple(g.metadata["image_shape"]) == (3, 28, 28)

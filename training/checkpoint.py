@@ -1,4 +1,9 @@
-"""Checkpoints: written whole or not at all, read back with ``weights_only=True``."""
+"""Checkpoints: written whole or not at all, read back with ``weights_only=True``.
+
+A run keeps ``checkpoints/last.pt`` (what ``resume`` continues from), a few ``step_NNNNNNN.pt``
+and, when it evaluates as it trains, ``best.pt`` (the lowest FID so far). Every one of them is
+written by ``save_checkpoint``, so they share one format and one way of reaching the disk.
+"""
 from __future__ import annotations
 
 import io
@@ -9,22 +14,37 @@ import torch
 
 from training.runs import RunFolder, atomic_write_bytes
 
+CHECKPOINTS = ("last", "best")
+
 
 class CheckpointError(Exception):
     pass
 
 
-def save_checkpoint(run: RunFolder, state: dict[str, Any], step: int, keep: int) -> Path:
-    """``last.pt`` plus ``step_NNNNNNN.pt``; the oldest step files beyond ``keep`` are removed."""
+def checkpoint_file(run: RunFolder, which: str = "last") -> Path:
+    """checkpoints/last.pt, or checkpoints/best.pt (the lowest FID of the run's live evaluations)."""
+    if which not in CHECKPOINTS:
+        raise CheckpointError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {which!r}")
+    return run.last_checkpoint if which == "last" else run.checkpoints_dir / "best.pt"
+
+
+def save_checkpoint(run: RunFolder, state: dict[str, Any], step: int, keep: int, which: str = "last") -> Path:
+    """Write ``state`` as one of the run's checkpoints and return its path.
+
+    ``which="last"``: ``last.pt``, plus ``step_NNNNNNN.pt`` when ``keep > 0`` (the oldest step
+    files beyond ``keep`` are removed). ``which="best"``: ``best.pt`` alone. Each file is written
+    to a temporary name and renamed, so a kill at any instant leaves the previous file whole.
+    """
+    path = checkpoint_file(run, which)
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
-    atomic_write_bytes(run.last_checkpoint, data)
-    if keep > 0:
+    atomic_write_bytes(path, data)
+    if which == "last" and keep > 0:
         atomic_write_bytes(run.checkpoints_dir / f"step_{step:07d}.pt", data)
         for old in run.checkpoints()[:-keep]:
             old.unlink(missing_ok=True)
-    return run.last_checkpoint
+    return path
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

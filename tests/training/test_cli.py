@@ -1,21 +1,22 @@
 """`python -m training` as a user runs it: kill -9 and SIGTERM in the middle of real training,
-resume, and the deterministic equivalence with an uninterrupted run; `presets`, `runs`, and the
-missing-data message."""
+resume, and the deterministic equivalence with an uninterrupted run; `export`, `presets`, `runs`,
+and the missing-data message."""
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
+from dataio import sources as _sources
 from training import config as configs
+from training.checkpoint import save_checkpoint
 from training.cli import main
-from training.data import _sources
+from training.models import build_models
 from training.runs import RunFolder, create_run, list_runs
 from training.trainer import Trainer
 
@@ -167,3 +168,17 @@ def test_resume_refuses_an_unknown_run(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: no run 'no-such-run'")
     assert main(["resume", "../escape", "--runs-dir", str(tmp_path)]) == 2
     assert "no run folder" in capsys.readouterr().err
+
+
+def test_export_writes_the_file_and_its_card_or_says_why_not(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    config = configs.resolve("gan-mlp-mnist", ["g_width=8", "d_width=8"])
+    run = create_run(runs, "export", config.to_dict())
+    assert main(["export", run.id, "--runs-dir", str(runs)]) == 2
+    assert "has no checkpoint yet" in capsys.readouterr().err
+    save_checkpoint(run, {"step": 3, "generator": build_models(config).generator.state_dict(), "ema": None}, 3, keep=0)
+    assert main(["export", run.id, "--runs-dir", str(runs), "--checkpoint", "best"]) == 2
+    assert "no best.pt" in capsys.readouterr().err
+    assert main(["export", run.id, "--runs-dir", str(runs)]) == 0
+    assert capsys.readouterr().out.strip() == str(run.onnx_path)
+    assert json.loads(run.card_path.read_text())["training"]["steps"] == 3

@@ -1,5 +1,5 @@
 """Two processes under torchrun on CPU (gloo): DistributedDataParallel trains, rank 0 alone writes
-one consistent run folder."""
+one consistent run folder; one process is the plain case of the same functions."""
 from __future__ import annotations
 
 import subprocess
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from training import config as configs
+from training.distributed import Processes, agree, end_processes, from_main, init_processes, pick_device, wrap
 from training.runs import list_runs
-from training.trainer import BatchOrder, Processes
 
 STEPS, LOG_EVERY = 12, 3
 
@@ -22,7 +22,8 @@ import dataclasses, sys, torch, torch.distributed as dist
 torch.set_num_threads(1)
 from training import config as configs
 from training.data import load_dataset
-from training.trainer import Trainer, init_processes
+from training.distributed import init_processes
+from training.trainer import Trainer
 processes, device = init_processes("cpu")
 data = load_dataset("mnist", None, "train")
 data = dataclasses.replace(data, images=data.images[:2000], labels=data.labels[:2000])
@@ -82,23 +83,6 @@ def test_two_processes_write_one_consistent_run(tmp_path, cli_env):
     assert "2 process(es)" in log
 
 
-def test_each_process_takes_its_own_shard_also_after_a_resume():
-    ranks = [BatchOrder(20, 3, seed=5, processes=Processes(rank, 2, rank)) for rank in (0, 1)]
-    first = [[b.next() for _ in range(2)] for b in ranks]
-    seen = torch.cat([torch.cat(batches) for batches in first])
-    assert len(set(seen.tolist())) == 12  # the two ranks' batches never overlap
-    saved = ranks[0].state_dict()  # only rank 0 writes checkpoints
-    expected = [[b.next() for _ in range(5)] for b in ranks]  # into the next epoch too
-    for rank in (0, 1):
-        resumed = BatchOrder(20, 3, seed=5, processes=Processes(rank, 2, rank))
-        resumed.load_state_dict(saved)
-        for want in expected[rank]:
-            assert torch.equal(resumed.next(), want), f"rank {rank} did not continue with its own shard"
-    single = BatchOrder(20, 3, seed=5, processes=Processes())
-    single.next()
-    assert "permutation" not in single.state_dict()  # one process: the order is the permutation
-
-
 @pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
                     reason="this PyTorch has no gloo backend")
 def test_both_processes_keep_identical_weights(tmp_path, cli_env):
@@ -109,3 +93,22 @@ def test_both_processes_keep_identical_weights(tmp_path, cli_env):
     output = result.stdout + result.stderr
     assert "DDP-SYNC OK" in output, output[-4000:]
     assert result.returncode == 0, output[-4000:]
+
+
+def test_one_process_is_rank_0_of_1_and_every_helper_passes_through(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    processes, device = init_processes("cpu")
+    assert processes == Processes() and processes.is_main and not processes.distributed
+    assert device == torch.device("cpu")
+    module = torch.nn.Linear(2, 2)
+    assert wrap(module, processes, device) is module  # no DDP around a single process
+    assert agree(processes, device, True, False) == (True, False)
+    assert from_main("runs/x", processes) == "runs/x"
+    end_processes(processes)  # nothing to tear down
+
+
+def test_cuda_asked_for_without_a_gpu_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("cpu")
+    with pytest.raises(RuntimeError, match="--device cpu or auto"):
+        pick_device("cuda")

@@ -1,6 +1,6 @@
 """Losses against hand-computed values, and the pitfalls popular implementations got wrong:
 one interpolation weight per sample, a penalty that reaches the critic's weights, clipping after
-every critic step, no batch norm in a gradient-penalty critic."""
+every critic step, no batch norm in a gradient-penalty critic; R1 added to every loss's regulariser."""
 from __future__ import annotations
 
 import math
@@ -12,8 +12,9 @@ from torch import nn
 from training import config as configs
 from training.cli import check_config, main
 from training.config import ConfigError
-from training.losses import build_loss, r1_penalty
+from training.losses import build_loss
 from training.losses import wasserstein
+from training.losses.r1 import r1_penalty
 from training.losses.wasserstein import gradient_penalty, interpolation_weights
 from training.trainer import Trainer
 
@@ -112,6 +113,40 @@ def test_r1_penalty_is_the_squared_input_gradient():
     torch.testing.assert_close(critic.w.grad, 2 * w)
 
 
+@pytest.mark.parametrize("name", ["minimax", "non-saturating", "hinge", "wasserstein", "wgan-gp"])
+def test_every_loss_adds_r1_to_its_regularizer_when_asked(name):
+    w = torch.tensor([[[0.5, -1.0], [2.0, 0.0]]])
+    critic = LinearCritic(w)
+    fake = torch.rand(3, 1, 2, 2)
+    plain = loss(name)
+    real = plain.prepare_real(torch.rand(3, 1, 2, 2))
+    assert not real.requires_grad  # r1_gamma=0: no input gradient is paid for
+    own, own_stats = plain.regularizer(critic, real, fake, None, critic(real))
+    assert "r1" not in own_stats and (own is None) == (name != "wgan-gp")
+
+    with_r1 = loss(name, r1_gamma=4.0)
+    real = with_r1.prepare_real(torch.rand(3, 1, 2, 2))
+    assert real.requires_grad  # before D sees it, so D's own forward serves R1
+    torch.manual_seed(0)  # the gradient penalty draws its interpolation weights
+    value, stats = with_r1.regularizer(critic, real, fake, None, critic(real))
+    assert stats["r1"].item() == pytest.approx(w.pow(2).sum().item())
+    expected = 4.0 / 2 * w.pow(2).sum().item()
+    if name == "wgan-gp":  # beside the loss's own penalty, not instead of it
+        torch.manual_seed(0)
+        gp, _ = with_r1.penalty(critic, real, fake, None)
+        expected += gp.item()
+        assert "gradient_penalty" in stats
+    assert value.item() == pytest.approx(expected, rel=1e-6)
+    value.backward()
+    assert critic.w.grad is not None and critic.w.grad.abs().sum() > 0  # it trains the critic
+
+
+def test_a_training_step_with_r1_logs_it(mnist_train):
+    config = configs.resolve("dcgan-mnist", ["batch_size=8", "g_width=8", "d_width=8", "r1_gamma=1"])
+    stats = Trainer(config, None, dataset=mnist_train).train_step()
+    assert math.isfinite(float(stats["r1"])) and float(stats["r1"]) > 0
+
+
 # ----------------------------------------------------------------------------- gradient penalty pitfalls
 def test_one_interpolation_weight_per_sample():
     real = torch.rand(6, 3, 5, 5)
@@ -154,7 +189,7 @@ def test_gradient_penalty_matches_the_analytic_value_and_reaches_the_weights():
     # Through the loss, with lambda: the same gradient times gp_lambda, on a nonlinear critic non-zero.
     gp = loss("wgan-gp", gp_lambda=10.0)
     critic.w.grad = None
-    value, stats = gp.regularizer(critic, real, fake, None)
+    value, stats = gp.penalty(critic, real, fake, None)
     assert value.item() == pytest.approx(10 * (norm - 1) ** 2, rel=1e-6)
     assert stats["gradient_penalty"].item() == pytest.approx((norm - 1) ** 2, rel=1e-6)
     value.backward()
@@ -162,7 +197,7 @@ def test_gradient_penalty_matches_the_analytic_value_and_reaches_the_weights():
 
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 1))
     wrapped = lambda x, labels=None: mlp(x).squeeze(1)  # noqa: E731
-    value, _ = gp.regularizer(wrapped, real, fake, None)
+    value, _ = gp.penalty(wrapped, real, fake, None)
     value.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in list(mlp.parameters())[:3])
 

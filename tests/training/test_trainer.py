@@ -1,6 +1,6 @@
 """The trainer on real MNIST: every preset trains and writes a complete run folder, a short run
 measurably improves its samples, SIGINT stops cleanly, a NaN loss ends as `diverged` with the last
-good checkpoint kept, EMA, and batch norm in eval mode while sampling."""
+good checkpoint kept, EMA as the config asks, resumed learning rates, n_critic and g_steps."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,12 +15,14 @@ import pytest
 import torch
 from PIL import Image
 
+from evaluation.metrics.fid import feature_statistics, frechet_distance
 from training import config as configs
 from training.checkpoint import load_checkpoint
 from training.data import convert_images, load_dataset
-from training.metrics.fid import feature_statistics, frechet_distance
+from training.latents import sample_latents
+from training.run_writer import GRID_SIZE
 from training.runs import RunFolder, create_run
-from training.trainer import EMA, GRID_SIZE, Trainer, sample_latents
+from training.trainer import Trainer
 
 pytestmark = pytest.mark.usefixtures("one_thread", "restore_determinism")
 
@@ -254,33 +256,7 @@ def test_nan_loss_ends_diverged_and_keeps_the_last_good_checkpoint(which, mnist_
     assert [r["step"] for r in training_rows(run)] == [1, 2, 3, 4]  # no NaN row written
 
 
-# ----------------------------------------------------------------------------- EMA and sampling
-def test_ema_copies_before_start_then_averages():
-    torch.manual_seed(0)
-    g = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
-    ema = EMA(g, decay=0.9, start=2)
-    assert not ema.model.training and not any(p.requires_grad for p in ema.model.parameters())
-    for step in (0, 1):  # before ema_start: a plain copy
-        with torch.no_grad():
-            for p in g.parameters():
-                p.add_(torch.randn_like(p))
-        g(torch.randn(8, 3))  # moves the running statistics
-        ema.update(g, step)
-        for a, b in zip(ema.model.state_dict().values(), g.state_dict().values()):
-            assert torch.equal(a, b)
-    for step in (2, 3):  # from ema_start: decay * average + (1 - decay) * current
-        previous = [p.clone() for p in ema.model.parameters()]
-        with torch.no_grad():
-            for p in g.parameters():
-                p.add_(torch.randn_like(p))
-        g(torch.randn(8, 3))
-        ema.update(g, step)
-        for avg, old, cur in zip(ema.model.parameters(), previous, g.parameters()):
-            torch.testing.assert_close(avg, 0.9 * old + 0.1 * cur)
-        for avg, cur in zip(ema.model.buffers(), g.buffers()):  # statistics are copied, not averaged
-            assert torch.equal(avg, cur)
-
-
+# ----------------------------------------------------------------------------- EMA, resume, step shape
 def test_trainer_ema_follows_the_config(mnist_train):
     config = small_config("sngan-mnist", steps=3, ema=True, ema_start=2, ema_decay=0.5, g_width=8, d_width=8)
     trainer = Trainer(config, None, dataset=mnist_train)
@@ -336,27 +312,35 @@ def test_a_step_makes_n_critic_discriminator_and_g_steps_generator_updates(n_cri
     assert adam_steps(trainer.opt_g) == {g_steps}
 
 
-def test_sampling_uses_batch_norm_in_eval_mode(mnist_train, tmp_path):
-    config = small_config("dcgan-mnist", g_width=8, d_width=8, steps=2)
-    run = create_run(tmp_path, "bn", config.to_dict())
+# ----------------------------------------------------------------------------- the live-evaluation hook
+def test_evaluation_rows_keep_the_best_fid_as_best_pt(mnist_train, tmp_path, monkeypatch):
+    config = small_config(steps=6, eval_every=2, checkpoint_every=100)
+    run = create_run(tmp_path, "eval", config.to_dict())
     trainer = Trainer(config, run, dataset=mnist_train)
-    trainer.train_step()  # running statistics away from their initial values
-    seen = []
-    hooks = [m.register_forward_pre_hook(lambda m, args: seen.append(m.training)) for m in trainer.G.modules()]
-    bns = [m for m in trainer.G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    assert bns
-    stats = [(m.running_mean.clone(), m.running_var.clone(), int(m.num_batches_tracked)) for m in bns]
+    fids = iter([30.0, 20.0, 25.0])
+    monkeypatch.setattr(trainer, "score", lambda: {"fid": next(fids), "n_generated": config.eval_samples})
+    assert trainer.train() == "finished"
+    evals = [r for r in run.read_metrics() if r.get("kind") == "eval"]
+    assert [(r["step"], r["fid"], r.get("best", False)) for r in evals] == [(2, 30.0, True), (4, 20.0, True),
+                                                                            (6, 25.0, False)]
+    assert all(r["n_generated"] == config.eval_samples and r["eval_seconds"] >= 0 for r in evals)
+    assert load_checkpoint(run.checkpoints_dir / "best.pt")["step"] == 4
+    assert [r["step"] for r in training_rows(run)] == list(range(1, 7))  # training rows unaffected
 
-    trainer.write_samples()
 
-    assert seen and not any(seen), "the generator sampled the grid in training mode"
-    for m, (mean, var, count) in zip(bns, stats):  # sampling did not update the statistics
-        assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var)
-        assert int(m.num_batches_tracked) == count
-    assert trainer.G.training  # and training mode is back for the next step
-    for h in hooks:
-        h.remove()
-    # The grid is the eval-mode output: writing it twice gives the same bytes.
-    first = run.sample_path(0).read_bytes()
-    trainer.write_samples()
-    assert run.sample_path(0).read_bytes() == first
+def test_a_failing_evaluation_turns_itself_off_and_training_goes_on(mnist_train, tmp_path, monkeypatch, caplog):
+    config = small_config(steps=4, eval_every=1)
+    run = create_run(tmp_path, "noeval", config.to_dict())
+    trainer = Trainer(config, run, dataset=mnist_train)
+    calls = []
+
+    def no_evaluator():
+        calls.append(trainer.step)
+        raise FileNotFoundError("no evaluator network for this dataset")
+
+    monkeypatch.setattr(trainer, "score", no_evaluator)
+    assert trainer.train() == "finished"
+    assert calls == [1]  # tried once, then off for the rest of the run
+    assert "evaluation turned off" in caplog.text and "no evaluator network" in caplog.text
+    assert not [r for r in run.read_metrics() if r.get("kind") == "eval"]
+    assert not (run.checkpoints_dir / "best.pt").exists()

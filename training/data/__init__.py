@@ -5,52 +5,33 @@ kept as uint8: four times smaller than float, so even SVHN's 73k images stay in 
 GPU), and an epoch costs no decoding or resizing. ``normalize`` turns one batch into floats in
 the model's output range, on whatever device the batch already is.
 
-Each dataset family is one module here that registers a loader ``(root, split, image_size=None)
--> ImageDataset``; ``_sources.py`` decides where the files come from.
+The files are read by ``dataio`` (numpy, no torch), which also holds the dataset registry and
+``DataError``; both are re-exported here, the very same objects, so ``except DataError`` catches
+what either raises.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from training.registry import Registry, import_submodules, unknown_name_message
+from dataio import DATASETS, DataError, ImageSet, read_split
 
-DATASETS = Registry("dataset")
+__all__ = ["DATASETS", "DataError", "ImageDataset", "convert_images", "load_dataset", "normalize"]
 
 # Convert this many images at a time, so that the int32 intermediates of the gray conversion
 # stay small even for SVHN or an upscale to 128 px.
 _CHUNK = 4096
 
 
-class DataError(Exception):
-    """The data is missing or malformed; the message says what is wrong and how to fix it."""
-
-
 @dataclass
-class ImageDataset:
+class ImageDataset(ImageSet):
+    """An ``ImageSet`` held as torch tensors; validated the same way."""
+
     images: torch.Tensor  # uint8 [N, C, H, W], contiguous
     labels: torch.Tensor  # int64 [N]; all zeros when unlabelled
-    class_names: list[str]  # [] when unlabelled
-    name: str  # the registry name
-    source: str  # where it was read from
-
-    def __post_init__(self):
-        # Catch a loader's mistake here rather than as a shape error deep inside training.
-        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise ValueError(f"images must be uint8 [N, C, H, W], got {self.images.dtype} {list(self.images.shape)}")
-        if self.labels.dtype != torch.int64 or self.labels.shape != (len(self.images),):
-            raise ValueError(f"labels must be int64 [{len(self.images)}], got {self.labels.dtype} {list(self.labels.shape)}")
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
 
 def load_dataset(
@@ -60,22 +41,18 @@ def load_dataset(
     image_size: int | None = None,
     channels: int | None = None,
 ) -> ImageDataset:
-    """Read a split (see ``_sources`` for where from) and convert it once to ``image_size``
+    """Read a split (``dataio.read_split``) and convert it once to ``image_size``
     square and ``channels``; ``None`` keeps what the data has.
 
     Non-square images are scaled so that the short side fits, then centre-cropped; square ones
     are just resized (MNIST's 28 -> 32 too: resizing rather than padding keeps one rule for
     every size, and the digits fill the frame as they do at 28).
     """
-    if name not in DATASETS:
-        raise DataError(unknown_name_message("dataset", name, DATASETS.names()))
     if channels not in (None, 1, 3):
         raise DataError(f"channels must be 1 (grayscale) or 3 (RGB), not {channels!r}")
-    if image_size is not None and image_size < 1:
-        raise DataError(f"image_size must be a positive number of pixels, not {image_size!r}")
-    root = Path(root).expanduser() if root is not None else None
-    data = DATASETS.get(name)(root, split, image_size=image_size)
-    return dataclasses.replace(data, images=convert_images(data.images, image_size, channels))
+    data = read_split(name, root, split, image_size)
+    images = convert_images(torch.from_numpy(data.images), image_size, channels)
+    return ImageDataset(images, torch.from_numpy(data.labels), data.class_names, data.name, data.source)
 
 
 def normalize(batch_uint8: torch.Tensor, output_range: tuple[float, float]) -> torch.Tensor:
@@ -122,6 +99,3 @@ def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
     images = F.interpolate(images, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
     top, left = (new_h - size) // 2, (new_w - size) // 2
     return images[..., top : top + size, left : left + size]
-
-
-import_submodules(__name__)

@@ -23,13 +23,21 @@ class BCELoss(GANLoss):
                       "d_fake": torch.sigmoid(fake_scores).mean().detach()}
 
 
-@LOSSES.register("minimax")
+@LOSSES.register(
+    "minimax",
+    description="The game as written (Goodfellow et al. 2014): G minimises log(1 - D(G(z))), which stalls early",
+    fields=("label_smoothing", "r1_gamma"),
+)
 class MinimaxLoss(BCELoss):
     def generator_loss(self, fake_scores):
         return -F.softplus(fake_scores).mean(), {}
 
 
-@LOSSES.register("non-saturating")
+@LOSSES.register(
+    "non-saturating",
+    description="The original paper's fix: G minimises -log D(G(z)); D's cross-entropy, one-sided smoothing",
+    fields=("label_smoothing", "r1_gamma"),
+)
 class NonSaturatingLoss(BCELoss):
     def generator_loss(self, fake_scores):
         return F.softplus(-fake_scores).mean(), {}

@@ -10,7 +10,11 @@ import torch.nn.functional as F
 from training.losses import LOSSES, GANLoss
 
 
-@LOSSES.register("hinge")
+@LOSSES.register(
+    "hinge",
+    description="Hinge loss (Lim & Ye 2017; SNGAN, BigGAN): the strongest recipe here with a spectral-norm D",
+    fields=("r1_gamma",),
+)
 class HingeLoss(GANLoss):
     def discriminator_loss(self, real_scores, fake_scores):
         loss = F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()

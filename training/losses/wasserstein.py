@@ -23,7 +23,11 @@ class WassersteinLoss(GANLoss):
         return -fake_scores.mean(), {}
 
 
-@LOSSES.register("wasserstein")
+@LOSSES.register(
+    "wasserstein",
+    description="WGAN (Arjovsky et al. 2017): the critic kept Lipschitz by clamping its weights to +-clip_value",
+    fields=("clip_value", "r1_gamma"),
+)
 class WeightClippingLoss(WassersteinLoss):
     @torch.no_grad()
     def after_discriminator_step(self, discriminator):
@@ -52,9 +56,13 @@ def gradient_penalty(discriminator, real, fake, labels) -> tuple[torch.Tensor, t
     return (norms - 1).pow(2).mean(), norms.mean().detach()
 
 
-@LOSSES.register("wgan-gp")
+@LOSSES.register(
+    "wgan-gp",
+    description="WGAN-GP (Gulrajani et al. 2017): a gradient penalty pushes the critic's gradient norm to 1",
+    fields=("gp_lambda", "r1_gamma"),
+)
 class GradientPenaltyLoss(WassersteinLoss):
-    def regularizer(self, discriminator, real, fake, labels):
+    def penalty(self, discriminator, real, fake, labels):
         penalty, norm = gradient_penalty(discriminator, real, fake, labels)
         return self.config.gp_lambda * penalty, {"gradient_penalty": penalty.detach(), "critic_grad_norm": norm}
 

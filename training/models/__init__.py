@@ -14,9 +14,7 @@ import torch
 from torch import nn
 
 from training.config import Config, ConfigError
-from training.registry import Registry, import_submodules
-
-MODELS: Registry = Registry("model")
+from training.registry import MODELS
 
 
 @dataclass
@@ -79,6 +77,3 @@ def dcgan_init(module: nn.Module) -> None:
 
 def has_batch_norm(module: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
-
-
-import_submodules(__name__)

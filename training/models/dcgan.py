@@ -101,7 +101,12 @@ class DCGANDiscriminator(nn.Module):
         return out
 
 
-@MODELS.register("dcgan")
+@MODELS.register(
+    "dcgan",
+    description="DCGAN (Radford et al. 2016): stride-2 5x5 convolutions, batch norm, tanh out; "
+                "class-conditional with conditional=true",
+    fields=("latent_dim", "g_width", "d_width", "bn_momentum", "bn_eps", "dropout", "channels", "image_size"),
+)
 def build(config, num_classes: int) -> GANModels:
     shape = (config.channels, config.image_size, config.image_size)
     return GANModels(

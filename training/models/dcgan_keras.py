@@ -69,7 +69,11 @@ class KerasDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-@MODELS.register("dcgan-keras")
+@MODELS.register(
+    "dcgan-keras",
+    description="The DCGAN of TensorFlow's Keras tutorial: a dense 7x7 block, 5x5 transposed convolutions",
+    fields=("latent_dim", "g_width", "d_width", "dropout", "channels", "image_size"),
+)
 def build(config, num_classes: int) -> GANModels:
     require_unconditional(config, num_classes)
     if config.image_size % 4:

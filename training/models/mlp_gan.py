@@ -40,7 +40,11 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-@MODELS.register("mlp-gan")
+@MODELS.register(
+    "mlp-gan",
+    description="The first MLP GAN (Goodfellow et al. 2014): one ReLU hidden layer each, images in [0, 1]",
+    fields=("latent_dim", "g_width", "d_width", "channels", "image_size"),
+)
 def build(config, num_classes: int) -> GANModels:
     require_unconditional(config, num_classes)
     shape = (config.channels, config.image_size, config.image_size)

@@ -86,7 +86,12 @@ class SNGANDiscriminator(nn.Module):
         return out
 
 
-@MODELS.register("sngan")
+@MODELS.register(
+    "sngan",
+    description="SNGAN (Miyato et al. 2018): a spectrally normalised CNN critic, 4x4 transposed convolutions; "
+                "class-conditional with conditional=true",
+    fields=("latent_dim", "g_width", "d_width", "bn_momentum", "bn_eps", "channels", "image_size"),
+)
 def build(config, num_classes: int) -> GANModels:
     shape = (config.channels, config.image_size, config.image_size)
     return GANModels(

@@ -49,7 +49,11 @@ class WGANCritic(nn.Module):
         return self.net(x).squeeze(1)
 
 
-@MODELS.register("wgan-mlp")
+@MODELS.register(
+    "wgan-mlp",
+    description="The MLP pair of the WGAN write-ups: G 128-256-512-1024 with batch norm, a critic without it",
+    fields=("latent_dim", "g_width", "d_width", "bn_momentum", "bn_eps", "channels", "image_size"),
+)
 def build(config, num_classes: int) -> GANModels:
     require_unconditional(config, num_classes)
     shape = (config.channels, config.image_size, config.image_size)

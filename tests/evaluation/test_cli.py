@@ -1,0 +1,76 @@
+"""python -m evaluation: a shipped generator scored with torch absent, every registered metric in
+the table, the comparison with the model's card, the report as JSON, and clear errors."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from evaluation.cli import main
+from evaluation.metrics import METRICS
+
+from tests.helpers import REPO_ROOT, SHARED_DATA, FakeInception, real_image_generator
+
+NO_TORCH = """import os
+with open(os.environ["TORCH_ATTEMPTS"], "a") as f:
+    f.write("torch was imported\\n")
+raise ImportError("torch is not installed here (tests/evaluation/test_cli.py)")
+"""
+
+
+def test_a_shipped_generator_is_scored_with_torch_absent(tmp_path, mnist_root):
+    """torch/__init__.py first on the path raises ImportError, as on a machine without torch, and
+    notes the attempt; the reference statistics are built in that same process (a fresh cache)."""
+    (tmp_path / "fake" / "torch").mkdir(parents=True)
+    (tmp_path / "fake" / "torch" / "__init__.py").write_text(NO_TORCH)
+    attempts = tmp_path / "attempts.txt"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "fake"), str(REPO_ROOT)]),
+           "GAN_STUDIO_CACHE": str(tmp_path / "cache"), "GAN_STUDIO_DATA": str(SHARED_DATA),
+           "TORCH_ATTEMPTS": str(attempts)}
+    out = subprocess.run([sys.executable, "-m", "evaluation", "exported/mnist-dcgan.onnx", "--dataset", "mnist",
+                          "--n", "1000", "--json", str(tmp_path / "report.json")],
+                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert not attempts.exists(), "something imported torch"
+    for key in METRICS.keys():
+        assert key in out.stdout, f"{key} missing from the table"
+    assert "feature network: mnist-cnn.onnx:features(128) sha256:" in out.stdout
+    assert "compared with the card's scores" in out.stdout  # the shipped card holds scores of the same evaluator
+    assert list((tmp_path / "cache" / "reference").iterdir())  # built here, without torch
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["n_generated"] == 1000 and report["reference"] == "mnist test (10,000)"
+    assert set(report["metrics"]) == {k for m in METRICS if m.when == "always" for k in m.keys}
+
+
+def test_another_evaluator_is_not_compared_with_the_card(tmp_path, mnist_test, capsys):
+    recorded = {"metrics": {"fid": 1.0}, "feature_network": "mnist-cnn.onnx:features(128) sha256:0123456789ab"}
+    model = real_image_generator(tmp_path / "real.onnx", mnist_test.images[:200, 0], metrics=recorded)
+    assert main([str(model), "--n", "200", "--kid-subsets", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "not compared with the card's scores" in out and "sha256:0123456789ab" in out and "->" not in out
+
+
+def test_inception_is_asked_for_and_printed(tmp_path, monkeypatch, mnist_test, capsys):
+    import evaluation.cli
+
+    monkeypatch.setattr(evaluation.cli, "inception_extractor", FakeInception)
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
+    model = real_image_generator(tmp_path / "real.onnx", mnist_test.images[:200, 0])
+    assert main([str(model), "--n", "200", "--kid-subsets", "2", "--inception", "--inception-n", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "inception FID:" in out and "fake inception" in out and "50 generated" in out
+    assert "fid_inception (with --inception)" not in out  # computed this time
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    assert main([str(tmp_path / "missing.onnx")]) == 2
+    assert "error: model file not found" in capsys.readouterr().err
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "empty-cache"))
+    assert main(["exported/mnist-dcgan.onnx", "--inception"]) == 2
+    err = capsys.readouterr().err
+    assert "python -m training evaluate --inception" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit):
+        main([])

@@ -1,0 +1,170 @@
+"""What reaches the run folder: sample grids (fixed latents, eval-mode batch norm, the app's grid
+layout), metrics rows, status, the best-FID checkpoint; and nothing at all from a writer without
+a folder (the other torchrun processes)."""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training import config as configs
+from training.checkpoint import load_checkpoint
+from training.latents import sample_latents
+from training.models import build_models
+from training.run_writer import GRID_SIZE, RunWriter, sample_grid
+from training.runs import create_run
+
+CPU = torch.device("cpu")
+
+
+def small_config(preset: str = "dcgan-mnist", **changes) -> configs.Config:
+    return configs.resolve(preset, [], {"g_width": 8, "d_width": 8, "steps": 10, **changes})
+
+
+def writer_for(tmp_path, config, num_classes: int = 0, folder: bool = True) -> RunWriter:
+    run = create_run(tmp_path / "runs", "writer", config.to_dict()) if folder else None
+    return RunWriter(run, config, sample_grid(config, num_classes, CPU))
+
+
+def decoded(path) -> np.ndarray:
+    with Image.open(io.BytesIO(path.read_bytes())) as image:
+        return np.asarray(image)
+
+
+# ----------------------------------------------------------------------------- sample grids
+def test_sampling_uses_batch_norm_in_eval_mode(tmp_path):
+    config = small_config()
+    writer = writer_for(tmp_path, config)
+    torch.manual_seed(0)
+    generator = build_models(config).generator
+    generator(sample_latents(config, 16, CPU))  # running statistics away from their initial values
+    seen = []
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen.append(m.training)) for m in generator.modules()]
+    bns = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert bns
+    stats = [(m.running_mean.clone(), m.running_var.clone(), int(m.num_batches_tracked)) for m in bns]
+
+    writer.write_samples(generator, 0)
+
+    assert seen and not any(seen), "the generator sampled the grid in training mode"
+    for m, (mean, var, count) in zip(bns, stats):  # sampling did not update the statistics
+        assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var)
+        assert int(m.num_batches_tracked) == count
+    assert generator.training  # and training mode is back for the next step
+    for h in hooks:
+        h.remove()
+    # The grid is the eval-mode output: writing it twice gives the same bytes.
+    first = writer.run.sample_path(0).read_bytes()
+    writer.write_samples(generator, 0)
+    assert writer.run.sample_path(0).read_bytes() == first
+
+
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_the_grid_shows_fixed_latents_in_the_usual_layout(tmp_path, num_classes):
+    config = small_config("cgan-mnist" if num_classes else "dcgan-mnist")
+    grid = sample_grid(config, num_classes, CPU)
+    n, nrow = (10 * num_classes, num_classes) if num_classes else (GRID_SIZE, 8)
+    # The latents come from their own RNG (seed + 2), the same in every process and after a resume.
+    torch.testing.assert_close(grid.z, sample_latents(config, n, CPU, torch.Generator().manual_seed(config.seed + 2)),
+                               rtol=0, atol=0)
+    assert grid.nrow == nrow
+    if num_classes:
+        assert grid.labels.tolist() == [i % num_classes for i in range(n)]  # one column per class
+    else:
+        assert grid.labels is None
+
+    generator = build_models(config, num_classes).generator
+    writer = writer_for(tmp_path, config, num_classes)
+    writer.write_samples(generator, 7)
+    pixels = decoded(writer.run.sample_path(7))
+    generator.eval()
+    with torch.no_grad():
+        images = generator(grid.z, grid.labels)
+    # Expected: output mapped from output_range to 0..255 and rounded, 2-pixel black borders.
+    lo, hi = generator.output_range
+    tiles = ((images.clamp(lo, hi) - lo) / (hi - lo) * 255).round().to(torch.uint8)[:, 0].numpy()
+    side = config.image_size + 2
+    assert pixels.shape == (math.ceil(n / nrow) * side + 2, nrow * side + 2)  # "L": one channel
+    for i, tile in enumerate(tiles):
+        row, col = divmod(i, nrow)
+        assert np.array_equal(pixels[2 + row * side:row * side + side, 2 + col * side:col * side + side], tile), i
+    borders = np.ones_like(pixels, dtype=bool)
+    for i in range(n):
+        row, col = divmod(i, nrow)
+        borders[2 + row * side:row * side + side, 2 + col * side:col * side + side] = False
+    assert not pixels[borders].any()
+
+
+# ----------------------------------------------------------------------------- metrics rows and status
+def test_a_row_averages_the_interval_and_reports_gradient_norms_as_measured(tmp_path):
+    writer = writer_for(tmp_path, small_config())
+    writer.accumulate({"loss_d": torch.tensor(1.0), "loss_g": 2.0})
+    writer.accumulate({"loss_d": torch.tensor(3.0), "loss_g": 4.0, "grad_norm_d": 0.5})
+    saved = writer.state_dict()
+    assert saved == {"log_sums": {"loss_d": 4.0, "loss_g": 6.0, "grad_norm_d": 0.5}, "log_count": 2}
+
+    row = writer.flush(step=2, epoch=1, elapsed=1.23456, interval_s=2.0, interval_images=64)
+    assert row == {"step": 2, "epoch": 1, "time": 1.235, "loss_d": 2.0, "loss_g": 3.0, "grad_norm_d": 0.5,
+                   "images_per_s": 32.0}
+    assert writer.run.read_metrics() == [row]
+    assert writer.state_dict() == {"log_sums": {}, "log_count": 0}  # the next interval starts empty
+
+    resumed = writer_for(tmp_path, small_config())  # a checkpoint carries a half-full interval
+    resumed.load_state_dict(saved)
+    assert resumed.flush(2, 1, 1.0, 0.0, 0)["loss_d"] == 2.0
+
+
+def test_status_follows_the_run(tmp_path):
+    config = small_config(steps=10)
+    writer = writer_for(tmp_path, config)
+    writer.started(step=0, epoch=0, device=CPU)
+    status = writer.run.read_status()
+    assert status["state"] == "running" and status["total_steps"] == 10 and status["started"]
+    writer.progress(4, 1, {"images_per_s": 100.0, "loss_d": 0.5, "loss_g": 1.5}, remaining_images=600)
+    status = writer.run.read_status()
+    assert status["eta_s"] == 6 and status["message"] == "step 4: loss_d 0.5000, loss_g 1.5000"
+    writer.stopping("SIGTERM")
+    assert writer.run.read_status()["state"] == "stopping"
+    writer.ended("stopped", 5, 1)
+    assert writer.run.read_status()["message"] == "stopped at step 5 of 10"
+    writer.diverged(5, "diverged at step 6: loss_d=nan")
+    assert writer.run.read_status()["state"] == "diverged"
+
+
+def test_a_writer_without_a_folder_writes_nothing_but_keeps_the_sums(tmp_path):
+    config = small_config()
+    writer = writer_for(tmp_path, config, folder=False)
+    assert not writer.writes
+    writer.started(0, 0, CPU)
+    writer.accumulate({"loss_d": 1.0})
+    assert writer.state_dict()["log_count"] == 1
+    assert writer.flush(1, 1, 0.1, 0.1, 8)["loss_d"] == 1.0
+    writer.write_samples(build_models(config).generator, 1)
+    writer.write_checkpoint({"step": 1}, 1)
+    writer.ended("finished", 1, 1)
+    assert not list(tmp_path.rglob("*"))
+
+
+# ----------------------------------------------------------------------------- evaluation rows and best.pt
+def test_the_lowest_fid_so_far_becomes_best_pt_also_after_a_resume(tmp_path):
+    config = small_config()
+    writer = writer_for(tmp_path, config)
+    scores = lambda fid: {"fid": fid, "coverage": 0.5, "n_generated": 200, "reference": "mnist test"}  # noqa: E731
+    state = lambda step: (lambda: {"step": step})  # noqa: E731
+
+    first = writer.write_evaluation(2, 1, 1.0, scores(20.0), 0.5, state(2))
+    assert first["best"] and first["kind"] == "eval" and first["eval_seconds"] == 0.5
+    worse = writer.write_evaluation(4, 1, 2.0, scores(25.0), 0.5, state(4))
+    assert "best" not in worse
+    assert load_checkpoint(writer.run.checkpoints_dir / "best.pt")["step"] == 2
+
+    resumed = RunWriter(writer.run, config, writer.grid)  # a new process knows the best only from the rows
+    assert "best" not in resumed.write_evaluation(6, 1, 3.0, scores(21.0), 0.5, state(6))
+    assert resumed.write_evaluation(8, 1, 4.0, scores(10.0), 0.5, state(8))["best"]
+    assert load_checkpoint(writer.run.checkpoints_dir / "best.pt")["step"] == 8
+    assert [r["step"] for r in writer.run.read_metrics() if r.get("best")] == [2, 8]
+    assert not list(writer.run.checkpoints_dir.glob("step_*.pt"))  # best.pt is no step checkpoint

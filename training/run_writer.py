@@ -1,0 +1,152 @@
+"""What a training process leaves in its run folder: status, metrics rows, sample grids, checkpoints.
+
+Only rank 0 writes the folder. The other processes, and trainers built without a folder (tests,
+benchmarks), get a writer of ``run=None``: it still keeps the running sums of the log interval,
+which every checkpoint carries so that a resumed run logs the rows an uninterrupted run logs, but
+it writes nothing.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from inference.images import encode_png, image_grid, to_uint8
+from training.checkpoint import save_checkpoint
+from training.config import Config
+from training.latents import sample_latents
+from training.runs import RunFolder, atomic_write_bytes, now_iso
+
+log = logging.getLogger("training")
+
+GRID_SIZE = 64  # images in an unconditional grid (8 x 8); a conditional one has 10 per class
+GRAD_KEYS = ("grad_norm_d", "grad_norm_g")  # measured on the row's last step only, so not averaged
+
+
+@dataclass(frozen=True)
+class SampleGrid:
+    """The latents (and labels) every sample grid of a run shows, so progress is comparable."""
+    z: torch.Tensor
+    labels: torch.Tensor | None
+    nrow: int
+
+
+def sample_grid(config: Config, num_classes: int, device: torch.device) -> SampleGrid:
+    """Drawn from their own RNG (seed + 2), so the grid is the same after a resume and the training
+    RNG stream is untouched; a conditional grid has one column per class, 10 rows."""
+    n = 10 * num_classes if num_classes else GRID_SIZE
+    z = sample_latents(config, n, torch.device("cpu"), torch.Generator().manual_seed(config.seed + 2))
+    labels = torch.arange(n, device=device) % num_classes if num_classes else None
+    return SampleGrid(z.to(device), labels, num_classes or 8)
+
+
+def grid_png(images: torch.Tensor, output_range: tuple[float, float], nrow: int) -> bytes:
+    """Generator output [N, C, H, W] as one PNG grid, laid out as the app lays out its grids."""
+    return encode_png(image_grid(to_uint8(images.float().cpu().numpy(), output_range), nrow=nrow))
+
+
+class RunWriter:
+    def __init__(self, run: RunFolder | None, config: Config, grid: SampleGrid):
+        self.run, self.config, self.grid = run, config, grid
+        self.sums: dict[str, float] = {}
+        self.count = 0
+        self.best_fid: float | None = None  # the lowest FID of this run's evaluations so far
+
+    @property
+    def writes(self) -> bool:
+        return self.run is not None
+
+    # ------------------------------------------------------------------ status.json
+    def started(self, step: int, epoch: int, device: torch.device) -> None:
+        if self.run:
+            self.run.write_status(state="running", pid=os.getpid(), step=step, total_steps=self.config.steps,
+                                  epoch=epoch, started=self.run.read_status().get("started") or now_iso(),
+                                  message=f"training on {device}")
+
+    def progress(self, step: int, epoch: int, row: dict[str, Any], remaining_images: int) -> None:
+        if not self.run:
+            return
+        speed = row.get("images_per_s") or 0
+        eta = remaining_images / speed if speed else None
+        self.run.write_status(step=step, epoch=epoch, images_per_s=speed, eta_s=round(eta) if eta is not None else None,
+                              message=f"step {step}: loss_d {row.get('loss_d', float('nan')):.4f}, "
+                                      f"loss_g {row.get('loss_g', float('nan')):.4f}")
+
+    def stopping(self, signal_name: str) -> None:
+        if self.run:
+            self.run.write_status(state="stopping", message=f"{signal_name}: finishing the step")
+
+    def diverged(self, step: int, message: str) -> None:
+        if self.run:
+            self.run.write_status(state="diverged", step=step, message=message)
+
+    def ended(self, state: str, step: int, epoch: int) -> None:
+        if self.run:
+            self.run.write_status(state=state, step=step, epoch=epoch,
+                                  message=f"{state} at step {step} of {self.config.steps}")
+
+    # ------------------------------------------------------------------ metrics.jsonl
+    def accumulate(self, stats: dict[str, torch.Tensor | float]) -> None:
+        for key, value in stats.items():
+            self.sums[key] = self.sums.get(key, 0.0) + float(value)
+        self.count += 1
+
+    def flush(self, step: int, epoch: int, elapsed: float, interval_s: float, interval_images: int) -> dict[str, Any]:
+        """The interval's row (means of the accumulated figures) appended, and the sums reset."""
+        row = {"step": step, "epoch": epoch, "time": round(elapsed, 3)}
+        row.update({k: v / self.count for k, v in self.sums.items() if k not in GRAD_KEYS})
+        row.update({k: self.sums[k] for k in GRAD_KEYS if k in self.sums})
+        row["images_per_s"] = round(interval_images / interval_s, 2) if interval_s > 0 else None
+        self.sums, self.count = {}, 0
+        if self.run:
+            self.run.append_metrics(row)
+        return row
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"log_sums": dict(self.sums), "log_count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sums, self.count = dict(state["log_sums"]), state["log_count"]
+
+    def write_evaluation(self, step: int, epoch: int, elapsed: float, scores: dict[str, Any], seconds: float,
+                         state: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Append a ``kind: eval`` row; when its FID is the run's lowest so far, ``state()`` becomes
+        checkpoints/best.pt and the row says ``best: true``."""
+        row = {"kind": "eval", "step": step, "epoch": epoch, "time": round(elapsed, 3), **scores,
+               "eval_seconds": round(seconds, 2)}
+        if self.best_fid is None:  # after a resume: the best of the rows already written
+            fids = [r["fid"] for r in self.run.read_metrics() if r.get("kind") == "eval" and r.get("fid") is not None
+                    and r.get("step", 0) < step]
+            self.best_fid = min(fids, default=float("inf"))
+        fid = row.get("fid")
+        if fid is not None and fid < self.best_fid:
+            self.best_fid = fid
+            save_checkpoint(self.run, state(), step, self.config.keep_checkpoints, which="best")
+            row["best"] = True
+        self.run.append_metrics(row)
+        log.info("step %d eval: FID %.3f, coverage %.3f, %d classes (%.1f s)", step, fid if fid is not None
+                 else float("nan"), row.get("coverage") or 0.0, row.get("classes_covered") or 0, row["eval_seconds"])
+        return row
+
+    # ------------------------------------------------------------------ samples/ and checkpoints/
+    @torch.no_grad()
+    def write_samples(self, generator: nn.Module, step: int) -> None:
+        """The grid's latents through ``generator`` in eval mode (batch norm from its running
+        statistics, as at export time, and left unchanged), as samples/step_NNNNNNN.png."""
+        if not self.run:
+            return
+        was_training = generator.training
+        generator.eval()
+        try:
+            images = generator(self.grid.z, self.grid.labels)
+        finally:
+            generator.train(was_training)
+        atomic_write_bytes(self.run.sample_path(step), grid_png(images, generator.output_range, self.grid.nrow))
+
+    def write_checkpoint(self, state: dict[str, Any], step: int) -> None:
+        if self.run:
+            save_checkpoint(self.run, state, step, self.config.keep_checkpoints)
