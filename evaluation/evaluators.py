@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from inference import hardware
+
 from .errors import EvaluationError
 
 EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "exported" / "evaluators"
@@ -63,7 +65,7 @@ def session_options(optimize: bool = False) -> ort.SessionOptions:
     """CPU sessions on every core this process may use, or $GAN_STUDIO_EVAL_THREADS of them."""
     ort.set_default_logger_severity(3)
     opts = ort.SessionOptions()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = hardware.usable_cores()
     opts.intra_op_num_threads = max(1, min(cores, int(os.environ.get("GAN_STUDIO_EVAL_THREADS", cores))))
     if optimize:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from . import contract, latents
+from . import contract, hardware, latents
 from .errors import InferenceError
 from .images import to_uint8
 
@@ -35,9 +35,7 @@ def _session_options() -> ort.SessionOptions:
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # The cores this process may use (a container's limit), not every core of the host.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    opts.intra_op_num_threads = max(1, cores or 1)
+    opts.intra_op_num_threads = hardware.usable_cores()  # a container's limit, not every core of the host
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     return opts

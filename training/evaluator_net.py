@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from evaluation.evaluators import cache_dir
 from training.runs import atomic_write_bytes
 
 log = logging.getLogger("training")
@@ -122,7 +123,7 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
 
 def checkpoint_path(name: str) -> Path:
     """Where an interrupted training of the evaluator ``name`` (e.g. "mnist-cnn") is picked up."""
-    return Path.home() / ".cache" / "gan-studio" / "evaluator-training" / f"{name}.ckpt.pt"
+    return cache_dir() / "evaluator-training" / f"{name}.ckpt.pt"
 
 
 def _atomic_save(obj, path: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import shlex
 import tempfile
 import warnings
@@ -28,6 +27,7 @@ import torch
 from torch import nn
 
 from evaluation.provenance import from_live_row
+from inference import hardware
 from inference.contract import (INPUT_LABEL, INPUT_LATENT, OUTPUT_IMAGE, metadata_from_props, metadata_to_card,
                                 metadata_to_props)
 from training import config as configs
@@ -99,16 +99,7 @@ def training_command(config: configs.Config) -> str:
 
 
 def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return f"{cpu}, {os.cpu_count()} cores{gpu}, {platform.system()} {platform.machine()}"
+    return hardware.describe(torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
 
 
 def _example_inputs(generator: nn.Module, config: configs.Config, n: int, seed: int = 0):

@@ -14,6 +14,8 @@ from training.losses import LOSSES, GANLoss
 
 
 class BCELoss(GANLoss):
+    saturating: bool
+
     def discriminator_loss(self, real_scores, fake_scores):
         target = 1.0 - self.config.label_smoothing
         # t*softplus(-l) + (1-t)*softplus(l) is the cross-entropy of sigmoid(l) against t.
@@ -22,15 +24,17 @@ class BCELoss(GANLoss):
         return loss, {"d_real": torch.sigmoid(real_scores).mean().detach(),
                       "d_fake": torch.sigmoid(fake_scores).mean().detach()}
 
-
-@LOSSES.register(
-    "minimax",
-    description="The game as written (Goodfellow et al. 2014): G minimises log(1 - D(G(z))), which stalls early",
-    fields=("label_smoothing", "r1_gamma"),
-)
-class MinimaxLoss(BCELoss):
     def generator_loss(self, fake_scores):
-        return -F.softplus(fake_scores).mean(), {}
+        # log(1 - sigmoid(l)) = -softplus(l) and -log sigmoid(l) = softplus(-l), stable for any logit.
+        loss = -F.softplus(fake_scores) if self.saturating else F.softplus(-fake_scores)
+        return loss.mean(), {}
+
+
+@LOSSES.register("minimax", fields=("label_smoothing", "r1_gamma"),
+                 description="The game as written (Goodfellow et al. 2014): G minimises log(1 - D(G(z))), "
+                             "which stalls early")
+class MinimaxLoss(BCELoss):
+    saturating = True
 
 
 @LOSSES.register(
@@ -39,5 +43,4 @@ class MinimaxLoss(BCELoss):
     fields=("label_smoothing", "r1_gamma"),
 )
 class NonSaturatingLoss(BCELoss):
-    def generator_loss(self, fake_scores):
-        return F.softplus(-fake_scores).mean(), {}
+    saturating = False

@@ -17,6 +17,7 @@ from torch import nn
 
 from training.config import ConfigError
 from training.models import MODELS, GANModels, dcgan_init
+from training.models.layers import projection_score
 
 
 def upsampling_plan(image_size: int) -> tuple[int, int]:
@@ -94,11 +95,7 @@ class DCGANDiscriminator(nn.Module):
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x)
-        out = self.linear(h).squeeze(1)
-        if self.embed is not None:
-            out = out + (self.embed(labels) * h).sum(1)
-        return out
+        return projection_score(self.linear, self.embed, self.features(x), labels)
 
 
 @MODELS.register(

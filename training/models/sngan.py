@@ -14,6 +14,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from training.models import MODELS, GANModels
 from training.models.dcgan import upsampling_plan
+from training.models.layers import projection_score
 
 
 class ConditionalBatchNorm2d(nn.Module):
@@ -79,11 +80,7 @@ class SNGANDiscriminator(nn.Module):
         self.embed = spectral_norm(nn.Embedding(num_classes, c_out)) if num_classes else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x).sum(dim=(2, 3))
-        out = self.linear(h).squeeze(1)
-        if self.embed is not None:
-            out = out + (self.embed(labels) * h).sum(1)
-        return out
+        return projection_score(self.linear, self.embed, self.features(x).sum(dim=(2, 3)), labels)
 
 
 @MODELS.register(
