@@ -12,6 +12,8 @@ from training import config as configs
 from training.registry import REGISTRIES
 from training.runs import ACTIVE_STATES, list_runs, sanitize_name
 
+DEVICES, PRECISIONS = configs.field_choices("device"), configs.field_choices("precision")
+
 st.title("Train")
 
 
@@ -77,11 +79,12 @@ with form:
                                      format="%.2e", **field_kw("lr_d"))
     values["latent_dim"] = c3.number_input("Latent size", min_value=1, value=int(base["latent_dim"]),
                                            **field_kw("latent_dim"))
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     values["conditional"] = c1.checkbox("Class-conditional", value=bool(base["conditional"]), **field_kw("conditional"))
     values["ema"] = c2.checkbox("EMA of G", value=bool(base["ema"]), **field_kw("ema"))
-    values["device"] = c3.selectbox("Device", ["auto", "cpu", "cuda"], index=["auto", "cpu", "cuda"].index(base["device"]),
-                                    **field_kw("device"))
+    values["device"] = c3.selectbox("Device", DEVICES, index=DEVICES.index(base["device"]), **field_kw("device"))
+    values["precision"] = c4.selectbox("Precision", PRECISIONS, index=PRECISIONS.index(base["precision"]),
+                                       **field_kw("precision"))
     with st.expander("Logging and checkpoints"):
         c1, c2, c3, c4 = st.columns(4)
         values["log_every"] = c1.number_input("Log every", min_value=1, value=int(base["log_every"]), **field_kw("log_every"))

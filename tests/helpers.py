@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from training import config as configs
 from training.runs import RunFolder, list_runs, process_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -233,3 +234,23 @@ class FakeInception:
     def features(self, images01, batch=25, progress=None):
         flat = images01.reshape(len(images01), -1).astype(np.float64)
         return flat @ np.random.default_rng(0).standard_normal((flat.shape[1], 16))
+
+
+# ---------------------------------------------------------------- training runs
+
+def training_rows(run: RunFolder):
+    return [r for r in run.read_metrics() if r.get("kind", "train") == "train"]
+
+
+def small_config(preset="gan-mlp-mnist", **changes):
+    base = dict(batch_size=16, steps=20, log_every=1, sample_every=1000, checkpoint_every=1000)
+    return configs.resolve(preset, [], {**base, **changes})
+
+
+def assert_same_losses(rows, reference):
+    assert [r["step"] for r in rows] == [r["step"] for r in reference]
+    for row, ref in zip(rows, reference):
+        keys = set(ref) - {"time", "images_per_s"}
+        assert keys == set(row) - {"time", "images_per_s"}
+        for key in keys:
+            assert row[key] == pytest.approx(ref[key], rel=1e-6, abs=1e-6), (row["step"], key)

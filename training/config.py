@@ -34,6 +34,9 @@ class Config:
     seed: int = _field(0, "seed for weights, latents and data order", lo=0)
     deterministic: bool = _field(False, "deterministic kernels, so a resumed run repeats an uninterrupted one")
     device: str = _field("auto", "auto picks CUDA when present, else CPU", choices=("auto", "cpu", "cuda"))
+    precision: str = _field("auto", "arithmetic of the forward passes: auto = bf16 on CPUs with native bf16 "
+                            "(AVX512-BF16, AMX) and on GPUs that have it, fp16 with a gradient scaler on other "
+                            "GPUs, else fp32", choices=("auto", "fp32", "bf16", "fp16"))
     # Data
     dataset: str = _field("mnist", "dataset name (python -m training presets lists them)")
     data_root: str | None = _field(None, "folder holding the dataset (else $GAN_STUDIO_DATA, system packages, download)")
@@ -94,6 +97,11 @@ FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 def field_help() -> dict[str, str]:
     return {name: f.metadata["help"] for name, f in FIELDS.items()}
+
+
+def field_choices(name: str) -> tuple:
+    """The values a choice field takes, e.g. ("auto", "cpu", "cuda") for ``device``."""
+    return FIELDS[name].metadata["choices"]
 
 
 def _type_name(annotation: str) -> str:

@@ -14,6 +14,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from training.config import ConfigError
+
 
 @dataclass(frozen=True)
 class Processes:
@@ -35,7 +37,7 @@ def pick_device(preference: str, local_rank: int = 0) -> torch.device:
     if preference == "cpu" or (preference == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError("device=cuda, but PyTorch sees no usable GPU here; use --device cpu or auto.")
+        raise ConfigError("device=cuda, but PyTorch sees no usable GPU here; use --device cpu or auto.")
     return torch.device("cuda", local_rank)
 
 

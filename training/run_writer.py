@@ -19,6 +19,7 @@ from inference.images import encode_png, image_grid, to_uint8
 from training.checkpoint import save_checkpoint
 from training.config import Config
 from training.latents import sample_latents
+from training.precision import Precision
 from training.runs import RunFolder, atomic_write_bytes, now_iso
 
 log = logging.getLogger("training")
@@ -61,11 +62,13 @@ class RunWriter:
         return self.run is not None
 
     # ------------------------------------------------------------------ status.json
-    def started(self, step: int, epoch: int, device: torch.device) -> None:
+    def started(self, step: int, epoch: int, device: torch.device, precision: Precision) -> None:
+        log.info("precision: %s", precision)
         if self.run:
             self.run.write_status(state="running", pid=os.getpid(), step=step, total_steps=self.config.steps,
                                   epoch=epoch, started=self.run.read_status().get("started") or now_iso(),
-                                  message=f"training on {device}")
+                                  precision=precision.name, precision_reason=precision.reason,
+                                  message=f"training on {device} in {precision.name}")
 
     def progress(self, step: int, epoch: int, row: dict[str, Any], remaining_images: int) -> None:
         if not self.run:

@@ -32,6 +32,7 @@ from training.evaluate import live_scores
 from training.latents import sample_latents
 from training.losses import Stats, build_loss
 from training.models import build_models
+from training.precision import allow_tf32, choose
 from training.run_writer import RunWriter, sample_grid
 from training.runs import RunFolder
 
@@ -52,6 +53,11 @@ class Diverged(Exception):
     pass
 
 
+def channels_last_helps(device: torch.device, discriminator: nn.Module) -> bool:
+    """NHWC lets cuDNN's tensor-core convolutions skip layout transposes; on CPUs it measured no gain."""
+    return device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in discriminator.modules())
+
+
 class Trainer:
     def __init__(self, config: Config, run: RunFolder | None, processes: Processes = Processes(),
                  device: torch.device | None = None, dataset: ImageDataset | None = None):
@@ -62,6 +68,10 @@ class Trainer:
             torch.use_deterministic_algorithms(True)
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+
+        self.precision = choose(c.precision, self.device)
+        if self.precision.mixed:
+            allow_tf32(self.device)
 
         self.data = dataset or load_dataset(c.dataset, c.data_root, "train", c.image_size, c.channels)
         self.num_classes = len(self.data.class_names) if c.conditional else 0
@@ -74,12 +84,17 @@ class Trainer:
         torch.manual_seed(c.seed)  # the same initial weights on every process
         models = build_models(c, self.num_classes)
         self.G, self.D = models.generator.to(self.device), models.discriminator.to(self.device)
+        self.channels_last = channels_last_helps(self.device, self.D)
+        if self.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
         self.loss = build_loss(c)
         self.loss.check_models(self.D)
         self.ema = EMA(self.G, c.ema_decay, c.ema_start) if c.ema else None
         self.G_train, self.D_train = wrap(self.G, processes, self.device), wrap(self.D, processes, self.device)
         self.opt_g = self._optimizer(self.G, c.lr_g)
         self.opt_d = self._optimizer(self.D, c.lr_d)
+        self.scaler_g, self.scaler_d = self.precision.scaler(), self.precision.scaler()
         self.order = BatchOrder(len(self.images), c.batch_size, c.seed, processes)
         torch.manual_seed(c.seed + 1 + processes.rank)  # each process draws its own noise
 
@@ -100,40 +115,53 @@ class Trainer:
     def _real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         indices = self.order.next().to(self.device)
         real = normalize(self.images[indices], self.G.output_range)
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         return real, (self.labels[indices] if self.num_classes else None)
 
     def _fakes(self, n: int) -> Fakes:
         labels = torch.randint(0, self.num_classes, (n,), device=self.device) if self.num_classes else None
         return self.G_train(sample_latents(self.config, n, self.device), labels), labels
 
-    # The forward passes of a step all run in the two methods below (the backward passes and the
-    # optimiser steps in _update), so a precision policy such as autocast wraps exactly these.
+    # The forward passes of a step all run in the two methods below, inside the precision's autocast;
+    # the losses see fp32 scores, and the penalties run outside autocast (see training/precision.py).
     def _discriminator_losses(self, keep_fake_graph: bool) -> tuple[torch.Tensor, Stats, Fakes]:
         """D's loss on a fresh real batch and fresh fakes, and the fakes for G's step."""
         real, real_labels = self._real_batch()
-        with torch.set_grad_enabled(keep_fake_graph):
-            fake_for_g, fake_labels = self._fakes(len(real))
-        fake = fake_for_g.detach()
-        real = self.loss.prepare_real(real)
-        real_scores, fake_scores = self.D_train(real, real_labels), self.D_train(fake, fake_labels)
-        loss_d, stats = self.loss.discriminator_loss(real_scores, fake_scores)
-        penalty, reg_stats = self.loss.regularizer(self.D_train, real, fake, real_labels, real_scores)
+        with self.precision.autocast():
+            with torch.set_grad_enabled(keep_fake_graph):
+                fake_for_g, fake_labels = self._fakes(len(real))
+            fake = fake_for_g.detach()
+            real = self.loss.prepare_real(real)
+            real_scores, fake_scores = self.D_train(real, real_labels), self.D_train(fake, fake_labels)
+        loss_d, stats = self.loss.discriminator_loss(real_scores.float(), fake_scores.float())
+        penalty, reg_stats = self.loss.regularizer(self.D_train, real, fake.float(), real_labels, real_scores)
         if penalty is not None:
             loss_d = loss_d + penalty
         return loss_d, {**stats, **reg_stats}, (fake_for_g, fake_labels)
 
     def _generator_loss(self, fakes: Fakes | None) -> tuple[torch.Tensor, Stats]:
         """G's loss on ``fakes`` (the last critic step's, their graph kept), or on fresh ones."""
-        fake, labels = fakes or self._fakes(self.config.batch_size)
-        return self.loss.generator_loss(self.D_train(fake, labels))
+        with self.precision.autocast():
+            fake, labels = fakes or self._fakes(self.config.batch_size)
+            scores = self.D_train(fake, labels)
+        return self.loss.generator_loss(scores.float())
 
-    def _update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module,
-                stats: dict[str, Any], grad_key: str | None) -> None:
+    def _update(self, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None, loss: torch.Tensor,
+                module: nn.Module, stats: dict[str, Any], grad_key: str | None) -> None:
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if scaler is None:
+            loss.backward()
+            if grad_key:
+                stats[grad_key] = grad_norm(module)
+            optimizer.step()
+            return
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)  # so the logged gradient norm is the true one
         if grad_key:
             stats[grad_key] = grad_norm(module)
-        optimizer.step()
+        scaler.step(optimizer)  # skipped when fp16 overflowed; the scaler then lowers its scale
+        scaler.update()
 
     def train_step(self, measure_grads: bool = False) -> dict[str, torch.Tensor | float]:
         c = self.config
@@ -144,7 +172,7 @@ class Trainer:
             # The last critic step's fakes keep their graph and serve the generator's step too,
             # which saves one generator forward per step (a third of the work at n_critic=1).
             loss_d, d_stats, fakes = self._discriminator_losses(keep_fake_graph=critic_step == c.n_critic - 1)
-            self._update(self.opt_d, loss_d, self.D, stats, "grad_norm_d" if measure_grads else None)
+            self._update(self.opt_d, self.scaler_d, loss_d, self.D, stats, "grad_norm_d" if measure_grads else None)
             self.loss.after_discriminator_step(self.D)
         stats.update(loss_d=loss_d.detach(), **d_stats)
 
@@ -152,7 +180,7 @@ class Trainer:
             self.D.requires_grad_(False)
         for g_step in range(c.g_steps):  # the first update reuses the critic's fakes; later ones draw fresh latents
             loss_g, g_stats = self._generator_loss(None if g_step else fakes)
-            self._update(self.opt_g, loss_g, self.G, stats, "grad_norm_g" if measure_grads else None)
+            self._update(self.opt_g, self.scaler_g, loss_g, self.G, stats, "grad_norm_g" if measure_grads else None)
         if freeze_d:
             self.D.requires_grad_(True)
         if self.ema:
@@ -168,6 +196,9 @@ class Trainer:
             "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
             "ema": self.ema.model.state_dict() if self.ema else None,
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict() if self.scaler_g else None,
+            "scaler_d": self.scaler_d.state_dict() if self.scaler_d else None,
+            "precision": str(self.precision),
             "order": self.order.state_dict(), **self.writer.state_dict(),
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
@@ -189,6 +220,10 @@ class Trainer:
                 group["lr"] = lr
                 if "betas" in group:
                     group["betas"] = (self.config.beta1, self.config.beta2)
+        # A checkpoint's tensors are fp32 under any precision; only an fp16 run's loss scale carries over.
+        for scaler, key in ((self.scaler_g, "scaler_g"), (self.scaler_d, "scaler_d")):
+            if scaler is not None and state.get(key):
+                scaler.load_state_dict(state[key])
         self.order.load_state_dict(state["order"])
         self.step, self.elapsed, self.images_seen = state["step"], state["elapsed"], state["images_seen"]
         self.writer.load_state_dict(state)
@@ -253,7 +288,7 @@ class Trainer:
         """Train to ``config.steps``; returns the final state (finished, stopped or diverged)."""
         c, writer = self.config, self.writer
         with self._stop_on_signals():
-            writer.started(self.step, self.order.epoch, self.device)
+            writer.started(self.step, self.order.epoch, self.device, self.precision)
             if self.step == 0:
                 self.write_samples()
             try:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from training import config as configs
+from training.config import ConfigError
 from training.distributed import Processes, agree, end_processes, from_main, init_processes, pick_device, wrap
 from training.runs import list_runs
 
@@ -110,5 +111,5 @@ def test_one_process_is_rank_0_of_1_and_every_helper_passes_through(monkeypatch)
 def test_cuda_asked_for_without_a_gpu_says_what_to_do(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert pick_device("auto") == torch.device("cpu")
-    with pytest.raises(RuntimeError, match="--device cpu or auto"):
+    with pytest.raises(ConfigError, match="--device cpu or auto"):
         pick_device("cuda")

@@ -21,8 +21,10 @@ from training.checkpoint import load_checkpoint
 from training.data import convert_images, load_dataset
 from training.latents import sample_latents
 from training.run_writer import GRID_SIZE
-from training.runs import RunFolder, create_run
+from training.runs import create_run
 from training.trainer import Trainer
+
+from tests.helpers import assert_same_losses, small_config, training_rows
 
 pytestmark = pytest.mark.usefixtures("one_thread", "restore_determinism")
 
@@ -48,10 +50,6 @@ def zero_gradient(config, module) -> set[str]:
         return set()
     last = [name for name, m in module.named_modules() if isinstance(m, torch.nn.Linear)][-1]
     return {f"{last}.bias"}
-
-
-def training_rows(run: RunFolder):
-    return [r for r in run.read_metrics() if r.get("kind", "train") == "train"]
 
 
 @pytest.fixture(scope="module")
@@ -183,11 +181,6 @@ def test_short_training_improves_samples(mnist_train, mnist_root):
 
 
 # ----------------------------------------------------------------------------- stopping and divergence
-def small_config(preset="gan-mlp-mnist", **changes):
-    base = dict(batch_size=16, steps=20, log_every=1, sample_every=1000, checkpoint_every=1000)
-    return configs.resolve(preset, [], {**base, **changes})
-
-
 def test_sigint_finishes_the_step_checkpoints_and_resumes(mnist_train, tmp_path):
     config = small_config(steps=12, deterministic=True)
     run = create_run(tmp_path, "sigint", config.to_dict())
@@ -217,15 +210,6 @@ def test_sigint_finishes_the_step_checkpoints_and_resumes(mnist_train, tmp_path)
     straight = create_run(tmp_path, "straight", config.to_dict())
     Trainer(config, straight, dataset=mnist_train).train()
     assert_same_losses(training_rows(run), training_rows(straight))
-
-
-def assert_same_losses(rows, reference):
-    assert [r["step"] for r in rows] == [r["step"] for r in reference]
-    for row, ref in zip(rows, reference):
-        keys = set(ref) - {"time", "images_per_s"}
-        assert keys == set(row) - {"time", "images_per_s"}
-        for key in keys:
-            assert row[key] == pytest.approx(ref[key], rel=1e-6, abs=1e-6), (row["step"], key)
 
 
 @pytest.mark.parametrize("which", ["loss_d", "loss_g"])

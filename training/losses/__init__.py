@@ -39,6 +39,8 @@ class GANLoss:
         so that R1 costs no second forward pass."""
         total, stats = self.penalty(discriminator, real, fake, labels)
         if self.config.r1_gamma:
+            if real_scores.dtype != torch.float32:  # scored under autocast: R1's gradient needs fp32
+                real_scores = discriminator(real, labels)
             r1 = r1_penalty(real_scores, real)
             weighted = self.config.r1_gamma / 2 * r1
             total = weighted if total is None else total + weighted
