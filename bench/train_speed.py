@@ -1,51 +1,70 @@
-"""Training speed of the project's Trainer for every preset, and its overhead against a plain loop.
+"""Training speed of every preset: the project's Trainer in fp32 and in ``precision: auto``
+against the textbook loop (bench/plain_loop.py), and what the run folder's writing costs.
 
-    python -m bench.train_speed [--presets a,b] [--seconds 15] [--rounds 3] [--threads N] [--data-root DIR]
+    python -m bench.train_speed [--presets a,b] [--seconds 8] [--rounds 3] [--threads N] [--data-root DIR]
 
-For every preset, on MNIST (presets made for SVHN, CIFAR-10, Fashion-MNIST or a folder keep their
-own image size and channels; MNIST is converted to them once, as the loader does): real images
-through D per second (``n_critic * batch_size`` per generator step, the trainer's own
-``images_per_s``) from ``Trainer.train`` itself, timed after a warm-up of a few steps, at the
-preset's own batch size; and the share of that time spent fetching batches (indexing the uint8
-tensor and normalising: ``Trainer._real_batch``).
+For every preset, on MNIST (presets for other datasets keep their image size and channels; the
+first 10,000 MNIST images are converted to them once): images/s (real images through D per
+second, ``n_critic * batch_size`` per generator step) of the textbook loop (fp32, torch's
+nn.Dropout), of ``Trainer.train`` with ``precision=fp32`` and with ``precision=auto``, each built
+once and warmed up, then timed over the same number of steps in ``--rounds`` rounds that take
+the three in turn (the order rotating), so a shared machine's changing load hits all alike.
+Ratios are medians of the per-round ratios. The trainers run without a run folder, as the loop.
 
-Then for dcgan-keras-mnist at batch 256: the Trainer against ``bench/plain_loop.py`` (the plainest
-PyTorch loop of the same nets and batch, same metric), alternating the two ``--rounds`` times so
-that a busy machine's changing load hits both alike. Prints a markdown table and writes it to
-bench/results/train_speed.md with the conditions it ran under (load average, threads, machine).
+Writing (metrics rows with their gradient norms, status.json, sample grids, checkpoints) is
+timed call by call on a trainer with a real run folder (under the system's temp folder) and
+amortised at the preset's own ``log_every``, ``sample_every`` and ``checkpoint_every``, as a share
+of the ``auto`` trainer's step time. Writes bench/results/train_speed.md.
 """
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import re
+import dataclasses
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import torch
 
+from bench.plain_loop import PlainLoop
+from bench.train_speed_report import conditions, report
 from training import config as configs
-from training.data import convert_images, load_dataset
+from training.data import ImageDataset, convert_images, load_dataset
 from training.runs import create_run
-from training.trainer import Trainer
+from training.trainer import Trainer, grad_norm
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "train_speed.md"
 WARMUP_STEPS = 3
-COMPARE_PRESET = "dcgan-keras-mnist"
+SUBSET = 10_000  # MNIST images converted per preset: enough for random batches, cheap at 3x64x64
+MODES = ("loop", "fp32", "auto")
+REPEATS = 3  # calls per writing operation; the median is kept
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def dataset_for(config: configs.Config, mnist: ImageDataset) -> ImageDataset:
+    images = convert_images(mnist.images[:SUBSET], config.image_size, config.channels)
+    return dataclasses.replace(mnist, images=images, labels=mnist.labels[:SUBSET])
+
+
+def preset_config(preset: str, precision: str, device: str) -> configs.Config:
+    return configs.resolve(preset, [], {"dataset": "mnist", "data_root": None, "device": device,
+                                        "precision": precision, "eval_every": 0})
 
 
 class TimedBatches:
-    """Wraps ``Trainer._real_batch`` and adds up the time spent in it (CPU: no device sync needed)."""
+    """Wraps ``Trainer._real_batch`` and adds up the time spent in it (exact on CPU; on CUDA the
+    copies are asynchronous, so it is a lower bound)."""
 
     def __init__(self, trainer: Trainer):
-        self.original, self.seconds, self.calls = trainer._real_batch, 0.0, 0
+        self.original, self.seconds = trainer._real_batch, 0.0
         trainer._real_batch = self
 
     def __call__(self):
@@ -54,170 +73,124 @@ class TimedBatches:
             return self.original()
         finally:
             self.seconds += time.perf_counter() - start
-            self.calls += 1
 
 
-def dataset_for(config: configs.Config, mnist):
-    import dataclasses
+class TrainerSteps:
+    """``run(n)``: n more steps of ``Trainer.train``, as ``PlainLoop.run`` has."""
 
-    return dataclasses.replace(mnist, images=convert_images(mnist.images, config.image_size, config.channels))
+    def __init__(self, trainer: Trainer):
+        self.trainer, self.images_per_step = trainer, trainer.images_per_step
+
+    def run(self, steps: int) -> None:
+        self.trainer.config = self.trainer.config.replace(steps=self.trainer.step + steps)
+        state = self.trainer.train()
+        if state != "finished":
+            raise RuntimeError(f"the trainer ended {state} at step {self.trainer.step}")
 
 
-def measure_trainer(preset: str, mnist, runs_dir: Path, seconds: float = 15.0, steps: int | None = None,
-                    batch_size: int | None = None) -> dict:
-    """images/s of Trainer.train after a warm-up, and the data-loading share of the timed steps:
-    about ``seconds`` of steps, or ``steps`` steps (rounded to 5 logged intervals)."""
-    extra = {"dataset": "mnist", "data_root": None, "device": "cpu", "steps": WARMUP_STEPS,
-             "sample_every": 10**9, "checkpoint_every": 10**9, "eval_every": 0}
-    if batch_size:
-        extra["batch_size"] = batch_size
-    config = configs.resolve(preset, [], extra)
-    data = dataset_for(config, mnist)
+def timed(run: Callable[[], object], device: torch.device) -> float:
+    sync(device)
+    start = time.perf_counter()
+    run()
+    sync(device)
+    return time.perf_counter() - start
+
+
+def chunk_steps(step_s: float, seconds: float, log_every: int) -> int:
+    """Steps per timed round: about ``seconds``; whole log intervals when there is time for one,
+    so each round logs as often as a run does."""
+    steps = max(3, min(500, round(seconds / max(step_s, 1e-4))))
+    return steps if steps < log_every else steps // log_every * log_every
+
+
+def measure_speed(preset: str, data: ImageDataset, args) -> dict:
+    device = torch.device(args.device)
+    fp32 = preset_config(preset, "fp32", args.device)
+    num_classes = len(data.class_names) if fp32.conditional else 0
+    trainers = {mode: Trainer(preset_config(preset, mode, args.device), None, device=device, dataset=data)
+                for mode in ("fp32", "auto")}
+    runners = {"loop": PlainLoop(fp32, data.images, data.labels, num_classes, args.device),
+               **{mode: TrainerSteps(t) for mode, t in trainers.items()}}
+    for runner in runners.values():
+        runner.run(1)  # the first step allocates: slower than the rest, so it only warms up
+    warm = [timed(lambda r=r: r.run(WARMUP_STEPS - 1), device) / (WARMUP_STEPS - 1) for r in runners.values()]
+    steps = chunk_steps(max(warm), args.seconds, fp32.log_every)
+    batches = TimedBatches(trainers["auto"])
+    seconds: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for round_ in range(args.rounds):
+        for mode in MODES[round_ % 3:] + MODES[:round_ % 3]:
+            seconds[mode].append(timed(lambda: runners[mode].run(steps), device))
+    speed = {mode: [steps * runners[mode].images_per_step / s for s in seconds[mode]] for mode in MODES}
+    ratio = {mode: statistics.median(t / p for t, p in zip(speed[mode], speed["loop"])) for mode in ("fp32", "auto")}
+    return {"preset": preset, "model": fp32.model, "loss": fp32.loss, "batch": fp32.batch_size,
+            "image": f"{fp32.channels}x{fp32.image_size}x{fp32.image_size}", "n_critic": fp32.n_critic,
+            "steps": steps, "speed": speed, "median": {m: statistics.median(v) for m, v in speed.items()},
+            "ratio": ratio, "auto_precision": str(trainers["auto"].precision),
+            "auto_step_s": statistics.median(seconds["auto"]) / steps,
+            "data_share": batches.seconds / sum(seconds["auto"])}
+
+
+def measure_writing(preset: str, data: ImageDataset, runs_dir: Path, step_s: float, args) -> dict:
+    """Milliseconds per call of each kind of writing, and their share of a step at the preset's
+    defaults: per log row a metrics row (with the two gradient norms measured for it) and a
+    status write; a sample grid every ``sample_every`` steps, a checkpoint every ``checkpoint_every``."""
+    device = torch.device(args.device)
+    config = preset_config(preset, "auto", args.device).replace(steps=1)
     run = create_run(runs_dir, preset, config.to_dict())
-    trainer = Trainer(config, run, dataset=data)
-    start = time.perf_counter()
-    trainer.train()  # warm-up: first steps allocate, and the first step's time is not representative
-    warm_step = (time.perf_counter() - start) / WARMUP_STEPS
-    # Enough steps for the time budget, logged in 5 intervals so that metric writing is included as usual.
-    if steps is None:
-        steps = max(10, min(400, round(seconds / max(warm_step, 1e-3))))
-    log_every = max(1, steps // 5)
-    steps = log_every * 5  # rows at multiples of log_every, plus one at the end
-    trainer.config = config.replace(steps=WARMUP_STEPS + steps, log_every=log_every)
-    timer = TimedBatches(trainer)
-    images_before = trainer.images_seen
-    rows_before = len(run.read_metrics())
-    start = time.perf_counter()
-    state = trainer.train()
-    wall = time.perf_counter() - start
-    assert state == "finished", state
-    rows = [r for r in run.read_metrics()[rows_before:] if r.get("kind", "train") == "train"]
-    # Each row's images_per_s covers the steps since the previous row: total images / total time.
-    logged_images = logged_time = logged_steps = 0
-    previous = WARMUP_STEPS
-    for r in rows:
-        images = (r["step"] - previous) * config.n_critic * config.batch_size
-        logged_images, logged_time = logged_images + images, logged_time + images / r["images_per_s"]
-        logged_steps, previous = logged_steps + r["step"] - previous, r["step"]
-    return {
-        "preset": preset, "model": config.model, "loss": config.loss,
-        "image": f"{config.channels}x{config.image_size}x{config.image_size}", "batch": config.batch_size,
-        "n_critic": config.n_critic, "steps": steps, "images_per_s": logged_images / logged_time,
-        "ms_per_step": 1000 * logged_time / logged_steps,
-        "data_share": timer.seconds / wall, "data_ms_per_batch": 1000 * timer.seconds / max(timer.calls, 1),
-        "wall_s": wall + WARMUP_STEPS * warm_step,
-    }
-
-
-def measure_plain_loop(steps: int, env: dict) -> float:
-    result = subprocess.run([sys.executable, "-m", "bench.plain_loop", "--preset", COMPARE_PRESET,
-                             "--steps", str(steps), "--warmup", str(WARMUP_STEPS)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    match = re.search(r"([\d.]+) images/s", result.stdout)
-    if not match:
-        raise RuntimeError(f"unexpected plain_loop output: {result.stdout}{result.stderr}")
-    return float(match.group(1))
-
-
-def conditions(threads: int) -> list[str]:
-    load = os.getloadavg()
-    cpu = "?"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    busy = []
-    try:
-        out = subprocess.run(["ps", "-eo", "pcpu,args", "--sort=-pcpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines()[1:]:
-            pcpu, _, args = line.strip().partition(" ")
-            if float(pcpu) >= 10 and "train_speed" not in args and "plain_loop" not in args:
-                busy.append(f"{pcpu}% {args.strip()[:90]}")
-    except (OSError, ValueError):
-        pass
-    return [f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min) on {os.cpu_count()} cores",
-            f"{cpu}; torch {torch.__version__}, {threads} intra-op thread(s), Python {platform.python_version()}",
-            "other processes using >= 10% CPU: " + ("; ".join(busy[:6]) if busy else "none")]
+    trainer = Trainer(config, run, device=device, dataset=data)
+    writer = trainer.writer
+    stats = trainer.train_step(measure_grads=True)
+    trainer.step = config.checkpoint_every
+    calls: dict[str, list[float]] = {"accumulate": [], "row": [], "status": [], "samples": [], "checkpoint": []}
+    for _ in range(REPEATS):
+        calls["accumulate"].append(timed(lambda: writer.accumulate(stats), device))
+        calls["row"].append(timed(lambda: (grad_norm(trainer.G), grad_norm(trainer.D),
+                                           writer.flush(trainer.step, 0, 1.0, 1.0, 1)), device))
+        calls["status"].append(timed(lambda: writer.progress(trainer.step, 0, {"images_per_s": 1.0}, 1), device))
+        calls["samples"].append(timed(trainer.write_samples, device))
+        calls["checkpoint"].append(timed(lambda: writer.write_checkpoint(trainer.state_dict(), trainer.step), device))
+        trainer.step += config.checkpoint_every  # a new step file each time, as in a run
+    ms = {kind: 1000 * statistics.median(v) for kind, v in calls.items()}
+    per_step_ms = (ms["accumulate"] + (ms["row"] + ms["status"]) / config.log_every  # accumulate: every step
+                   + ms["samples"] / config.sample_every + ms["checkpoint"] / config.checkpoint_every)
+    return {"ms": ms, "share": per_step_ms / 1000 / step_s, "log_every": config.log_every,
+            "sample_every": config.sample_every, "checkpoint_every": config.checkpoint_every}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", help="comma-separated (default: every preset)")
-    parser.add_argument("--seconds", type=float, default=15.0, help="timed seconds per preset (roughly)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of Trainer and plain loop")
-    parser.add_argument("--compare-steps", type=int, default=20, help="timed steps per plain-loop/Trainer round")
+    parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per round and mode (roughly)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of loop / fp32 / auto, alternated")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--data-root", help="folder with MNIST (default: the loader's rules, $GAN_STUDIO_DATA ...)")
     parser.add_argument("--out", default=str(RESULTS))
-    parser.add_argument("--skip-compare", action="store_true")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    threads = torch.get_num_threads()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(threads)}
-    if args.data_root:
-        env["GAN_STUDIO_DATA"] = str(Path(args.data_root).resolve().parent)
-    before = conditions(threads)
+    before = conditions()
     mnist = load_dataset("mnist", args.data_root, "train")
     presets = args.presets.split(",") if args.presets else configs.preset_names()
-    started = time.perf_counter()
-    results = []
+    started, results = time.perf_counter(), []
     with tempfile.TemporaryDirectory(prefix="train-speed-") as tmp:
         for preset in presets:
-            r = measure_trainer(preset, mnist, Path(tmp), seconds=args.seconds)
+            data = dataset_for(preset_config(preset, "fp32", args.device), mnist)
+            r = measure_speed(preset, data, args)
+            r["writing"] = measure_writing(preset, data, Path(tmp), r["auto_step_s"], args)
             results.append(r)
-            print(f"{preset:22s} {r['images_per_s']:8.1f} images/s  {r['ms_per_step']:8.1f} ms/step  "
-                  f"data {100 * r['data_share']:.2f}%", flush=True)
-        compare = None
-        if not args.skip_compare:
-            trainer_runs, plain_runs, shares = [], [], []
-            for round_ in range(args.rounds):  # the same number of timed steps as the plain loop
-                plain_runs.append(measure_plain_loop(args.compare_steps, env))
-                r = measure_trainer(COMPARE_PRESET, mnist, Path(tmp), steps=args.compare_steps, batch_size=256)
-                trainer_runs.append(r["images_per_s"])
-                shares.append(r["data_share"])
-                print(f"round {round_ + 1}: plain loop {plain_runs[-1]:.1f}, Trainer {trainer_runs[-1]:.1f} images/s, "
-                      f"data {100 * shares[-1]:.2f}%", flush=True)
-            compare = {"trainer": trainer_runs, "plain": plain_runs, "shares": shares}
-    after = conditions(threads)
-    text = report(results, compare, before, after, time.perf_counter() - started, args)
+            m = r["median"]
+            print(f"{preset:22s} loop {m['loop']:8.1f}  fp32 {m['fp32']:8.1f} ({r['ratio']['fp32']:.2f}x)  "
+                  f"auto {m['auto']:8.1f} ({r['ratio']['auto']:.2f}x) images/s  "
+                  f"writing {100 * r['writing']['share']:.2f}%", flush=True)
+    gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else None
+    text = report(results, before, conditions(), time.perf_counter() - started, args, sys.argv[1:], gpu,
+                  {"warmup": WARMUP_STEPS, "subset": SUBSET, "threads": torch.get_num_threads()})
     print(text)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(f"written to {out}")
-
-
-def report(results, compare, before, after, seconds, args) -> str:
-    lines = [f"# Training speed ({datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')})", "",
-             "`python -m bench.train_speed` — real images through D per second (`n_critic * batch_size` per "
-             "generator step) of `Trainer.train` on MNIST, after a warm-up of "
-             f"{WARMUP_STEPS} steps, at each preset's own batch size; presets for other datasets keep their "
-             "image size and channels (MNIST converted once). *Data* is the share of the timed wall time spent "
-             "in `Trainer._real_batch` (indexing the uint8 tensor + normalising).", "",
-             "| preset | model | loss | image | batch | n_critic | timed steps | images/s | ms/step | data |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
-        lines.append(f"| {r['preset']} | {r['model']} | {r['loss']} | {r['image']} | {r['batch']} | {r['n_critic']} | "
-                     f"{r['steps']} | {r['images_per_s']:.1f} | {r['ms_per_step']:.1f} | {100 * r['data_share']:.2f}% |")
-    if compare:
-        t, p = statistics.median(compare["trainer"]), statistics.median(compare["plain"])
-        lines += ["", f"## {COMPARE_PRESET} at batch 256: Trainer vs the plain loop (bench/plain_loop.py)", "",
-                  f"Alternated {len(compare['trainer'])} times, {args.compare_steps} timed steps each after "
-                  f"{WARMUP_STEPS} warm-up steps.", "",
-                  "| | runs (images/s) | median |", "|---|---|---:|",
-                  f"| plain PyTorch loop | {', '.join(f'{v:.1f}' for v in compare['plain'])} | {p:.1f} |",
-                  f"| project Trainer | {', '.join(f'{v:.1f}' for v in compare['trainer'])} | {t:.1f} |", "",
-                  f"Trainer / plain loop: **{t / p:.2f}x** (median of each). Data loading: "
-                  f"{', '.join(f'{100 * s:.2f}%' for s in compare['shares'])} of the Trainer's step time "
-                  f"(target < 5%)."]
-    lines += ["", "## Conditions", "", f"Before: {before[0]}.  ", f"After: {after[0]}.  ", f"{before[1]}.  ",
-              f"Before: {before[2]}.  ", f"After: {after[2]}.  ",
-              f"Whole benchmark: {seconds / 60:.1f} min. The machine is shared (other engineers' tests and a "
-              "background training job), so absolute figures are lower bounds of what a quiet machine gives; "
-              "the Trainer/plain-loop ratio was measured alternately under the same load.", ""]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,10 @@ def registry_names() -> dict[str, list[str]]:
 def check_config(config: configs.Config) -> None:
     """Everything that can be checked before a run folder exists, so a bad config leaves no folder."""
     # Building the nets needs torch, which only the commands that train import.
-    from training.distributed import pick_device
-    from training.losses import build_loss
-    from training.models import build_models
-    from training.precision import choose
+    from training.distributed import pick_device  # torch
+    from training.losses import build_loss  # torch
+    from training.models import build_models  # torch
+    from training.precision import choose  # torch
 
     configs.check_names(config, registry_names())
     choose(config.precision, pick_device(config.device))

@@ -17,7 +17,7 @@ from torch import nn
 
 from training.config import ConfigError
 from training.models import MODELS, GANModels, dcgan_init
-from training.models.layers import projection_score
+from training.models.layers import Dropout, projection_score
 
 
 def upsampling_plan(image_size: int) -> tuple[int, int]:
@@ -84,7 +84,7 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(nn.BatchNorm2d(c_out, eps=bn_eps, momentum=bn_momentum))
             layers.append(nn.LeakyReLU(0.2))
             if dropout:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             c_in, c_out = c_out, c_out * 2
             size = (size + 1) // 2
         self.features = nn.Sequential(*layers, nn.Flatten())

@@ -2,7 +2,8 @@
 
 G: Dense(7*7*256, no bias), BN, LeakyReLU, reshape; Conv2DTranspose 128 (5x5, stride 1),
 64 (5x5, stride 2), 1 (5x5, stride 2, tanh), each but the last without bias and followed by
-BN + LeakyReLU. D: Conv 64 and 128 (5x5, stride 2, 'same'), LeakyReLU, Dropout 0.3, Dense 1.
+BN + LeakyReLU. D: Conv 64 and 128 (5x5, stride 2, 'same'), LeakyReLU, Dropout 0.3, Dense 1
+(the dropout is layers.Dropout: nn.Dropout's distribution from a cheaper mask).
 Keras defaults kept: LeakyReLU slope 0.3, BN momentum 0.99 (PyTorch 0.01) and eps 1e-3,
 Glorot-uniform weights. Widths scale with g_width/d_width (64 gives the tutorial's 256/128/64).
 """
@@ -13,6 +14,7 @@ from torch import nn
 
 from training.config import ConfigError
 from training.models import MODELS, GANModels, require_unconditional
+from training.models.layers import Dropout
 
 KERAS_SLOPE = 0.3
 KERAS_BN = dict(momentum=0.01, eps=1e-3)
@@ -59,8 +61,8 @@ class KerasDiscriminator(nn.Module):
         super().__init__()
         channels, size, _ = image_shape
         self.net = nn.Sequential(
-            nn.Conv2d(channels, width, 5, 2, padding=2), nn.LeakyReLU(KERAS_SLOPE), nn.Dropout(dropout),
-            nn.Conv2d(width, 2 * width, 5, 2, padding=2), nn.LeakyReLU(KERAS_SLOPE), nn.Dropout(dropout),
+            nn.Conv2d(channels, width, 5, 2, padding=2), nn.LeakyReLU(KERAS_SLOPE), Dropout(dropout),
+            nn.Conv2d(width, 2 * width, 5, 2, padding=2), nn.LeakyReLU(KERAS_SLOPE), Dropout(dropout),
             nn.Flatten(), nn.Linear(2 * width * (size // 4) ** 2, 1),
         )
         glorot_init(self)
