@@ -18,7 +18,9 @@ def _fmt(value) -> str:
 
 def card_view(entry: ModelEntry, g: Generator, compact: bool = False) -> None:
     meta = g.metadata
-    card = entry.card()
+    card, problem = entry.card_and_problem()
+    if problem:
+        st.warning(f"{problem}: the card's extra facts are not shown.", icon=":material/rule:")
     training = card.get("training", {}) if isinstance(card.get("training"), dict) else {}
     c, h, w = meta["image_shape"]
     cols = st.columns(5)
@@ -30,7 +32,9 @@ def card_view(entry: ModelEntry, g: Generator, compact: bool = False) -> None:
     cols[3].metric("Images", f"{w}×{h}×{c}", help=f"latent: {meta['latent_dim']}-d {meta['latent_distribution']}")
     cols[4].metric("Classes", meta["num_classes"] or "—")
     stored = meta.get("metrics") or {}
-    scores = {k: v for k, v in (stored.get("metrics") or {}).items() if isinstance(v, (int, float))}
+    # the metadata's "metrics" is any JSON object: its inner "metrics" may be anything at all
+    inner = stored.get("metrics") if isinstance(stored.get("metrics"), dict) else {}
+    scores = {k: v for k, v in inner.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if scores:
         shown = {k: scores[k] for k in SCORES_SHOWN if k in scores}
         st.caption(f"Scores ({stored.get('n_generated', '?')} samples vs {stored.get('reference', '?')}): "

@@ -1,20 +1,28 @@
 """The models the app can open: shipped and uploaded generators, and those exported by runs.
 
 An upload is validated before anything is saved; publishing copies a run's generator (and its
-card) into the models folder.
+card) into the models folder, and replaces a model of the same name only when asked to.
+Every file is checked to lie inside the models folder or its run folder, links followed.
 """
 from __future__ import annotations
 
-import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.paths import models_dir, runs_dir
+from app.paths import inside, models_dir, mtime, refusal, runs_dir
 from inference import Generator, InferenceError
-from training.runs import RunError, RunFolder, list_runs, sanitize_name
+from training.runs import RunError, RunFolder, UnreadableFile, list_runs, read_json_object, sanitize_name
+
+# What stands beside NAME.onnx and belongs to it: its card, its evaluation report, its web copy.
+SIDE_SUFFIXES = (".json", ".eval.json", ".fp16.onnx")
+
+
+class ModelExists(Exception):
+    """Publishing onto a model name that is taken, without the user's say-so."""
 
 
 @dataclass(frozen=True)
@@ -22,29 +30,51 @@ class ModelEntry:
     path: Path
     label: str     # what the picker shows
     source: str    # "exported" or "run"
+    problem: str | None = None   # why the app will not open this file (it lies outside its folders)
 
     @property
     def card_path(self) -> Path:
         return self.path.with_suffix(".json")
 
-    def card(self) -> dict[str, Any]:
+    def card_and_problem(self) -> tuple[dict[str, Any], str | None]:
+        """The card as a dict ({} when there is none) and, for a card that cannot be used, why."""
+        if self.problem:
+            return {}, self.problem
         try:
-            return json.loads(self.card_path.read_text())
-        except (OSError, ValueError):
-            return {}
+            return read_json_object(self.card_path), None
+        except FileNotFoundError:
+            return {}, None
+        except UnreadableFile as error:
+            return {}, f"model card {error}"
+
+    def card(self) -> dict[str, Any]:
+        return self.card_and_problem()[0]
+
+    def dataset(self) -> str:
+        meta = self.card().get("metadata")
+        value = meta.get("dataset") if isinstance(meta, dict) else None
+        return value if isinstance(value, str) else ""
+
+
+def _entry(path: Path, label: str, source: str, root: Path, where: str) -> ModelEntry:
+    for file in (path, path.with_suffix(".json")):
+        if (file.exists() or file.is_symlink()) and not inside(file, root):
+            return ModelEntry(path, label, source, refusal(file, where))
+    return ModelEntry(path, label, source)
 
 
 def find_models() -> list[ModelEntry]:
-    """Shipped/uploaded models in the models folder, then generators exported by runs (newest first)."""
+    """Shipped/uploaded models in the models folder, then generators exported by runs (newest first).
+    A file that leads outside its folder is listed with the reason, and never opened."""
     entries = []
     folder = models_dir()
     if folder.is_dir():
         for path in sorted(folder.glob("*.onnx")):
             if not path.name.endswith(".fp16.onnx"):  # the web copy of a model already listed
-                entries.append(ModelEntry(path, path.stem, "exported"))
+                entries.append(_entry(path, path.stem, "exported", folder, "the models folder"))
     runs = [r for r in list_runs(runs_dir()) if r.onnx_path.is_file()]
-    for run in sorted(runs, key=lambda r: r.onnx_path.stat().st_mtime, reverse=True):
-        entries.append(ModelEntry(run.onnx_path, f"run: {run.id}", "run"))
+    for run in sorted(runs, key=lambda r: mtime(r.onnx_path), reverse=True):
+        entries.append(_entry(run.onnx_path, f"run: {run.id}", "run", run.path, "its run folder"))
     return entries
 
 
@@ -65,24 +95,71 @@ def check_upload(data: bytes, filename: str) -> tuple[Path, Generator]:
         Generator.load(candidate, device="cpu")  # raises InferenceError for anything but a generator
         folder = models_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        stem = sanitize_name(Path(filename).stem)
+        stem = safe_stem(Path(filename).stem)
         target = folder / f"{stem}.onnx"
         i = 2
-        while target.exists() or target.with_suffix(".json").exists():
+        while model_files(target):  # a fresh name: an upload never replaces a model or its side files
             target = folder / f"{stem}-{i}.onnx"
             i += 1
         shutil.move(str(candidate), target)
     return target, Generator.load(target, device="cpu")
 
 
-def publish(run: RunFolder, name: str) -> Path:
-    """Copy a run's exported generator and card into the models folder as ``name``."""
+def model_files(target: Path) -> list[Path]:
+    """NAME.onnx and the side files of NAME that exist (or are dangling links)."""
+    stem = target.name[:-len(".onnx")]
+    files = [target, *(target.with_name(stem + suffix) for suffix in SIDE_SUFFIXES)]
+    return [f for f in files if f.exists() or f.is_symlink()]
+
+
+def safe_stem(name: str) -> str:
+    stem = sanitize_name(name)
+    if stem.endswith(".fp16"):  # NAME.fp16.onnx is the web copy of NAME: the picker hides it
+        stem = stem[:-len(".fp16")] + "-fp16"
+    return stem
+
+
+def publish_target(name: str) -> Path:
+    return models_dir() / f"{safe_stem(name)}.onnx"
+
+
+def publish(run: RunFolder, name: str, replace: bool = False) -> Path:
+    """Copy a run's exported generator and card into the models folder as ``name``.
+
+    A name that is taken is refused unless ``replace``; a replace stages the new files beside the
+    old ones first, renames each over its old one (so no reader ever sees half a file), and
+    removes the old model's side files the run has no new version of (a stale evaluation report
+    would describe the old model)."""
     if not run.onnx_path.is_file():
         raise RunError(f"run {run.id} has no exported generator yet: export it first.")
-    folder = models_dir()
+    for file in (run.onnx_path, run.card_path):
+        if (file.exists() or file.is_symlink()) and not inside(file, run.path):
+            raise RunError(refusal(file, "its run folder"))
+    target = publish_target(name)
+    old = model_files(target)
+    if old and not replace:
+        raise ModelExists(f"a model named {target.stem!r} already exists ({', '.join(f.name for f in old)}); "
+                          "tick 'Replace' to overwrite it and its side files, or choose another name.")
+    folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{sanitize_name(name)}.onnx"
-    shutil.copyfile(run.onnx_path, target)
+    new = {target: run.onnx_path}
     if run.card_path.is_file():
-        shutil.copyfile(run.card_path, target.with_suffix(".json"))
+        new[target.with_suffix(".json")] = run.card_path
+    staged: dict[Path, Path] = {}
+    try:
+        for dest, source in new.items():
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{dest.name}.", suffix=".tmp")
+            os.close(fd)
+            staged[dest] = Path(tmp)
+            shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the model from other users
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for stale in old:
+        if stale not in staged:
+            stale.unlink(missing_ok=True)
+    for dest in sorted(staged, key=lambda d: d != target):  # the .onnx first: the picker lists by it
+        os.replace(staged[dest], dest)
     return target

@@ -41,10 +41,18 @@ if wanted in paths:
 if st.session_state.get("model") not in paths:
     st.session_state["model"] = paths[0]
 choice = st.selectbox("Model", paths, key="model",
-                      format_func=lambda p: f"{by_path[p].label}  ·  {by_path[p].card().get('metadata', {}).get('dataset', '')}")
+                      format_func=lambda p: f"{by_path[p].label}  ·  "
+                                            f"{'unreadable' if by_path[p].problem else by_path[p].dataset()}")
 entry = by_path[choice]
-g = ui.load_generator(entry.path)
-card_view(entry, g, compact=False)
+if entry.problem:
+    st.error(f"**This model is not opened.** {entry.problem}\n\nPick another model above.", icon=":material/block:")
+    st.stop()
+g = None
+with ui.section():  # a broken file: its message here, and the picker above still works
+    g = ui.load_generator(entry.path)
+    card_view(entry, g, compact=False)
+if g is None:
+    st.stop()
 
 # --- the sample controls (sidebar) ---
 
@@ -88,7 +96,7 @@ def _add_key(s: int, i: int, lab):
 
 left, right = st.columns([1, 1], gap="large")
 
-with left:
+with left, ui.section():  # a model that fails to generate: its message here, the studio still shown
     st.subheader("Samples")
     st.caption("Press **+** under an image to make it a key image for the morph →")
     images = latents.grid(g, seed, n, truncation, label)

@@ -19,7 +19,7 @@ with st.expander("Upload a generator (.onnx)", icon=":material/upload:", expande
     if upload is not None and st.session_state.get("uploaded") != upload.file_id:
         try:
             target, g = check_upload(upload.getvalue(), upload.name)
-        except InferenceError as error:
+        except (InferenceError, OSError) as error:
             st.error(f"**Rejected, nothing was saved.** {error}", icon=":material/block:")
         else:
             st.session_state["uploaded"] = upload.file_id
@@ -35,19 +35,24 @@ if not models:
 for entry in models:
     with st.container(border=True):
         st.markdown(f"### {entry.label}")
+        if entry.problem:
+            st.error(f"**This file is not opened.** {entry.problem}", icon=":material/block:")
+            continue
         try:
             g = ui.load_generator(entry.path)
-        except InferenceError as error:
+        except (InferenceError, OSError) as error:  # OSError: deleted or unreadable since it was listed
             st.error(f"**This file is not a usable generator.** {error}\n\nRe-export it, or delete `{entry.path}`.",
                      icon=":material/broken_image:")
             continue
-        card_view(entry, g)
+        with ui.section():
+            card_view(entry, g)
         c1, c2, c3 = st.columns(3)
         if c1.button("Open in Explore", icon=":material/palette:", key=f"open-{entry.path}"):
             st.session_state["open_model"] = str(entry.path)
             st.switch_page("app/explore.py")
-        c2.download_button("ONNX", entry.path.read_bytes(), file_name=entry.path.name,
-                           mime="application/octet-stream", key=f"dl-{entry.path}", icon=":material/download:")
-        if entry.card_path.is_file():
-            c3.download_button("Card (JSON)", entry.card_path.read_bytes(), file_name=entry.card_path.name,
-                               mime="application/json", key=f"card-{entry.path}", icon=":material/download:")
+        with ui.section():
+            c2.download_button("ONNX", entry.path.read_bytes(), file_name=entry.path.name,
+                               mime="application/octet-stream", key=f"dl-{entry.path}", icon=":material/download:")
+            if entry.card_path.is_file():
+                c3.download_button("Card (JSON)", entry.card_path.read_bytes(), file_name=entry.card_path.name,
+                                   mime="application/json", key=f"card-{entry.path}", icon=":material/download:")

@@ -14,12 +14,19 @@ import sys
 import time
 from pathlib import Path
 
-from app.paths import REPO, runs_dir
+from app.paths import REPO, inside, launch_dir, refusal, runs_dir
+from training import run_lock
 from training.runs import ACTIVE_STATES, RunError, RunFolder, process_alive, sanitize_name
 
 # Popen objects of processes this app started: polled now and then so finished children are
 # reaped (a zombie would otherwise linger until the app exits). Runs never depend on this.
 _CHILDREN: list[subprocess.Popen] = []
+# The process this app started for each run folder: a resume that has not written its pid yet
+# is still one to stop before the folder is deleted.
+_FOR_RUN: dict[str, subprocess.Popen] = {}
+# A run queued this long ago with no process working on it is a launch that died before training.
+STARTUP_GRACE_S = 60.0
+DELETE_WAIT_S = 10.0   # how long a run's process gets to stop gracefully before it is killed
 
 
 class LaunchError(Exception):
@@ -31,7 +38,7 @@ def reap() -> None:
 
 
 def _launch_log(tag: str) -> Path:
-    folder = runs_dir() / ".launch"
+    folder = launch_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{tag}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{len(_CHILDREN)}.log"
 
@@ -88,6 +95,7 @@ def start_training(preset: str, name: str, overrides: list[str], wait_s: float =
         if match:
             run = RunFolder(Path(match.group(1).strip()))
             _remember_launch_log(run, log_path)
+            _FOR_RUN[_key(run)] = proc
             return run
         if proc.poll() is not None:
             raise LaunchError(_explain_exit(tail(log_path, 15)))
@@ -113,11 +121,19 @@ def _explain_exit(output: str) -> str:
 
 def resume_training(run: RunFolder) -> subprocess.Popen:
     status = run.live_status()
-    if status.get("state") in ACTIVE_STATES:
+    if going(run, status):
         raise RunError(f"run {run.id} is still {status['state']}; stop it first.")
+    if lock_holder(run) is not None:
+        raise RunError(f"run {run.id} is in use by pid {lock_holder(run) or '?'}; wait until it is done.")
     log_path = _launch_log(run.id)
     _remember_launch_log(run, log_path)
-    return _popen([sys.executable, "-m", "training", "resume", run.id, "--runs-dir", str(run.path.parent)], log_path)
+    proc = _popen([sys.executable, "-m", "training", "resume", run.id, "--runs-dir", str(run.path.parent)], log_path)
+    _FOR_RUN[_key(run)] = proc
+    return proc
+
+
+def _key(run: RunFolder) -> str:
+    return str(run.path.absolute())
 
 
 def _cmdline(pid: int) -> bytes:
@@ -139,7 +155,11 @@ def _is_torchrun(pid: int) -> bool:
 def stop_training(run: RunFolder) -> bool:
     """Ask a run to stop gracefully: SIGTERM to its process group (the trainer finishes the step,
     writes a checkpoint and the state 'stopped'). False when there was nothing to stop."""
-    pid = run.read_status().get("pid")
+    return _signal(run.read_status().get("pid"), signal.SIGTERM)
+
+
+def _signal(pid: int | None, sig: int) -> bool:
+    """Signal a live training process (with its group when that is the run's); False when none."""
     if not pid or not process_alive(pid) or not _is_training_process(pid):
         return False
     try:
@@ -148,9 +168,9 @@ def stop_training(run: RunFolder) -> bool:
         # processes). A run started from a shell script may share the script's group: signal
         # the group only when its leader is itself a training process, else just the trainer.
         if group == pid or _is_training_process(group) or _is_torchrun(group):
-            os.killpg(group, signal.SIGTERM)
+            os.killpg(group, sig)
         else:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, sig)
     except ProcessLookupError:
         return False
     return True
@@ -168,33 +188,121 @@ def export_run(run: RunFolder, timeout: float = 600) -> Path:
     return run.onnx_path
 
 
-def delete_run(run: RunFolder) -> None:
-    """Delete a run folder, but only a real run folder directly inside the runs folder."""
+def lock_holder(run: RunFolder) -> int | None:
+    """The pid holding the run's lock (a trainer, a resume, an export in place), 0 for a holder
+    that has not written its pid yet or a lock file we cannot read, None when nobody holds it."""
+    try:
+        return run_lock.holder(run)
+    except RunError:
+        return 0
+
+
+def _live_processes(run: RunFolder) -> list[int]:
+    """The pids of the training processes working on ``run``: the one its status names, the one
+    holding its lock, and the one this app started for it (a resume still loading, before it
+    writes its pid or takes the lock)."""
+    reap()
+    pids = []
+    for pid in (run.read_status().get("pid"), lock_holder(run)):
+        if pid and pid not in pids and process_alive(pid) and _is_training_process(pid):
+            pids.append(pid)
+    child = _FOR_RUN.get(_key(run))
+    if child is not None and child.poll() is None and child.pid not in pids:
+        pids.append(child.pid)
+    return pids
+
+
+def status_age_s(run: RunFolder) -> float:
+    try:
+        return time.time() - run.status_path.stat().st_mtime
+    except OSError:
+        return float("inf")  # a folder with no status at all has had every chance to write one
+
+
+def abandoned(run: RunFolder, status: dict | None = None) -> bool:
+    """Queued with no pid, no process of ours on it and nothing written for STARTUP_GRACE_S: a
+    launch that died before training (a bad device, a crash on start-up). It will never start."""
+    status = run.live_status() if status is None else status
+    return (status.get("state") == "queued" and not status.get("pid") and not _live_processes(run)
+            and lock_holder(run) is None and status_age_s(run) > STARTUP_GRACE_S)
+
+
+def going(run: RunFolder, status: dict | None = None) -> bool:
+    """Whether a process is (or may still be) training ``run``."""
+    status = run.live_status() if status is None else status
+    return status.get("state") in ACTIVE_STATES and not abandoned(run, status)
+
+
+def _stop_for_delete(run: RunFolder, wait_s: float) -> None:
+    """Stop every process working on ``run`` (gracefully, then for good) or raise RunError."""
+    status = run.live_status()
+    pids = _live_processes(run)
+    if not pids and status.get("state") == "queued" and not status.get("pid") and \
+            status_age_s(run) <= STARTUP_GRACE_S:
+        raise RunError(f"run {run.id} was queued {status_age_s(run):.0f} s ago and its process may still be "
+                       f"starting; try again in a minute, when it is running (Delete then stops it) or has died.")
+    for sig, wait in ((signal.SIGTERM, wait_s), (signal.SIGKILL, 5.0)):
+        if not pids:
+            break
+        for pid in pids:
+            _signal(pid, sig)
+        deadline = time.monotonic() + wait
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.1)
+            pids = _live_processes(run)
+    if pids:
+        raise RunError(f"run {run.id}: its process (pid {pids[0]}) did not stop; it was not deleted. Try again.")
+
+
+def delete_run(run: RunFolder, wait_s: float = DELETE_WAIT_S) -> None:
+    """Delete a run folder, but only a real run folder directly inside the runs folder, and only
+    once no process works on it any more: a live one is stopped first (the folder goes after)."""
     root = runs_dir().resolve()
     path = run.path
     if path.is_symlink() or path.resolve().parent != root or not (path / "config.json").is_file():
         raise RunError(f"refusing to delete {path}: it is not a run folder inside {root}.")
-    if run.live_status().get("state") in ACTIVE_STATES:
-        raise RunError(f"run {run.id} is still going; stop it before deleting it.")
-    shutil.rmtree(path)
+    _stop_for_delete(run, wait_s)
+    # Held while the folder goes: a train, resume or export that starts now is refused (RunBusy)
+    # instead of writing into a half-deleted folder; a holder we could not stop refuses us.
+    with run_lock.RunLock.acquire(run, doing="delete"):
+        shutil.rmtree(path)
+    _FOR_RUN.pop(_key(run), None)
 
 
-def tail(path: Path, lines: int = 25) -> str:
+def tail(path: Path, lines: int = 25, max_bytes: int = 256 * 1024) -> str:
+    """The last ``lines`` lines of a regular file, reading at most its last ``max_bytes``."""
     try:
-        text = Path(path).read_text(errors="replace")
+        if not Path(path).is_file():  # a FIFO or a device would block or never end
+            return ""
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - max_bytes))
+            text = f.read().decode(errors="replace")
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _launch_output(run: RunFolder, lines: int) -> str:
+    """The tail of the launch log that the run's launch-log.txt names, if it is one of ours."""
+    note = run.path / "launch-log.txt"
+    if not (note.is_file() and inside(note, run.path)):
+        return ""
+    named = tail(note, 1, max_bytes=4096).strip()
+    if not named:
+        return ""
+    if not inside(Path(named), run.path, launch_dir()):
+        return refusal(Path(named), "this run's folder and the app's launch logs")
+    return tail(Path(named), lines)
+
+
 def run_log(run: RunFolder, lines: int = 25) -> str:
-    """The run's log.txt tail, plus the launcher's output when it has more (e.g. a traceback)."""
-    text = tail(run.log_path, lines)
-    try:
-        launch = Path((run.path / "launch-log.txt").read_text().strip())
-        extra = tail(launch, lines)
-        if extra and extra.splitlines()[-1] not in text:
-            text = (text + "\n--- process output ---\n" + extra).strip()
-    except OSError:
-        pass
+    """The run's log.txt tail, plus the launcher's output when it has more (e.g. a traceback).
+    Only files inside the run folder and the app's launch logs are read, links followed."""
+    if run.log_path.exists() and not inside(run.log_path, run.path):
+        text = refusal(run.log_path, "this run's folder")
+    else:
+        text = tail(run.log_path, lines)
+    extra = _launch_output(run, lines)
+    if extra and extra.splitlines()[-1] not in text:
+        text = (text + "\n--- process output ---\n" + extra).strip()
     return text

@@ -5,9 +5,9 @@ import streamlit as st
 
 from app import charts, ui
 from app.paths import runs_dir
-from app.processes import delete_run, run_log
+from app.processes import delete_run, going, run_log
 from app.summaries import run_summary
-from training.runs import ACTIVE_STATES, list_runs
+from training.runs import RunFolder, list_runs
 
 st.title("Runs")
 
@@ -19,7 +19,7 @@ if not runs:
     st.page_link("app/train.py", label="Go to Train", icon=":material/fitness_center:")
     st.stop()
 
-any_active = any(r.live_status().get("state") in ACTIVE_STATES for r in runs.values())
+any_active = any(going(r) for r in runs.values())
 
 
 @st.fragment(run_every=5 if any_active else None)  # the table keeps up with running runs
@@ -30,50 +30,64 @@ def table():
     st.dataframe(summaries, hide_index=True, width="stretch",
                  column_config={"time_min": st.column_config.NumberColumn("time (min)"),
                                 "best_fid": st.column_config.NumberColumn("best FID", help="lower is better"),
-                                "exported": st.column_config.CheckboxColumn("ONNX")})
+                                "exported": st.column_config.CheckboxColumn("ONNX"),
+                                "problem": st.column_config.TextColumn("problem", help="a file of the run that cannot be read")})
 
 
 table()
 summaries = sorted((run_summary(r) for r in runs.values()), key=lambda s: s["updated"] or "", reverse=True)
 ids = [s["run"] for s in summaries]
+problems = {s["run"]: s["problem"] for s in summaries if s["problem"]}
 
 st.subheader("Compare")
-picked = st.multiselect("Runs to overlay", ids, default=ids[:min(2, len(ids))], key="overlay")
-if picked:
-    rows = {rid: runs[rid].read_metrics() for rid in picked}
-    columns = sorted({c for r in rows.values() for c in charts.numeric_columns(r)})
-    if columns:
-        default = "loss_g" if "loss_g" in columns else columns[0]
-        column = st.selectbox("Metric", columns, index=columns.index(default), key="overlay_metric")
-        st.plotly_chart(charts.overlay_figure(rows, column), key="overlay_chart")
-    else:
-        st.caption("These runs have no metrics yet.")
+with ui.section():
+    picked = st.multiselect("Runs to overlay", ids, default=ids[:min(2, len(ids))], key="overlay")
+    if picked:
+        rows = {rid: runs[rid].read_metrics() for rid in picked}
+        columns = sorted({c for r in rows.values() for c in charts.numeric_columns(r)})
+        if columns:
+            default = "loss_g" if "loss_g" in columns else columns[0]
+            column = st.selectbox("Metric", columns, index=columns.index(default), key="overlay_metric")
+            st.plotly_chart(charts.overlay_figure(rows, column), key="overlay_chart")
+        else:
+            st.caption("These runs have no metrics yet.")
+
+
+def delete_section(run: RunFolder) -> None:
+    """Two clicks: the first asks, the second (on a fresh rerun) stops the run's process, if it
+    has one, and deletes the folder. Offered for every run, an unreadable one included."""
+    if st.session_state.get("confirm_delete") != run.id:
+        if st.button("Delete run…", icon=":material/delete:", key="delete"):
+            st.session_state["confirm_delete"] = run.id
+            st.rerun()
+        return
+    busy = going(run)
+    st.warning(f"Delete **{run.id}** and everything in it (checkpoints, samples, exported model)? "
+               + ("Its training process is stopped first. " if busy else "") + "This cannot be undone.")
+    c1, c2 = st.columns(2)
+    if c1.button("Yes, delete it", type="primary", key="delete_yes"):
+        st.session_state.pop("confirm_delete", None)
+        with st.spinner("Stopping its training process, then deleting…" if busy else "Deleting…"):
+            delete_run(run)
+        st.session_state.pop("open_run", None)
+        st.toast(f"Deleted {run.id}")
+        st.rerun()
+    if c2.button("Cancel", key="delete_no"):
+        st.session_state.pop("confirm_delete", None)
+        st.rerun()
+
 
 st.subheader("Open a run")
-current = st.selectbox("Run", ids, key="open_run")
+current = st.selectbox("Run", ids, key="open_run",
+                       format_func=lambda rid: f"{rid}  ·  unreadable" if rid in problems else rid)
 run = runs[current]
 with st.container(border=True):
+    if run.id in problems:
+        st.warning(problems[run.id], icon=":material/rule:")
     ui.run_view(run, key=f"runs-{run.id}")
     with st.expander("Config and log"):
-        st.json(run.read_config(), expanded=False)
+        with ui.section():
+            st.json(run.read_config(), expanded=False)
         st.code(run_log(run, 40) or "(empty log)", language="text")
-
-    # Deleting is two clicks: the first asks, the second (on a fresh rerun) does it.
-    if run.live_status().get("state") not in ACTIVE_STATES:
-        if st.session_state.get("confirm_delete") != run.id:
-            if st.button("Delete run…", icon=":material/delete:", key="delete"):
-                st.session_state["confirm_delete"] = run.id
-                st.rerun()
-        else:
-            st.warning(f"Delete **{run.id}** and everything in it (checkpoints, samples, exported model)? "
-                       "This cannot be undone.")
-            c1, c2 = st.columns(2)
-            if c1.button("Yes, delete it", type="primary", key="delete_yes"):
-                delete_run(run)
-                st.session_state.pop("confirm_delete", None)
-                st.session_state.pop("open_run", None)
-                st.toast(f"Deleted {run.id}")
-                st.rerun()
-            if c2.button("Cancel", key="delete_no"):
-                st.session_state.pop("confirm_delete", None)
-                st.rerun()
+    with ui.section():
+        delete_section(run)

@@ -3,32 +3,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.runs import RunError, RunFolder
+from training.runs import UNREADABLE, RunError, RunFolder
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "?"
 
 
 def run_summary(run: RunFolder) -> dict[str, Any]:
-    """One row of the Runs table."""
+    """One row of the Runs table; a file it cannot read makes a row with the reason in 'problem'."""
+    problems = []
     status = run.live_status()
+    if status.get("state") == UNREADABLE:
+        problems.append(status["message"])
     try:
         config = run.read_config()
-    except RunError:
+    except RunError as error:
         config = {}
+        problems.append(str(error).removeprefix(f"run {run.id}: "))
     rows = run.read_metrics()
+    if rows.unreadable or rows.skipped:
+        problems.append(rows.unreadable or f"unreadable: metrics.jsonl {rows.skipped[0]}")
     elapsed = rows[-1].get("time") if rows else None
-    fids = [r["fid"] for r in rows if isinstance(r.get("fid"), (int, float))]
+    fids = [r["fid"] for r in rows if isinstance(r.get("fid"), (int, float)) and not isinstance(r["fid"], bool)]
+    steps = status.get("total_steps") or config.get("steps")
+    try:
+        exported = run.onnx_path.is_file()
+    except OSError:
+        exported = False
     return {
         "run": run.id,
         "state": status.get("state", "?"),
-        "preset": config.get("preset", "?"),
-        "dataset": config.get("dataset", "?"),
-        "model": config.get("model", "?"),
-        "loss": config.get("loss", "?"),
+        "preset": _text(config.get("preset")),
+        "dataset": _text(config.get("dataset")),
+        "model": _text(config.get("model")),
+        "loss": _text(config.get("loss")),
         "step": status.get("step", 0),
-        "steps": status.get("total_steps") or config.get("steps"),
+        "steps": steps if isinstance(steps, int) and not isinstance(steps, bool) else None,
         "time_min": round(elapsed / 60, 1) if isinstance(elapsed, (int, float)) else None,
         "best_fid": round(min(fids), 2) if fids else None,
-        "exported": run.onnx_path.is_file(),
-        "updated": status.get("updated", ""),
+        "exported": exported,
+        "updated": status.get("updated") or "",
+        "problem": "; ".join(problems),
     }
 
 

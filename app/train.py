@@ -6,11 +6,11 @@ import shlex
 import streamlit as st
 
 from app import ui
-from app.paths import runs_dir
-from app.processes import LaunchError, override_value, start_training, train_argv
+from app.paths import mtime, runs_dir
+from app.processes import LaunchError, going, override_value, start_training, train_argv
 from training import config as configs
 from training.registry import REGISTRIES
-from training.runs import ACTIVE_STATES, list_runs, sanitize_name
+from training.runs import list_runs, sanitize_name
 
 DEVICES, PRECISIONS = configs.field_choices("device"), configs.field_choices("precision")
 
@@ -135,14 +135,15 @@ with watch:
     root = runs_dir()
     mine = st.session_state.get("watching", [])
     shown = []
-    for run in list_runs(root):
-        if run.live_status().get("state") in ACTIVE_STATES or run.id in mine:
-            shown.append(run)
+    with ui.section():
+        for run in list_runs(root):
+            if going(run) or run.id in mine:
+                shown.append(run)
     if not shown:
         st.info("Nothing is training right now. Pick a preset and press **Start training**; "
                 "finished runs are on the **Runs** page.", icon=":material/bedtime:")
     # newest first: the run you just started is at the top
-    for run in sorted(shown, key=lambda r: r.config_path.stat().st_mtime, reverse=True):
+    for run in sorted(shown, key=lambda r: mtime(r.config_path), reverse=True):
         if not run.path.is_dir():
             continue
         with st.container(border=True):

@@ -1,21 +1,22 @@
 """Streamlit pieces shared by the pages: error display, cached models, the live run view."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import streamlit as st
 
 from app import charts, processes
-from app.catalogue import file_key, publish
+from app.catalogue import ModelExists, file_key, model_files, publish, publish_target
 from app.latents import directions
-from app.paths import models_dir, runs_dir
+from app.paths import inside, models_dir, runs_dir
 from app.summaries import eta_text
 from inference import Generator, InferenceError
 from training.config import ConfigError
-from training.runs import ACTIVE_STATES, RunError, RunFolder
+from training.runs import UNREADABLE, RunError, RunFolder
 
 log = logging.getLogger("gan_studio.app")
 
@@ -26,21 +27,27 @@ STATE_STYLE = {"queued": ("gray", "hourglass_empty"), "running": ("green", "play
 
 
 def show_error(error: BaseException) -> None:
-    """A clear message and the way out, never a traceback (that goes to the server's log)."""
+    """A clear message and the way out, never a traceback (that goes to the server's log). The
+    message is the error's one line, as the command lines print it after `error:`."""
+    # a launch error carries the process's own output, which keeps its lines
+    line = str(error) if isinstance(error, processes.LaunchError) else " ".join(str(error).split())
     if isinstance(error, InferenceError):
-        st.error(f"**This model cannot be used.** {error}\n\nPick another model, or re-export it "
+        st.error(f"**This model cannot be used.** {line}\n\nPick another model, or re-export it "
                  "with `python -m training export RUN`.", icon=":material/broken_image:")
+    elif isinstance(error, ModelExists):
+        st.error(f"**Not published.** {line}", icon=":material/block:")
     elif isinstance(error, ConfigError):
-        st.error(f"**Invalid settings.** {error}", icon=":material/tune:")
+        st.error(f"**Invalid settings.** {line}", icon=":material/tune:")
     elif isinstance(error, (RunError, processes.LaunchError)):
-        st.error(f"**Run problem.** {error}", icon=":material/directions_run:")
+        st.error(f"**Run problem.** {line}", icon=":material/directions_run:")
     elif isinstance(error, OSError):
-        st.error(f"**File problem.** {error}\n\nCheck that the folder exists and is writable "
+        st.error(f"**File problem.** {line}\n\nCheck that the folder exists and is writable "
                  f"(runs: `{runs_dir()}`, models: `{models_dir()}`).", icon=":material/folder_off:")
     else:
         log.exception("unexpected error in the app")
-        st.error(f"**Something went wrong:** {type(error).__name__}: {error}\n\n"
-                 "Reload the page; if it happens again, the server's console has the details.", icon=":material/report:")
+        st.error(f"**Something went wrong:** {type(error).__name__}: {line}\n\nThis is a bug in GAN Studio, not "
+                 "in what you did: the server's console has its traceback. Reload the page to go on.",
+                 icon=":material/report:")
 
 
 def guard(fn: Callable) -> Callable:
@@ -53,6 +60,16 @@ def guard(fn: Callable) -> Callable:
         except Exception as error:  # noqa: BLE001 - the point: no raw tracebacks in the page
             show_error(error)
     return wrapper
+
+
+@contextlib.contextmanager
+def section() -> Iterator[None]:
+    """``with section():`` around one widget or part of a page: an error there becomes one message
+    in its place and the page goes on below it (stop and rerun signals pass, as in guard)."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - the rest of the page must keep working
+        show_error(error)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model…")
@@ -90,7 +107,7 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
     the page refreshes. Everything comes from the run folder: a reload or a restart of the app
     finds the same picture.
     """
-    active = run.live_status().get("state") in ACTIVE_STATES
+    active = processes.going(run)
 
     @st.fragment(run_every=2 if active else None)
     @guard
@@ -98,35 +115,52 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
         processes.reap()
         status = run.live_status()
         state = status.get("state", "?")
+        going = processes.going(run, status)
         rows = run.read_metrics()
         run_header(run, status)
         total = status.get("total_steps") or 0
         step = status.get("step") or 0
         if total:
             text = f"{step} / {total} steps"
-            if state in ACTIVE_STATES:
+            if going:
                 text += f" · {eta_text(status, rows)}" if eta_text(status, rows) else ""
             st.progress(min(step / total, 1.0), text=text)
-        if status.get("message"):
+        if state == UNREADABLE:
+            st.error(f"**This run cannot be read.** {status['message']}\n\nOnly deleting it (on the Runs page) "
+                     "still makes sense, unless you can repair the file.", icon=":material/broken_image:")
+        elif status.get("message"):
             st.caption(status["message"])
-        _buttons(run, status, key)
-        if state in ("failed", "diverged"):
-            st.error(f"This run {state}: {status.get('message', '')}\n\nThe end of its log is below; "
-                     "fix the cause, then **Resume** (it continues from the last checkpoint).", icon=":material/error:")
+        if state == "queued" and not going:
+            st.warning(f"No process has worked on this run for {processes.status_age_s(run) / 60:.0f} min: its "
+                       "launch ended before training began (the log below says why). Delete it on the Runs page "
+                       "and start a new run.", icon=":material/hourglass_disabled:")
+        with section():
+            _buttons(run, status, going, key)
+        if state in ("failed", "diverged", UNREADABLE) or (state == "queued" and not going):
+            if state in ("failed", "diverged"):
+                st.error(f"This run {state}: {status.get('message', '')}\n\nThe end of its log is below; fix the "
+                         "cause, then **Resume** (it continues from the last checkpoint).", icon=":material/error:")
             st.code(processes.run_log(run) or "(the log is empty)", language="text")
+        if rows.unreadable or rows.skipped:
+            st.warning(rows.unreadable or f"metrics.jsonl: {len(rows.skipped)} line(s) passed over, unreadable: "
+                       f"{rows.skipped[0]}" + (" …" if len(rows.skipped) > 1 else ""), icon=":material/rule:")
         if show_charts:
-            _charts(rows, key)
-        _samples(run, key)
-        if active and state not in ACTIVE_STATES:
+            with section():
+                _charts(rows, key)
+        with section():
+            _samples(run, key)
+        if active and not going:
             st.rerun()  # the run just ended: redraw the page once so the fragment stops polling
 
     body()
 
 
-def _buttons(run: RunFolder, status: dict, key: str) -> None:
+def _buttons(run: RunFolder, status: dict, going: bool, key: str) -> None:
     state = status.get("state")
+    if state == UNREADABLE:
+        return  # nothing here can act on a run whose status is unknown (Delete is on the Runs page)
     cols = st.columns(5)
-    if state in ("running", "queued"):
+    if going and state in ("running", "queued"):
         if cols[0].button("Stop", icon=":material/stop:", key=f"stop-{key}", help="graceful: finishes the step, saves a checkpoint"):
             if processes.stop_training(run):
                 # keep it on the Train page once stopped, so Resume and Export stay at hand
@@ -135,13 +169,13 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
             else:
                 st.warning("The process is not running any more.")
     has_checkpoint = run.last_checkpoint.exists()
-    if state in ("stopped", "failed", "diverged") and has_checkpoint:
+    if state in ("stopped", "failed", "diverged") and has_checkpoint and processes.lock_holder(run) is None:
         if cols[1].button("Resume", icon=":material/play_arrow:", key=f"resume-{key}",
                           help="continue from the last checkpoint"):
             processes.resume_training(run)
             st.toast(f"Resuming {run.id}…")
             st.rerun()
-    if has_checkpoint and state not in ("running", "stopping", "queued"):
+    if has_checkpoint and not going:
         exported = run.onnx_path.is_file()
         if cols[2].button("Re-export" if exported else "Export to ONNX", icon=":material/deployed_code:", key=f"export-{key}",
                           help="writes generator.onnx + its card into the run folder; Explore lists it"):
@@ -154,10 +188,22 @@ def _buttons(run: RunFolder, status: dict, key: str) -> None:
                 st.session_state["open_model"] = str(run.onnx_path)
                 st.switch_page("app/explore.py")
             with cols[4].popover("Publish", icon=":material/publish:"):
-                name = st.text_input("Model name", value=run.id, key=f"pubname-{key}")
-                if st.button("Copy into the models folder", key=f"publish-{key}"):
-                    target = publish(run, name)
-                    st.success(f"Saved as `{target.name}`.")
+                _publish_form(run, key)
+
+
+def _publish_form(run: RunFolder, key: str) -> None:
+    """Publishing onto a taken name needs the box ticked: nothing is replaced by accident."""
+    name = st.text_input("Model name", value=run.id, key=f"pubname-{key}")
+    target = publish_target(name)
+    replace = False
+    if model_files(target):
+        st.warning(f"`{target.stem}` already exists in the models folder.", icon=":material/warning:")
+        replace = st.checkbox(f"Replace `{target.stem}` (its card and evaluation report go too)",
+                              key=f"pubreplace-{key}")
+    if st.button("Copy into the models folder", key=f"publish-{key}"):
+        with section():
+            target = publish(run, name, replace=replace)
+            st.success(f"Saved as `{target.name}`" + (" (the old model was replaced)." if replace else "."))
 
 
 def _charts(rows: list[dict], key: str) -> None:
@@ -171,7 +217,10 @@ def _charts(rows: list[dict], key: str) -> None:
 
 
 def _samples(run: RunFolder, key: str) -> None:
-    grids = run.sample_grids()
+    found = run.sample_grids()
+    grids = [p for p in found if inside(p, run.path)]  # a link out of the folder is not shown
+    if len(grids) < len(found):
+        st.caption(f"{len(found) - len(grids)} sample grid(s) lie outside this run's folder: not shown.")
     if not grids:
         return
     steps = [int(p.stem.split("_")[-1]) for p in grids]

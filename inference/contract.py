@@ -236,7 +236,10 @@ def metadata_to_props(meta: Mapping[str, Any]) -> dict[str, str]:
 
 def metadata_from_card(card: Mapping[str, Any]) -> dict[str, Any]:
     """Parse a model card (`<name>.json`): its top-level "metadata" object, un-prefixed keys."""
-    meta = card.get("metadata") if isinstance(card, Mapping) else None
+    if not isinstance(card, Mapping):
+        kind = {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(card), "number")
+        raise InferenceError(f"model card is a JSON {kind}, not an object with a \"metadata\" object")
+    meta = card.get("metadata")
     if not isinstance(meta, Mapping):
         raise InferenceError("model card has no top-level \"metadata\" object")
     return parse_metadata(meta)

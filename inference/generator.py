@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import io
 import json
 import os
 import re
@@ -15,6 +18,7 @@ import onnxruntime as ort
 from . import contract, hardware, latents
 from .errors import InferenceError
 from .images import to_uint8
+from .limits import check_bytes
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -55,13 +59,38 @@ def _providers_for(device: str) -> tuple[list[str], str]:
     return [CPU], ""
 
 
+def _cuda_driver_problem() -> str:
+    """Why the NVIDIA driver cannot run CUDA here ("" when it can): onnxruntime only logs its reason."""
+    try:
+        cuda = ctypes.CDLL("nvcuda.dll" if os.name == "nt" else "libcuda.so.1")
+    except OSError:
+        return "no NVIDIA driver: libcuda not found"
+    count = ctypes.c_int(0)
+    status = cuda.cuInit(0) or cuda.cuDeviceGetCount(ctypes.byref(count))
+    if status or count.value < 1:
+        return f"the NVIDIA driver sees no GPU (CUDA error {status})"
+    return ""
+
+
+def _preload_cuda_libraries() -> None:
+    # onnxruntime-gpu finds the CUDA runtime, cuBLAS and cuDNN of the nvidia-* wheels (torch's) only once
+    # they are loaded, and torch never is here; preload_dlls prints what it misses, kept off stdout.
+    if hasattr(ort, "preload_dlls"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            ort.preload_dlls()
+
+
 def _create_session(path: Path, providers: list[str]) -> tuple[ort.InferenceSession, str]:
     """Open the session; if CUDA was asked for but does not work, end up on the CPU and say why.
 
     onnxruntime-gpu lists CUDA even without a working GPU: the session then either raises or
-    quietly runs on the CPU (warning or logging to stderr); both cases land here.
+    quietly runs on the CPU (warning, or an error logged to stderr); both cases land here.
     """
     opts = _session_options()
+    if providers[0] == CUDA:
+        _preload_cuda_libraries()
+        opts.log_severity_level = 4  # its "failed to load the CUDA provider" error: we say why ourselves
+        ort.set_default_logger_severity(4)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # capture the "provider not available" warning
@@ -74,9 +103,11 @@ def _create_session(path: Path, providers: list[str]) -> tuple[ort.InferenceSess
         except Exception as exc2:
             raise _load_error(path, exc2) from None
         return session, f"CUDA listed but unusable ({_ort_message(exc)}); using CPU"
+    finally:
+        ort.set_default_logger_severity(3)
     if providers[0] == CUDA and session.get_providers()[0] != CUDA:
-        why = next((str(w.message) for w in caught if "CUDA" in str(w.message)),
-                   "onnxruntime could not start it")
+        why = next((str(w.message) for w in caught if "CUDA" in str(w.message)), None)
+        why = why or _cuda_driver_problem() or "onnxruntime could not start it"
         return session, f"CUDA listed but unusable ({why}); using CPU"
     return session, ""
 
@@ -286,6 +317,7 @@ class Generator:
     def run(self, z, labels=None) -> np.ndarray:
         """The model's raw output, float32 [N, C, H, W], in metadata output_range."""
         z = self._check_latents(z)
+        check_bytes(f"{len(z):,} images", (len(z), *self.image_shape), 4, "run them in smaller batches")
         feeds = {contract.INPUT_LATENT: z}
         labels = self._check_labels(labels, len(z))
         if labels is not None:

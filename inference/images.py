@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import InferenceError
+from .limits import check_bytes
 
 
 def to_uint8(raw: np.ndarray, output_range: tuple[float, float]) -> np.ndarray:
@@ -49,8 +50,9 @@ def image_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: i
     n, h, w, c = images.shape
     cols = min(nrow, n)
     rows = -(-n // cols)
-    grid = np.full((rows * (h + padding) + padding, cols * (w + padding) + padding, c),
-                   pad_value, np.uint8)
+    shape = (rows * (h + padding) + padding, cols * (w + padding) + padding, c)
+    check_bytes("the grid", shape, 1)
+    grid = np.full(shape, pad_value, np.uint8)
     for i, image in enumerate(images):
         y = padding + (i // cols) * (h + padding)
         x = padding + (i % cols) * (w + padding)
@@ -60,8 +62,13 @@ def image_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: i
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement of [..., H, W, C] by an integer factor (crisp pixels)."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise InferenceError(f"the scale factor must be an integer >= 1, got {factor!r}")
     if factor == 1:
         return image
+    shape = np.shape(image)
+    check_bytes(f"images enlarged {factor}x", (*shape[:-3], shape[-3] * factor, shape[-2] * factor, shape[-1]),
+                np.asarray(image).itemsize, "use a smaller scale")
     return np.repeat(np.repeat(image, factor, axis=-3), factor, axis=-2)
 
 
@@ -95,8 +102,16 @@ def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
 
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:
-    """Write one uint8 image (e.g. an image_grid) as PNG; returns the path."""
+    """Write one uint8 image (e.g. an image_grid) as PNG; returns the path (which must end in .png)."""
+    path = _with_suffix(path, ".png")
     return _write(encode_png(image), path)
+
+
+def _with_suffix(path: str | Path, suffix: str) -> Path:
+    """Refuse a name whose suffix says another format: GIF bytes in a .png open nowhere as a PNG."""
+    if Path(path).suffix.lower() != suffix:
+        raise InferenceError(f"{path}: this writes a {suffix[1:].upper()} file, so its name must end in {suffix}")
+    return Path(path)
 
 
 def _write(data: bytes, path: str | Path) -> Path:
@@ -136,4 +151,5 @@ def save_gif(
     boomerang: bool = False,
 ) -> Path:
     """Write uint8 frames [M, H, W, C] as an animated GIF (see encode_gif); returns the path."""
+    path = _with_suffix(path, ".gif")
     return _write(encode_gif(frames, duration_ms, loop, boomerang), path)

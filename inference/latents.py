@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InferenceError
+from .limits import check_bytes
 
 METHODS = ("slerp", "lerp")
 
@@ -47,6 +48,7 @@ def sample(
     if isinstance(truncation, bool) or not isinstance(truncation, (int, float, np.floating)) \
             or not 0.0 <= float(truncation) <= 1.0:
         raise InferenceError(f"truncation must be a number in [0, 1], got {truncation!r}")
+    check_bytes(f"{n:,} latents", (n, latent_dim), 8)  # drawn in float64
     rng = np.random.Generator(np.random.PCG64(seed))
     if distribution == "normal":
         z = rng.standard_normal((n, latent_dim))
@@ -97,6 +99,8 @@ def interpolate(keys: np.ndarray, steps: int = 9, method: str = "slerp") -> np.n
     if keys.ndim != 2 or keys.shape[0] < 2:
         raise InferenceError(f"interpolation needs key latents [K >= 2, D], got shape {keys.shape}")
     steps = _check_count("steps", steps, 2)
+    check_bytes(f"an interpolation of {steps:,} steps per segment", ((len(keys) - 1) * (steps - 1) + 1, keys.shape[1]),
+                8, "ask for fewer steps")
     if method not in METHODS:
         raise InferenceError(f"unknown interpolation method {method!r} (slerp or lerp)")
     f = slerp if method == "slerp" else lerp

@@ -19,6 +19,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# onnxruntime and onnxruntime-gpu install the same `onnxruntime` module: uninstalling one of two deletes
+# files the other needs. requirements.txt wants onnxruntime-gpu on Linux x86-64 (it has wheels there) and
+# onnxruntime elsewhere, so the other one goes first; then pip installs the right one whole.
+if [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ]; then wrong=onnxruntime; else wrong=onnxruntime-gpu; fi
+if python3 -m pip show -q "$wrong" >/dev/null 2>&1; then
+  python3 -m pip uninstall -y -q "$wrong"
+  # the survivor's files may have been among those just deleted: reinstall it, if it is there
+  right=$([ "$wrong" = onnxruntime ] && echo onnxruntime-gpu || echo onnxruntime)
+  if python3 -m pip show -q "$right" >/dev/null 2>&1; then
+    python3 -m pip install -q --force-reinstall --no-deps -r <(grep -E "^$right==" requirements.txt)
+  fi
+fi
+
 if $dev; then
   python3 -m pip install -q -r requirements-dev.txt
   [ -x examples/setup.sh ] && bash examples/setup.sh

@@ -87,3 +87,19 @@ def cli_env(tmp_path):
                HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
     env.pop("GAN_STUDIO_RUNS", None)
     return env
+
+
+@pytest.fixture
+def restore_logging():
+    """An in-process `python -m training` command points the root logger at the test's captured
+    stderr, closed after the test; put the handlers back so later tests do not log into it."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)

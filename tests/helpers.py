@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from training import config as configs
-from training.runs import RunFolder, list_runs, process_alive
+from training.runs import RunFolder, create_run, list_runs, process_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -91,6 +92,43 @@ def make_onnx_generator(path: Path, *, latent_dim: int = 16, shape=(1, 28, 28), 
     return path
 
 
+def file_hashes(*folders: Path) -> dict[str, str]:
+    """sha256 of every file below ``folders`` (hidden ones too), by path: compare two calls to see
+    that nothing was written, replaced, added or removed."""
+    import hashlib
+
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+            for folder in folders if Path(folder).exists() for path in sorted(Path(folder).rglob("*")) if path.is_file()}
+
+
+def image_folder(path: Path, n: int, size: int = 28) -> Path:
+    """A folder of ``n`` random grayscale PNGs (``size`` square): a tiny `folder` dataset."""
+    from PIL import Image
+
+    path.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        pixels = (np.random.default_rng(i).random((size, size)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(path / f"{i:03d}.png")
+    return path
+
+
+def tiny_config(images: Path, **changes) -> configs.Config:
+    """A tiny MLP GAN on a folder of 28x28 gray ``images`` (image_folder), a few ms a step."""
+    return configs.resolve("gan-mlp-mnist", [], dict(
+        dataset="folder", data_root=str(images), image_size=28, channels=1, batch_size=8, steps=10, g_width=8,
+        d_width=8, checkpoint_every=5, keep_checkpoints=2, log_every=1, sample_every=1000, latent_dim=8) | changes)
+
+
+def tiny_run(runs: Path, images: Path) -> RunFolder:
+    """A finished run of tiny_config's 10 steps: checkpoints last.pt, step_0000005.pt, step_0000010.pt."""
+    from training.trainer import Trainer  # torch: only the tests that train need it
+
+    config = tiny_config(images)
+    run = create_run(runs, "tiny", config.to_dict())
+    assert Trainer(config, run).train() == "finished"
+    return run
+
+
 def wait_for_process(condition, process: subprocess.Popen, what: str, log: Path, timeout: float = 120.0):
     """Poll ``condition`` every 10 ms until it returns something truthy; fail if the process ends first."""
     deadline = time.monotonic() + timeout
@@ -154,6 +192,63 @@ def plotly_specs(at) -> str:
     return " ".join(str(chart.proto) for chart in at.get("plotly_chart"))
 
 
+def app_text(at) -> str:
+    """Everything a page shows as text (messages, captions, code, markdown, the Runs table's cells),
+    one string; fails on an exception element, which would be a traceback in the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    parts = [str(e.value) for kind in ("error", "warning", "info", "success", "caption", "code", "markdown", "toast")
+             for e in at.get(kind)]
+    parts += [frame.to_csv() for frame in (d.value for d in at.dataframe)]
+    return "\n".join(parts)
+
+
+def tree_hashes(*roots: Path) -> dict[str, str]:
+    """Path -> sha256 of every file below ``roots`` (a link: its target's name, never followed; a
+    FIFO or device: its kind): what a test compares before and after to see what changed."""
+    import hashlib
+    import stat
+
+    found = {}
+    for root in roots:
+        for folder, dirs, files in os.walk(root):
+            for name in dirs + files:
+                path = Path(folder) / name
+                mode = path.lstat().st_mode
+                if stat.S_ISLNK(mode):
+                    found[str(path)] = "link -> " + os.readlink(path)
+                elif stat.S_ISREG(mode):
+                    found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+                elif not stat.S_ISDIR(mode):
+                    found[str(path)] = f"special {stat.S_IFMT(mode)}"
+    return found
+
+
+def exported_run(runs: Path, name: str = "done", state: str = "finished") -> RunFolder:
+    """A run folder as training and export leave it: a (fake) checkpoint, generator.onnx and its card."""
+    from training.runs import create_run
+
+    run = create_run(runs, name, {"preset": "toy", "dataset": "mnist", "steps": 100})
+    run.write_status(state=state, step=100, total_steps=100, message=state)
+    run.last_checkpoint.write_bytes(b"not a real checkpoint: the app never opens it")
+    make_onnx_generator(run.onnx_path, latent_dim=8, name="from-run")
+    return run
+
+
+def training_like_process(ignore_term: bool = False, lock: Path | None = None, word: str = "training") -> subprocess.Popen:
+    """A sleeping process whose command line has the word ``training``, as the app's checks want
+    of a trainer's; with ``ignore_term`` it shrugs off SIGTERM as a trainer mid-step would; with
+    ``lock`` (a run folder) it holds that run's lock; ``word`` in place of "training" makes it
+    a process that is not a trainer at all."""
+    code = ("import signal, sys, time\n" + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignore_term else "")
+            + (f"from pathlib import Path\nfrom training.run_lock import RunLock\nfrom training.runs import RunFolder\n"
+               f"held = RunLock.acquire(RunFolder(Path({str(lock)!r})))\n" if lock else "")
+            + "print('ready', flush=True)\ntime.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, word], stdout=subprocess.PIPE, start_new_session=True,
+                            cwd=REPO_ROOT)
+    assert proc.stdout.readline().strip() == b"ready"  # its handler is in place before a test signals it
+    return proc
+
+
 def only_run(runs: Path) -> RunFolder:
     found = list(list_runs(runs))
     assert len(found) == 1, found
@@ -164,7 +259,8 @@ def stop_training_processes(runs: Path) -> None:
     """SIGTERM to the process group of every live run in ``runs``: no test leaves a trainer behind."""
     for run in list_runs(runs):
         pid = run.read_status().get("pid")
-        if pid and process_alive(pid):
+        # a pid from a file a test broke on purpose (true is pid 1: init's group) is never signalled
+        if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1 and process_alive(pid):
             try:
                 os.killpg(pid, signal.SIGTERM)
             except ProcessLookupError:

@@ -12,8 +12,9 @@ from tests.helpers import REPO_ROOT
 
 PACKAGES = ("dataio", "inference", "evaluation", "training", "app")
 TORCH_FREE_PACKAGES = ("dataio", "inference", "evaluation", "app")
-# training's modules that the app imports (config validation, run folders, the registries' catalogue)
-TORCH_FREE_TRAINING = ("training", "training.config", "training.runs", "training.registry")
+# training's modules that the app imports (config validation, run folders, the registries' catalogue,
+# who holds a run's lock)
+TORCH_FREE_TRAINING = ("training", "training.config", "training.runs", "training.registry", "training.run_lock")
 # Streamlit page scripts run top to bottom inside the app; AppTest covers them (tests/app/).
 PAGE_SCRIPTS = {"app.explore", "app.train", "app.runs", "app.models"}
 MAX_LINES = 400

@@ -5,6 +5,7 @@ from typing import Any
 
 import torch
 
+from training.config import ConfigError
 from training.distributed import Processes
 
 
@@ -26,7 +27,7 @@ class BatchOrder:
             self.permutation = torch.randperm(self.size, generator=self.generator)
             self.order = self._shard(self.permutation)
             if len(self.order) < self.batch_size:
-                raise ValueError(f"batch_size {self.batch_size} is larger than the {len(self.order)} images "
+                raise ConfigError(f"batch_size {self.batch_size} is larger than the {len(self.order)} images "
                                  "each process gets; lower --set batch_size.")
             self.epoch, self.position = self.epoch + 1, 0
         indices = self.order[self.position:self.position + self.batch_size]

@@ -7,6 +7,7 @@ written by ``save_checkpoint``, so they share one format and one way of reaching
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,20 @@ def save_checkpoint(run: RunFolder, state: dict[str, Any], step: int, keep: int,
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's note on a foreign file's pickle protocol: we say more below
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"no checkpoint at {path}: the run has not saved one yet.") from None
     except Exception as error:  # a foreign or damaged file: say so instead of unpickling further
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {_why_unreadable(error)}") from None
+
+
+def _why_unreadable(error: Exception) -> str:
+    """torch's reason in a line; its advice to retry with weights_only=False is never ours to give."""
+    text = str(error)
+    if "Weights only load failed" in text:
+        return "not a plain checkpoint (damaged, or holding objects besides weights, which are never unpickled)"
+    if "zip archive" in text or "central directory" in text:
+        return "truncated or damaged (not a whole PyTorch file)"
+    return next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)

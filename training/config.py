@@ -218,18 +218,55 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> dict[str, Any]:
-    path = PRESETS_DIR / f"{name}.yaml"
-    if not path.is_file():
+    """A preset by name, from training/presets only (a path is not a name: see load_config_file)."""
+    if name not in preset_names():
+        if any(mark in name for mark in ("/", "\\", ".yaml", ".yml", ".json")) or Path(name).is_file():
+            raise ConfigError(f"--preset takes a preset name, not a file ({name!r}); to train from a config file "
+                              f"of your own, pass --config {name}. `python -m training presets` lists the names.")
         close = difflib.get_close_matches(name, preset_names(), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"unknown preset {name!r}.{hint} `python -m training presets` lists them.")
-    values = yaml.safe_load(path.read_text()) or {}
+    values = yaml.safe_load((PRESETS_DIR / f"{name}.yaml").read_text()) or {}
     return {**values, "preset": name}
 
 
-def resolve(preset: str, overrides: Iterable[str] = (), extra: dict[str, Any] | None = None) -> Config:
-    """Preset, then ``--set`` overrides, then values from code (e.g. ``--data-root``)."""
-    values = load_preset(preset)
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few dozen lines; anything this big is the wrong file
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The config values in a file the user named (``--config FILE``): YAML, or JSON (e.g. a run's
+    config.json), holding one mapping of config keys to values."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise ConfigError(f"--config {path} {what}; name a YAML or JSON file of config keys "
+                          "(`python -m training presets --fields` lists them).")
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"--config {path} is {path.stat().st_size:,} bytes, too big for a config "
+                              f"(at most {MAX_CONFIG_BYTES:,}); is it the right file?")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as error:
+        raise ConfigError(f"--config {path}: cannot read it ({error}).") from None
+    try:
+        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        why = " ".join(str(error).split())
+        raise ConfigError(f"--config {path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} "
+                          f"({why}).") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"--config {path} must hold a mapping of config keys to values (like a preset), "
+                          f"got {'nothing' if values is None else type(values).__name__}.")
+    return values
+
+
+def resolve(preset: str | None, overrides: Iterable[str] = (), extra: dict[str, Any] | None = None,
+            config_file: str | Path | None = None) -> Config:
+    """Preset (by name), then the values of ``config_file``, then ``--set`` overrides, then values
+    from code (e.g. ``--data-root``)."""
+    values = load_preset(preset) if preset else {}
+    if config_file is not None:
+        values.update(load_config_file(config_file))
     for text in overrides:
         key, value = parse_override(text)
         values[key] = value

@@ -20,7 +20,7 @@ from torch import nn
 from evaluation.errors import EvaluationError
 from evaluation.evaluators import get_evaluator
 from evaluation.provenance import comparison
-from evaluation.scoring import evaluate_images, evaluate_model
+from evaluation.scoring import check_request, evaluate_images, evaluate_model
 from training.config import Config
 from training.export import load_generator, update_scores
 from training.inception_export import inception_extractor
@@ -85,11 +85,13 @@ def evaluate_target(target: str, *, dataset: str | None = None, n: int = 10_000,
         report = evaluate_model(path, dataset, n, seed, data_root=data_root, progress=say, **options)
         return report, path.with_name(path.stem + ".eval.json"), path.with_suffix(".json")
     run = find_run(target, Path(runs_dir) if runs_dir else DEFAULT_RUNS_DIR)
+    dataset = dataset or run.read_config().get("dataset")
+    if not dataset:
+        raise EvaluationError(f"{target} names no dataset; pass --dataset")
+    check_request(n, seed, dataset, evaluator, kid_subsets, inception_n)  # before the checkpoint is read
     generator, config, state = load_generator(run)
     step = int(state["step"])
     weights = "ema" if state.get("ema") is not None else "generator"
-    if not (dataset or config.dataset):
-        raise EvaluationError(f"{target} names no dataset; pass --dataset")
     say(f"generating {n:,} images with run {run.id} at step {step}, then scoring them")
     options["evaluator"] = get_evaluator(evaluator) if evaluator else None
     source = f"run {run.id} step {step} ({weights} weights)"

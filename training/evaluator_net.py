@@ -129,6 +129,7 @@ def checkpoint_path(name: str) -> Path:
 def _atomic_save(obj, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)  # the cache folder; atomic writes never make folders
     atomic_write_bytes(path, buffer.getvalue())
 
 

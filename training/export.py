@@ -35,7 +35,7 @@ from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoin
 from training.latents import sample_latents
 from training.models import build_models
 from training.onnx_graph import optimize_for_export
-from training.runs import RunFolder, atomic_write_bytes, atomic_write_json
+from training.runs import RunFolder, atomic_write_bytes
 
 log = logging.getLogger("training")
 
@@ -213,7 +213,7 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
         if not diff <= PARITY_BOUND:
             raise ExportError(f"onnxruntime differs from PyTorch by {diff:.2e} (bound {PARITY_BOUND:.0e}); nothing written.")
         card["export"]["parity_max_abs_diff"] = diff
-        half_path = out.with_name(out.stem + ".fp16.onnx")
+        half_path = model_files(out)[2]
         if half:
             half_model = _to_half(model)
             onnx.checker.check_model(half_model)
@@ -224,11 +224,31 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
                 raise ExportError(f"the half-precision copy differs by {half_diff:.2e} (bound {PARITY_BOUND_FP16}).")
             card["export"].update(fp16_file=half_path.name, fp16_parity_max_abs_diff=half_diff)
             card["export"]["files"].append(half_path.name)
-            os.replace(half_tmp, half_path)
-        os.replace(checked, out)
-    atomic_write_json(out.with_suffix(".json"), card)
+        card_tmp = Path(tmp) / "card.json"
+        card_tmp.write_text(json.dumps(card, indent=2) + "\n")
+        _install(out, checked, card_tmp, half_tmp if half else None)
     log.info("exported %s (%.1f MB, parity %.1e)", out, out.stat().st_size / 1e6, diff)
     return out
+
+
+def model_files(out: Path) -> list[Path]:
+    """The files of an exported model at ``out``: the .onnx, its card, its half-precision copy and its
+    evaluation report. Exporting to ``out`` replaces or removes every one of them."""
+    return [out, out.with_suffix(".json"), out.with_name(out.stem + ".fp16.onnx"), out.with_name(out.stem + ".eval.json")]
+
+
+def _install(out: Path, model: Path, card: Path, half: Path | None) -> None:
+    """Move the checked files onto their names, each with one rename in the same folder (a reader
+    sees the old file or the new one, never half of one); the evaluation report and a half copy
+    not made this time described the old weights, so they go."""
+    _, card_path, half_path, report = model_files(out)
+    report.unlink(missing_ok=True)
+    if half is None:
+        half_path.unlink(missing_ok=True)
+    else:
+        os.replace(half, half_path)
+    os.replace(model, out)
+    os.replace(card, card_path)
 
 
 def step_metrics(run: RunFolder, step: int) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from training.latents import sample_latents
 from training.losses import Stats, build_loss
 from training.models import build_models
 from training.precision import allow_tf32, choose
+from training.preflight import check_data
 from training.run_writer import RunWriter, sample_grid
 from training.runs import RunFolder
 
@@ -75,9 +76,7 @@ class Trainer:
 
         self.data = dataset or load_dataset(c.dataset, c.data_root, "train", c.image_size, c.channels)
         self.num_classes = len(self.data.class_names) if c.conditional else 0
-        if c.conditional and self.num_classes < 2:
-            raise ValueError(f"conditional=true needs a labelled dataset; {c.dataset} has "
-                             f"{len(self.data.class_names)} classes here (a folder needs one subfolder per class).")
+        check_data(c, self.data, processes.world_size)
         self.images = self.data.images.to(self.device)
         self.labels = self.data.labels.to(self.device)
 

@@ -6,9 +6,11 @@ import shutil
 
 import pytest
 
-from app.catalogue import check_upload, file_key, find_models, publish
+from app.catalogue import ModelExists, check_upload, file_key, find_models, publish
 from inference import InferenceError
 from training.runs import RunError, create_run
+
+from tests.helpers import exported_run, tree_hashes
 
 
 def test_models_folder_first_then_runs_newest_first_without_web_copies(app_env):
@@ -49,6 +51,24 @@ def test_publish_copies_a_runs_generator_and_card(app_env):
     target = publish(run, "My Pick")
     assert target == app_env["models"] / "my-pick.onnx"
     assert target.read_bytes() == run.onnx_path.read_bytes() and target.with_suffix(".json").is_file()
+
+
+def test_publish_replaces_a_taken_name_only_when_asked_and_takes_its_side_files(app_env):
+    models = app_env["models"]
+    (models / "toy.eval.json").write_text('{"n_generated": 10000}')
+    (models / "toy.fp16.onnx").write_bytes(b"the old model's web copy")
+    run = exported_run(app_env["runs"])
+    before = tree_hashes(models)
+    with pytest.raises(ModelExists, match="'toy' already exists .*tick 'Replace'"):
+        publish(run, "toy")
+    assert tree_hashes(models) == before
+    assert publish(run, "toy", replace=True) == models / "toy.onnx"
+    assert (models / "toy.onnx").read_bytes() == run.onnx_path.read_bytes()
+    assert (models / "toy.json").read_bytes() == run.card_path.read_bytes()
+    # the old model's report and web copy described another model: gone with it, no temp files left
+    assert sorted(p.name for p in models.iterdir()) == ["toy-cond.json", "toy-cond.onnx", "toy.json", "toy.onnx"]
+    assert {p: h for p, h in tree_hashes(models).items() if "toy-cond" in p} == \
+        {p: h for p, h in before.items() if "toy-cond" in p}
 
 
 def test_a_rewritten_file_gets_a_new_cache_key(app_env):

@@ -70,3 +70,25 @@ def test_one_session_per_file_and_a_changed_file_is_reloaded(tmp_path):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert get_evaluator(str(path)) is not first
     assert sha256_of(path) == first.sha256
+
+
+def test_sessions_sleep_rather_than_spin_and_honour_the_thread_setting(monkeypatch):
+    # scoring shares the cores with training: idle onnxruntime workers must not spin on them
+    from evaluation.evaluators import session_options
+
+    for optimize in (False, True):
+        opts = session_options(optimize=optimize)
+        assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    monkeypatch.setenv("GAN_STUDIO_EVAL_THREADS", "1")
+    assert session_options().intra_op_num_threads == 1
+
+
+def test_features_do_not_depend_on_the_batch():
+    # BATCH is a speed setting (cache-sized calls), so the scores must not move with it
+    from evaluation.evaluators import BATCH
+
+    images = np.random.default_rng(0).uniform(-1, 1, (2 * BATCH + 7, 1, 28, 28)).astype(np.float32)
+    ev = get_evaluator("mnist")
+    by_default, whole = ev.run(images), ev.run(images, batch=len(images))
+    for ours, ref in zip(by_default, whole):
+        assert ours.shape == ref.shape and np.abs(ours - ref).max() <= 1e-5 * np.abs(ref).max()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ from training.export import ExportError, checkpoint_path, export_run, load_gener
 from training.models import build_models
 from training.runs import create_run
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, file_hashes, image_folder, tiny_run
 
 
 def test_export_does_not_import_the_training_loop():
@@ -64,3 +65,30 @@ def test_best_exports_its_own_weights_ema_first(tmp_path):
     assert card["training"]["checkpoint"] == "best" and card["training"]["steps"] == 4
     assert card["training"]["weights"] == "ema"
     assert card["metadata"]["train_steps"] == 4
+
+
+def test_export_onto_an_existing_model_needs_force_and_takes_its_side_files(tmp_path, capsys, restore_logging):
+    from inference import Generator
+    from training.cli import main
+
+    run = tiny_run(tmp_path / "runs", image_folder(tmp_path / "images", 32))
+    models = tmp_path / "models"
+    models.mkdir()
+    for suffix in (".onnx", ".json", ".eval.json"):  # a copy of a shipped model, never exported/ itself
+        shutil.copy(REPO_ROOT / "exported" / f"mnist-dcgan{suffix}", models / f"mnist-dcgan{suffix}")
+    (models / "mnist-dcgan.fp16.onnx").write_bytes(b"a half copy of the old weights")
+    target = models / "mnist-dcgan.onnx"
+    argv = ["export", run.id, "--runs-dir", str(run.path.parent), "--out", str(target)]
+    before = file_hashes(models)
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "would replace mnist-dcgan.onnx, mnist-dcgan.json, mnist-dcgan.fp16.onnx, mnist-dcgan.eval.json" in err
+    assert "pass --force" in err and file_hashes(models) == before
+
+    assert main(argv + ["--force"]) == 0
+    assert capsys.readouterr().out.strip() == str(target)
+    assert sorted(p.name for p in models.iterdir()) == ["mnist-dcgan.json", "mnist-dcgan.onnx"]  # no stale report
+    card = json.loads(target.with_suffix(".json").read_text())
+    assert card["training"]["run"] == run.id and card["export"]["files"] == ["mnist-dcgan.onnx"]
+    assert Generator.load(target).latent_dim == 8 and Generator.load(target).metadata["train_steps"] == 10

@@ -16,9 +16,11 @@ from training.checkpoint import load_checkpoint
 from training.latents import sample_latents
 from training.models import build_models
 from training.run_writer import GRID_SIZE, RunWriter, sample_grid
+from training.precision import Precision
 from training.runs import create_run
 
 CPU = torch.device("cpu")
+FP32 = Precision("fp32", "cpu", "asked for")
 
 
 def small_config(preset: str = "dcgan-mnist", **changes) -> configs.Config:
@@ -121,7 +123,7 @@ def test_a_row_averages_the_interval_and_reports_gradient_norms_as_measured(tmp_
 def test_status_follows_the_run(tmp_path):
     config = small_config(steps=10)
     writer = writer_for(tmp_path, config)
-    writer.started(step=0, epoch=0, device=CPU)
+    writer.started(step=0, epoch=0, device=CPU, precision=FP32)
     status = writer.run.read_status()
     assert status["state"] == "running" and status["total_steps"] == 10 and status["started"]
     writer.progress(4, 1, {"images_per_s": 100.0, "loss_d": 0.5, "loss_g": 1.5}, remaining_images=600)
@@ -139,7 +141,7 @@ def test_a_writer_without_a_folder_writes_nothing_but_keeps_the_sums(tmp_path):
     config = small_config()
     writer = writer_for(tmp_path, config, folder=False)
     assert not writer.writes
-    writer.started(0, 0, CPU)
+    writer.started(0, 0, CPU, FP32)
     writer.accumulate({"loss_d": 1.0})
     assert writer.state_dict()["log_count"] == 1
     assert writer.flush(1, 1, 0.1, 0.1, 8)["loss_d"] == 1.0

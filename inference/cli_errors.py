@@ -1,0 +1,130 @@
+"""How errors reach the user of every command line (``python -m training``, ``evaluation``, ``inference``).
+
+A user error (a bad option, a missing file, a run that is busy) ends the command with one line,
+``error: what is wrong and how to fix it``, and exit status 2; ``--debug`` (or
+``GAN_STUDIO_DEBUG=1``) prints its traceback too. Anything else is a bug: its traceback is printed,
+then one line saying so, and the exit status is 1. Argparse's own refusals follow the same rule
+(one line, status 2). Here, in the bottom package, so that every CLI can share it.
+
+The checks that run before any work (output suffixes, writable folders) live here too, since all
+three CLIs take output paths.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+USER_ERROR, BUG, INTERRUPTED = 2, 1, 130
+BUG_LINE = ("this is a bug in GAN Studio, not in what you typed: please report it on the project's issue "
+            "tracker with the command you ran and the traceback above.")
+
+
+class UsageError(Exception):
+    """Anything the user can fix from the command line; the message says what and how."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose refusals are one line (status 2) and which takes ``--debug``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Sub-commands repeat the flag with no default, so `--debug` works after the command name too.
+        top = not getattr(self, "_is_sub", False)
+        self.add_argument("--debug", action="store_true", default=False if top else argparse.SUPPRESS,
+                          help="on an error, print its traceback as well")
+
+    def add_subparsers(self, **kwargs):
+        action = super().add_subparsers(**kwargs)
+        parent = action._parser_class
+
+        class Sub(parent):
+            _is_sub = True
+
+        action._parser_class = Sub
+        return action
+
+    def error(self, message: str):
+        self.exit(USER_ERROR, f"error: {message}; `{self.prog} --help` lists the options.\n")
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"error: {text}"
+
+
+UserErrors = Iterable[type[BaseException]] | Callable[[], Iterable[type[BaseException]]]
+
+
+def is_user_error(error: BaseException, user_errors: UserErrors = ()) -> bool:
+    """``user_errors``: the exception types that mean "the input was wrong", or a function that
+    names them when asked (so a CLI need not import a heavy module just for its error class)."""
+    types = user_errors() if callable(user_errors) else user_errors
+    return isinstance(error, (UsageError, MemoryError, *types))
+
+
+def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None, command: Callable[[argparse.Namespace], int],
+            user_errors: UserErrors = ()) -> int:
+    """Parse ``argv``, run ``command(args)`` and turn what it raises into the exit status and stderr
+    described above."""
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("GAN_STUDIO_DEBUG", "") not in ("", "0")
+    try:
+        return int(command(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the last stop: every error leaves here as a line or a bug report
+        if not is_user_error(error, user_errors):
+            traceback.print_exc()
+            print(f"{one_line(error)}\n{BUG_LINE}", file=sys.stderr)
+            return BUG
+        if debug:
+            traceback.print_exc()
+        if isinstance(error, MemoryError):
+            print(f"error: out of memory ({error or 'MemoryError'}); ask for fewer or smaller images.", file=sys.stderr)
+        else:
+            print(one_line(error), file=sys.stderr)
+        return USER_ERROR
+
+
+def check_output_file(path: str | os.PathLike, what: str, suffixes: Sequence[str]) -> Path:
+    """``path`` as a file a command may write: the right suffix, not a folder, and a folder for it
+    that exists or can be made. Raises UsageError naming the option (``what``) and the fix."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        fixed = path.with_suffix(suffixes[0]) if path.name else f"NAME{suffixes[0]}"
+        raise UsageError(f"{what} {path}: the file must end in {' or '.join(suffixes)} (e.g. {fixed}).")
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a folder; name a file in it, e.g. {path / ('out' + suffixes[0])}.")
+    check_writable_folder(path.parent, f"the folder of {what} {path}")
+    return path
+
+
+def check_writable_folder(folder: str | os.PathLike, what: str) -> Path:
+    """A folder that exists and is writable, or that can be created (its nearest existing parent is
+    a writable folder)."""
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UsageError(f"{what}: {probe} is a file, not a folder; name a folder (it is created if missing).")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{what}: cannot write in {probe} (permission denied); choose a folder you can write to.")
+    return folder
+
+
+def check_range(what: str, value, lo=None, hi=None, hint: str = "") -> None:
+    """A number option inside [lo, hi] (either side open when None)."""
+    if value is None:
+        return
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = (f"between {lo:,} and {hi:,}" if lo is not None and hi is not None
+                  else f"at least {lo:,}" if lo is not None else f"at most {hi:,}")
+        raise UsageError(f"{what} must be {bounds}, got {value}{'; ' + hint if hint else ''}.")
