@@ -19,6 +19,8 @@ pages = [
     st.Page("app/explore.py", title="Explore", icon=":material/palette:", default=True),
     st.Page("app/train.py", title="Train", icon=":material/fitness_center:"),
     st.Page("app/runs.py", title="Runs", icon=":material/monitoring:"),
+    st.Page("app/studies.py", title="Studies", icon=":material/science:"),
+    st.Page("app/playground.py", title="2-D playground", icon=":material/scatter_plot:"),
     st.Page("app/models.py", title="Models", icon=":material/inventory_2:"),
 ]
 page = st.navigation(pages)

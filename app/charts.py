@@ -14,6 +14,7 @@ GROUPS = [
     ("D(x) and D(G(z))", ("d_real", "d_fake")),
     ("Wasserstein estimate and penalties", ("wasserstein", "gradient_penalty", "gp", "r1_penalty", "r1")),
     ("Gradient norms", ()),  # every grad_norm_* column
+    ("Sample grid variety (0: all alike)", ("grid_diversity",)),  # kind: samples rows (training/health.py)
 ]
 NOT_CHARTED = {"step", "epoch", "time", "images_per_s", "kind"} | {s.key for s in METRICS.scores() if not s.charted}
 TITLES = {s.key: s.label for s in METRICS.charted()}
@@ -64,8 +65,19 @@ def series(rows: list[dict[str, Any]], column: str) -> tuple[list, list]:
     return xs, ys
 
 
-def run_figures(rows: list[dict[str, Any]]) -> list[go.Figure]:
-    return [line_chart(title, {c: series(rows, c) for c in cols}) for title, cols in chart_groups(rows)]
+def run_figures(rows: list[dict[str, Any]], markers: list[dict[str, Any]] = ()) -> list[go.Figure]:
+    """The run's charts; each marker (``step``, ``label``, ``columns``: a health finding, see
+    app/health_view.py) is a dotted line at its step on the charts of its columns, or on the first
+    chart when none shows them."""
+    groups = chart_groups(rows)
+    figures = [line_chart(title, {c: series(rows, c) for c in cols}) for title, cols in groups]
+    for marker in markers:
+        hits = [fig for fig, (_, cols) in zip(figures, groups) if set(cols) & set(marker["columns"])]
+        for fig in hits or figures[:1]:
+            fig.add_vline(x=marker["step"], line_dash="dot", line_color="crimson", line_width=1.5,
+                          annotation_text=f"{marker['label']} (step {marker['step']})", annotation_font_size=10,
+                          annotation_font_color="crimson")
+    return figures
 
 
 def overlay_figure(runs_rows: dict[str, list[dict[str, Any]]], column: str) -> go.Figure:

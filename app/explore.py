@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app import latents, ui
+from app import find_image, latents, morph_view, ui
 from app.cards import card_view
 from app.catalogue import file_key, find_models
+from app.directions import direction_picker
 from app.images import gif_bytes, png_bytes
 from app.paths import models_dir, runs_dir
 from inference import image_grid, upscale
@@ -76,14 +77,23 @@ with st.sidebar:
         label = None if picked == options[0] else options.index(picked) - 1
 seed = int(st.session_state["seed"])
 
-# Key images are (seed, grid index, class) triples: one names one latent whatever the grid size.
+# Key images are (seed, grid index, class) triples: one names one latent whatever the grid size;
+# a found image's is (find_image.FOUND, its index in session_state["found"], class).
 if st.session_state.get("keys_model") != choice:
     st.session_state["keys_model"] = choice
     st.session_state["keys"] = []
+    st.session_state["found"] = []
     # another model has other directions and other images: start its studio from scratch
     for k in [k for k in st.session_state if str(k).startswith("dir-") or k == "morph"]:
         del st.session_state[k]
 keys: list[tuple[int, int, int | None]] = st.session_state["keys"]
+
+
+def key_latent(s: int, i: int) -> np.ndarray:
+    """A key's latent: the found one as it was found, a seed's scaled by the truncation."""
+    if s == find_image.FOUND:
+        return st.session_state.setdefault("found", [])[i]
+    return latents.latent(g, s, i) * truncation
 
 
 def tile_label(i: int) -> int | None:
@@ -110,6 +120,9 @@ with left, ui.section():  # a model that fails to generate: its message here, th
                           on_click=_add_key, args=(seed, i, tile_label(i)), width="stretch")
     st.download_button("Grid PNG", png_bytes(image_grid(images, nrow=8), 0),
                        file_name=f"{entry.path.stem}-seed{seed}.png", mime="image/png", icon=":material/download:")
+
+with left, ui.section():
+    find_image.panel(g, entry, label, keys)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -150,9 +163,9 @@ def studio():
     cols = st.columns(max(len(active), 2) + 1)
     for j, (s, i, lab) in enumerate(active):
         with cols[j]:
-            z = latents.latent(g, s, i) * truncation
+            z = key_latent(s, i)
             st.image(png_bytes(g.generate(z[None], None if lab is None else np.array([lab]))[0], 64),
-                     caption=f"seed {s} #{i}" + (f" · {g.class_names[lab]}" if lab is not None else ""),
+                     caption=(f"your image {i + 1}" if s == find_image.FOUND else f"seed {s} #{i}") + (f" · {g.class_names[lab]}" if lab is not None else ""),
                      output_format="PNG")
             if j < len(keys) and st.button(":material/close:", key=f"unkey-{j}", help="remove this key"):
                 keys.pop(j)
@@ -166,27 +179,50 @@ def studio():
 
     method = st.radio("Path", ["slerp", "lerp"], horizontal=True, key="method",
                       help="slerp follows the sphere where Gaussian latents live; lerp is a straight line")
-    t = st.slider("Morph", 0.0, 1.0, 0.0, 0.01, key="morph", help="0 is the first key, 1 the last")
-    key_z = np.stack([latents.latent(g, s, i) * truncation for s, i, _ in active]).astype(np.float32)
+    key_z = np.stack([key_latent(s, i) for s, i, _ in active]).astype(np.float32)
+    st.session_state["studio_runs"] = st.session_state.get("studio_runs", 0) + 1
+    model_id = morph_view.model_id(entry.path)
+    view, note = morph_view.mode(st.session_state, "morph_view")
+    slot = st.container()  # the in-browser studio always stands here, so its frame is never rebuilt
+    if note:
+        st.caption(note)
+    t = 0.0 if view == "browser" else st.slider("Morph", 0.0, 1.0, 0.0, 0.01, key="morph",
+                                                 help="0 is the first key, 1 the last")
+    picture, knobs = st.columns([1, 1], gap="medium") if view != "browser" else (None, st.container())
+    with knobs:
+        dirs, spread, dir_labels = direction_picker(entry, g, N_DIRECTIONS)
+        amounts = [0.0] * len(dirs)
+        if view != "browser":
+            amounts = [st.slider(dir_labels[k], -3.0, 3.0, 0.0, 0.1,
+                                 key=f"dir-{k}", help="in standard deviations of z along this direction")
+                       for k in range(len(dirs))]
+            st.button("Reset directions", icon=":material/restart_alt:", on_click=_reset_directions,
+                      args=(len(dirs),))
+    value = None
+    if view != "server":
+        if view == "browser":  # the component owns the sliders now: start from what it last reported
+            t, amounts = morph_view.reported_controls(st.session_state.get("morph_view"), model_id, len(dirs)) \
+                or (t, amounts)
+        with slot:
+            value = morph_view.morph_view(
+                model_bytes=morph_view.model_bytes(entry.path), model_id=model_id, keys=key_z,
+                labels=[a[2] for a in active] if g.conditional else None, method=method, dirs=dirs, spread=spread,
+                direction_labels=dir_labels, bound=g.metadata.get("latent_bound"), image_shape=g.image_shape,
+                output_range=g.output_range, t=t, amounts=amounts, server_run=st.session_state["studio_runs"],
+                px=FRAME_PX, key="morph_view")
     seg = min(int(t * (len(active) - 1) + 0.5), len(active) - 1)
     frame_label = active[seg][2]   # a class cannot be blended: use the nearest key's
-
-    picture, knobs = st.columns([1, 1], gap="medium")
-    with knobs:
-        st.markdown("**Directions**", help="GANSpace-style: the main modes of variation of the images "
-                    "(PCA of many samples), mapped back to directions in z by least squares")
-        dirs, spread, explained = ui.load_directions(entry.path, N_DIRECTIONS)
-        amounts = [st.slider(f"Direction {k + 1}  ({explained[k]:.0%} of variance)", -3.0, 3.0, 0.0, 0.1,
-                             key=f"dir-{k}", help="in standard deviations of z along this direction")
-                   for k in range(len(dirs))]
-        st.button("Reset directions", icon=":material/restart_alt:", on_click=_reset_directions,
-                  args=(len(dirs),))
     offset = None
     if any(amounts):
         offset = sum(a * s * d for a, s, d in zip(amounts, spread, dirs)).astype(np.float32)
-    frame_png = latents.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
-    with picture:
-        st.image(frame_png, caption=f"morph {t:.2f}", width="stretch", output_format="PNG")
+    drawn = morph_view.reported_latent(value, g.latent_dim, model_id) if view == "browser" else None
+    if drawn is not None:  # the downloads show exactly the latent the browser drew
+        frame_png = png_bytes(g.generate(drawn[None], latents.labels_for(g, 1, frame_label))[0], FRAME_PX)
+    else:
+        frame_png = latents.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
+    if picture is not None:
+        with picture:
+            st.image(frame_png, caption=f"morph {t:.2f}", width="stretch", output_format="PNG")
 
     steps = st.slider("Frames per segment", 3, 16, 8, key="strip_steps")
     # The strip and the GIF do not depend on the morph slider: cached, so moving it stays cheap.

@@ -87,8 +87,14 @@ def start_training(preset: str, name: str, overrides: list[str], wait_s: float =
     folder; afterwards the trainer also logs to the run's log.txt itself. A process that exits
     first (no data offline, a bad config) raises LaunchError with the tail of its output.
     """
+    return launch(train_argv(preset, name, overrides), name, wait_s)
+
+
+def launch(argv: list[str], name: str, wait_s: float = 180.0) -> RunFolder:
+    """Start a `python -m training` command that makes a run folder and prints `run folder: PATH`
+    (train, playground); the run folder once it exists, else LaunchError with the output."""
     log_path = _launch_log(sanitize_name(name))
-    proc = _popen(train_argv(preset, name, overrides), log_path)
+    proc = _popen(argv, log_path)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         match = re.search(r"^run folder: (.+)$", log_path.read_text(errors="replace"), re.M)

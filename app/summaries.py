@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from training.health import health_line
 from training.runs import UNREADABLE, RunError, RunFolder
 
 
@@ -42,10 +43,17 @@ def run_summary(run: RunFolder) -> dict[str, Any]:
         "steps": steps if isinstance(steps, int) and not isinstance(steps, bool) else None,
         "time_min": round(elapsed / 60, 1) if isinstance(elapsed, (int, float)) else None,
         "best_fid": round(min(fids), 2) if fids else None,
+        "health": _health(run, status),
         "exported": exported,
         "updated": status.get("updated") or "",
         "problem": "; ".join(problems),
     }
+
+
+def _health(run: RunFolder, status: dict[str, Any]) -> str:
+    """The health monitor's line (training/health.py): from health.jsonl, else status.json, else ''."""
+    events = run.read_health()
+    return health_line(events) if events else _text(status.get("health")) if status.get("health") else ""
 
 
 def eta_text(status: dict[str, Any], rows: list[dict[str, Any]]) -> str:

@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from app import charts, processes
+from app import charts, health_view, processes, timelapse_view
 from app.catalogue import ModelExists, file_key, model_files, publish, publish_target
 from app.latents import directions
 from app.paths import inside, models_dir, runs_dir
@@ -23,7 +23,8 @@ log = logging.getLogger("gan_studio.app")
 # state -> (colour, Material icon) for the run header
 STATE_STYLE = {"queued": ("gray", "hourglass_empty"), "running": ("green", "play_circle"),
                "stopping": ("orange", "pause_circle"), "stopped": ("gray", "stop_circle"),
-               "finished": ("blue", "check_circle"), "failed": ("red", "error"), "diverged": ("red", "warning")}
+               "finished": ("blue", "check_circle"), "failed": ("red", "error"), "diverged": ("red", "warning"),
+               "pruned": ("violet", "content_cut")}  # pruned: a sweep's trial that fell behind (docs/sweeps.md)
 
 
 def show_error(error: BaseException) -> None:
@@ -117,7 +118,9 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
         state = status.get("state", "?")
         going = processes.going(run, status)
         rows = run.read_metrics()
+        events = run.read_health()  # the health monitor's findings (training/health.py)
         run_header(run, status)
+        health_view.badge(run, status, events)
         total = status.get("total_steps") or 0
         step = status.get("step") or 0
         if total:
@@ -144,9 +147,11 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
         if rows.unreadable or rows.skipped:
             st.warning(rows.unreadable or f"metrics.jsonl: {len(rows.skipped)} line(s) passed over, unreadable: "
                        f"{rows.skipped[0]}" + (" …" if len(rows.skipped) > 1 else ""), icon=":material/rule:")
+        with section():
+            health_view.details(events, key)
         if show_charts:
             with section():
-                _charts(rows, key)
+                _charts(rows, key, health_view.markers(events))
         with section():
             _samples(run, key)
         if active and not going:
@@ -169,7 +174,7 @@ def _buttons(run: RunFolder, status: dict, going: bool, key: str) -> None:
             else:
                 st.warning("The process is not running any more.")
     has_checkpoint = run.last_checkpoint.exists()
-    if state in ("stopped", "failed", "diverged") and has_checkpoint and processes.lock_holder(run) is None:
+    if state in ("stopped", "failed", "diverged", "pruned") and has_checkpoint and processes.lock_holder(run) is None:
         if cols[1].button("Resume", icon=":material/play_arrow:", key=f"resume-{key}",
                           help="continue from the last checkpoint"):
             processes.resume_training(run)
@@ -206,11 +211,11 @@ def _publish_form(run: RunFolder, key: str) -> None:
             st.success(f"Saved as `{target.name}`" + (" (the old model was replaced)." if replace else "."))
 
 
-def _charts(rows: list[dict], key: str) -> None:
+def _charts(rows: list[dict], key: str, markers: list[dict] = ()) -> None:
     if not rows:
         st.info("No metrics yet: the first row arrives after `log_every` steps.")
         return
-    figures = charts.run_figures(rows)
+    figures = charts.run_figures(rows, markers)
     cols = st.columns(2)
     for i, fig in enumerate(figures):
         cols[i % 2].plotly_chart(fig, key=f"chart-{key}-{i}", config={"displayModeBar": False})
@@ -230,3 +235,5 @@ def _samples(run: RunFolder, key: str) -> None:
     else:
         choice = steps[0]
     st.image(str(grids[steps.index(choice)]), caption=f"fixed latents at step {choice}", width=360, output_format="PNG")
+    with section():
+        timelapse_view.timelapse(run, key, len(grids))

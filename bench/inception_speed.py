@@ -7,10 +7,12 @@ ONNX by ``training.inception_export``), each on the same MNIST-size inputs:
 
 - ``fp32, before``: the export in onnxruntime as ``InceptionONNX`` ran it before (ORT_ENABLE_ALL,
   sequential, intra-op threads = cores, worker threads spinning), batch 25;
-- ``fp32, implementation``: ``evaluation.inception.inception_extractor()`` as it is now;
+- ``fp32, implementation``: ``evaluation.inception.inception_extractor("onnxruntime")`` as it is now;
 - ``fp16``: the graph through ``onnxruntime.transformers.float16`` (inputs and outputs kept fp32);
 - ``int8 static``: ``onnxruntime.quantization.quantize_static`` (QDQ, per-channel int8 weights, uint8
   activations, MinMax ranges from ``--calibration`` MNIST training images): the AMX/VNNI int8 kernels;
+- ``openvino fp32``: ``inception_extractor("openvino")``, what scoring uses where OpenVINO is installed;
+- ``openvino bf16``: the same with ``INFERENCE_PRECISION_HINT=bf16`` (AVX512-BF16 / AMX kernels);
 - ``torch bf16`` (``--torch``): the TorchScript network itself, weights and activations in bf16,
   channels_last (torch uses AMX/AVX512-BF16 for it; onnxruntime's CPU provider has no bf16 Conv).
 
@@ -162,7 +164,7 @@ def main() -> None:
 
     load_before = hardware.load_now()
     tmp = Path(tempfile.mkdtemp())
-    impl = E.inception_extractor()
+    impl = E.inception_extractor("onnxruntime")
     cpu = ["CPUExecutionProvider"]
     onnx.save(convert_float_to_float16(onnx.load(str(impl.path)), keep_io_types=True), str(tmp / "fp16.onnx"))
     train = read_split("mnist", args.data_root, "train").images
@@ -179,6 +181,22 @@ def main() -> None:
 
     contenders = {"fp32, before": runner(*sessions["fp32, before"]), "fp32, implementation": impl.features,
                   "fp16": runner(*sessions["fp16"]), "int8 static": runner(*sessions["int8 static"])}
+    if E.openvino_available():
+        import openvino as ov  # optional: the two OpenVINO rows only where it is installed
+
+        contenders["openvino fp32"] = E.inception_extractor("openvino").features
+        core = ov.Core()
+        request = core.compile_model(core.read_model(str(impl.path)), "CPU", {
+            "INFERENCE_PRECISION_HINT": "bf16", "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": impl.threads}).create_infer_request()
+
+        def openvino_bf16(x, batch=E.INCEPTION_BATCH):
+            out = []
+            for s in range(0, len(x), batch):
+                request.infer({0: E.inception_input(x[s:s + batch])})
+                out.append(request.get_output_tensor(0).data.astype(np.float64))
+            return np.concatenate(out)
+        contenders["openvino bf16"] = openvino_bf16
     if args.torch:
         import torch  # only for --torch: the rest of the benchmark is torch-free
 

@@ -24,76 +24,32 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.config import Config  # noqa: E402
-from training.losses import build_loss  # noqa: E402
+from training.playground.nets import WASSERSTEIN, ToyGAN  # noqa: E402
+from training.playground.targets import make_target  # noqa: E402
 from evaluation.metrics import grid_modes, ring_modes, sample_mixture, toy_metrics  # noqa: E402
 
 MIXTURES = {"ring": ring_modes, "grid": grid_modes}
 
 
-def mlp(n_in: int, n_out: int, width: int, depth: int) -> nn.Sequential:
-    layers, d = [], n_in
-    for _ in range(depth):
-        layers += [nn.Linear(d, width), nn.ReLU()]
-        d = width
-    return nn.Sequential(*layers, nn.Linear(d, n_out))
-
-
 def train_toy(mixture: str, *, steps: int, loss: str = "non-saturating", pack: int = 1, batch: int = 256,
               width: int = 128, depth: int = 3, latent: int = 2, lr: float = 1e-3, n_eval: int = 2500,
               seed: int = 0) -> dict:
-    """Train one MLP GAN on ``mixture`` and score it; returns the metrics plus what was run."""
-    torch.manual_seed(seed)
-    centres, std = MIXTURES[mixture]()
-    data_rng = np.random.default_rng(seed)
-    config = Config(loss=loss)
-    objective = build_loss(config)
-    G = mlp(latent, 2, width, depth)
-    D = mlp(2 * pack, 1, width, depth)
-    betas = (0.0, 0.9) if loss == "wgan-gp" else (0.5, 0.999)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
-    n_critic = 5 if loss in ("wgan-gp", "wasserstein") else 1
-    batch -= batch % pack
-
-    def packed(x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(-1, 2 * pack)
-
-    class PackedD(nn.Module):  # the losses' regularisers call D on unpacked points
-        def forward(self, x, labels=None):
-            return D(packed(x))
-
-    d_view = PackedD()
+    """Train one MLP GAN on ``mixture`` and score it; returns the metrics plus what was run.
+    The GAN is the 2-D playground's (``training.playground.nets``): the same nets, losses and packing."""
+    target = make_target(mixture)
+    gan = ToyGAN(target, loss=loss, lr_g=lr, lr_d=lr, n_critic=5 if loss in WASSERSTEIN else 1, g_width=width,
+                 d_width=width, depth=depth, pack=pack, batch_size=batch, latent_dim=latent, seed=seed)
     t0 = time.perf_counter()
     for _ in range(steps):
-        for _ in range(n_critic):
-            idx = data_rng.integers(0, len(centres), batch)
-            real = torch.from_numpy((centres[idx] + std * data_rng.standard_normal((batch, 2))).astype(np.float32))
-            fake = G(torch.randn(batch, latent)).detach()
-            loss_d, _ = objective.discriminator_loss(d_view(real), d_view(fake))
-            penalty, _ = objective.penalty(d_view, real, fake, None)
-            if penalty is not None:
-                loss_d = loss_d + penalty
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            objective.after_discriminator_step(D)
-        loss_g, _ = objective.generator_loss(d_view(G(torch.randn(batch, latent))))
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        gan.iteration()
     seconds = time.perf_counter() - t0
-    with torch.no_grad():
-        samples = G(torch.randn(n_eval, latent, generator=torch.Generator().manual_seed(seed + 1))).numpy()
-    result = toy_metrics(samples, centres, std)
-    reference = toy_metrics(sample_mixture(centres, std, n_eval, seed=seed), centres, std)
-    return {"mixture": mixture, "loss": loss, "pack": pack, "steps": steps, "batch": batch, "seed": seed,
+    result = toy_metrics(gan.samples(n_eval, seed + 1), target.centres, target.std)
+    reference = toy_metrics(sample_mixture(target.centres, target.std, n_eval, seed=seed), target.centres, target.std)
+    return {"mixture": mixture, "loss": loss, "pack": pack, "steps": steps, "batch": gan.batch_size, "seed": seed,
             "n_eval": n_eval, **result, "train_seconds": round(seconds, 1),
             "exact_samples_high_quality_share": reference["high_quality_share"]}
 

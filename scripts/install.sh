@@ -38,3 +38,6 @@ if $dev; then
 else
   python3 -m pip install -q -r requirements.txt
 fi
+# Explore's morph studio runs the generator in the browser: onnxruntime-web beside the app (app/morph_web/ort).
+# Without node/npm this only says so, and the app draws the morph on the server.
+bash scripts/install_web_runtime.sh

@@ -92,6 +92,22 @@ def make_onnx_generator(path: Path, *, latent_dim: int = 16, shape=(1, 28, 28), 
     return path
 
 
+def make_philox_generator(path: Path, **options) -> Path:
+    """make_onnx_generator's model as a current export writes it: latent_scheme "philox" and SeFa
+    directions of its one layer (z @ W: eigenvectors of W W^T, largest first)."""
+    import onnx
+    from onnx import numpy_helper
+
+    make_onnx_generator(path, **options)
+    w = numpy_helper.to_array(next(i for i in onnx.load(str(path)).graph.initializer if i.name == "W"))
+    values, vectors = np.linalg.eigh(w.astype(np.float64) @ w.T.astype(np.float64))
+    order = np.argsort(values)[::-1][:4]
+    directions = {"method": "sefa", "layer": "W", "vectors": vectors[:, order].T.tolist(),
+                  "share": (values[order] / values.sum()).tolist()}
+    meta = (options.pop("meta", None) or {}) | {"latent_scheme": "philox", "directions": directions}
+    return make_onnx_generator(path, meta=meta, **options)
+
+
 def file_hashes(*folders: Path) -> dict[str, str]:
     """sha256 of every file below ``folders`` (hidden ones too), by path: compare two calls to see
     that nothing was written, replaced, added or removed."""

@@ -63,6 +63,28 @@ def test_shipped_generator_loads_generates_and_has_a_complete_card(name):
     assert meta["latent_dim"] == g.latent_dim and meta["train_steps"] == g.metadata["train_steps"]
 
 
+@pytest.mark.parametrize("name", [*SHIPPED, "stacked-mnist-pacgan"])
+def test_shipped_generators_are_upgraded_to_philox_seeds_and_sefa_directions(name):
+    """Trained before latent_scheme and directions existed, upgraded by `python -m training upgrade`:
+    a seed draws the contract's latent (the same in the examples), the SeFa directions are those of
+    the file's own first layer, and the card says so and keeps its scores."""
+    from training.sefa import directions_from_weight  # torch: only this check needs it
+    from training.upgrade import onnx_first_layer_weight
+    import onnx
+
+    path = EXPORTED / f"{name}.onnx"
+    g = Generator.load(path, device="cpu")
+    assert g.metadata["latent_scheme"] == "philox" and g.metadata_source == "onnx"
+    layer, w = onnx_first_layer_weight(onnx.load(str(path)), g.latent_dim)
+    assert g.metadata["directions"] == directions_from_weight(layer, w)
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert {k: card["metadata"][k] for k in ("latent_scheme", "directions")} == \
+        {k: g.metadata[k] for k in ("latent_scheme", "directions")}
+    assert card["metadata"]["metrics"] == g.metadata["metrics"] and card["metadata"]["metrics"]["metrics"]["fid"] > 0
+    (upgrade,) = card["upgrades"]
+    assert upgrade["changed"][0] == "latent_scheme pcg64 -> philox" and "unchanged" in upgrade["scores"]
+
+
 @pytest.mark.parametrize("name", [n for n, (_, conditional) in SHIPPED.items() if not conditional])
 def test_unconditional_shipped_generators_draw_every_class(name):
     dataset, _ = SHIPPED[name]

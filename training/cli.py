@@ -20,6 +20,10 @@ from inference.cli_errors import Parser, UsageError, check_output_file, check_wr
 from inference.errors import InferenceError
 from training import config as configs
 from training.cli_evaluate import add_parsers as add_evaluate_parsers
+from training.cli_timelapse import add_parser as add_timelapse_parser
+from training.health import health_line
+from training.sweep.cli import add_parser as add_sweep_parser
+from training.playground.cli import add_parser as add_playground_parser
 from training.log_setup import setup_logging
 from training.registry import REGISTRIES
 from training.run_lock import RunBusy, RunLock, holder
@@ -28,7 +32,8 @@ from training.runs import DEFAULT_RUNS_DIR, RunError, RunFolder, atomic_write_js
 # Error classes of modules that import torch or onnxruntime: a user error when raised, looked up only
 # then (a module never imported raised nothing), so `presets` and `runs` start without torch.
 HEAVY_USER_ERRORS = (("training.checkpoint", "CheckpointError"), ("training.export", "ExportError"),
-                     ("training.evaluator_net", "EvaluatorError"), ("evaluation.errors", "EvaluationError"))
+                     ("training.evaluator_net", "EvaluatorError"), ("evaluation.errors", "EvaluationError"),
+                     ("training.upgrade", "UpgradeError"))
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -102,6 +107,9 @@ def cmd_resume(args) -> int:
     if main and status.get("state") in ("running", "stopping", "queued") and status.get("pid"):
         raise UsageError(f"run {run.id} is still {status['state']} (pid {status['pid']}); stop it first.")
     values = run.read_config()
+    if values.get("kind") == "playground":
+        raise UsageError(f"run {run.id} is a 2-D playground run, which keeps no checkpoint to resume from; start a new "
+                         "one (`python -m training playground`, or the app's 2-D playground page).")
     for text in args.set or []:
         key, value = configs.parse_override(text)
         values[key] = value
@@ -145,6 +153,18 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_upgrade(args) -> int:
+    out = check_output_file(args.out, "--out", (".onnx",)) if args.out else None
+    from training.upgrade import upgrade_model  # onnx and torch (training.sefa): only this command needs them
+
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    changed = upgrade_model(Path(args.model), out, force=args.force)
+    target = out or Path(args.model)
+    print(f"{target}: " + ("; ".join(changed) if changed else "already current, nothing to do"))
+    return 0
+
+
 def cmd_presets(args) -> int:
     if args.fields:
         defaults = configs.Config().to_dict()
@@ -181,14 +201,16 @@ def cmd_runs(args) -> int:
             preset = run.read_config().get("preset", "?")
         except RunError:
             preset = "?"
+        events = run.read_health()  # the health monitor's findings (training/health.py)
+        health = f"health: {health_line(events) if events else status.get('health') or '-'}"
         rows.append((run.id, status.get("state", "?"), f"{status.get('step', 0)}/{status.get('total_steps', '?')}",
-                     preset, status.get("message", "")))
+                     preset, health, status.get("message", "")))
     if not rows:
         print(f"no runs in {args.runs_dir}")
         return 0
-    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     for row in rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[4])
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[5])
     return 0
 
 
@@ -226,12 +248,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("upgrade", help="bring an older exported .onnx up to date (latent_scheme philox, SeFa "
+                       "directions) by rewriting its metadata only; the card records it")
+    p.add_argument("model", help="the exported generator (.onnx); its card and half-precision copy go along")
+    p.add_argument("--out", help="write the upgraded copy here instead of replacing MODEL")
+    p.add_argument("--force", action="store_true", help="replace MODEL in place (or an existing --out)")
+    p.set_defaults(func=cmd_upgrade)
+
     p = sub.add_parser("presets", help="list presets, models, losses and datasets")
     p.add_argument("--json", action="store_true", help="machine-readable, for the app")
     p.add_argument("--fields", action="store_true", help="every config field with its type and help")
     p.set_defaults(func=cmd_presets)
 
     add_evaluate_parsers(sub, str(DEFAULT_RUNS_DIR))
+    add_timelapse_parser(sub, str(DEFAULT_RUNS_DIR))
+    add_sweep_parser(sub, str(DEFAULT_RUNS_DIR), user_errors)
+    add_playground_parser(sub)
 
     p = sub.add_parser("runs", help="every run's state at a glance")
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))

@@ -18,6 +18,10 @@ import yaml
 PRESETS_DIR = Path(__file__).parent / "presets"
 
 
+AUGMENTATIONS = ("translation", "cutout", "color")  # training/augment.py implements each
+LR_SCHEDULES = ("constant", "linear_decay", "cosine")  # training/lr_schedule.py
+
+
 class ConfigError(ValueError):
     """A config that cannot be trained; the message names the field and the fix."""
 
@@ -62,17 +66,24 @@ class Config:
     clip_value: float = _field(0.01, "weight clipping bound for the Wasserstein loss with clipping", lo=0, lo_open=True)
     gp_lambda: float = _field(10.0, "gradient-penalty weight (wgan-gp)", lo=0)
     r1_gamma: float = _field(0.0, "R1 penalty weight on real data, any loss; 0 turns it off", lo=0)
+    augment: str = _field("", "DiffAugment (Zhao et al. 2020) on every image D sees, real and fake: a comma-separated "
+                          f"list of {', '.join(AUGMENTATIONS)}; empty turns it off")
     # Optimisation
     optimizer: str = _field("adam", "optimiser for both nets", choices=("adam", "rmsprop"))
     lr_g: float = _field(2e-4, "generator learning rate", lo=0, hi=1, lo_open=True)
     lr_d: float = _field(2e-4, "discriminator learning rate", lo=0, hi=1, lo_open=True)
     beta1: float = _field(0.5, "Adam beta1", lo=0, hi=0.9999)
     beta2: float = _field(0.999, "Adam beta2", lo=0, hi=0.9999)
+    lr_schedule: str = _field("constant", "learning rates over the run, after lr_warmup_steps of linear warm-up: "
+                              "constant, linear_decay or cosine (both down to 0 at `steps`)", choices=LR_SCHEDULES)
+    lr_warmup_steps: int = _field(0, "generator steps over which both rates rise linearly from 0", lo=0)
     batch_size: int = _field(64, "images per step (per process under torchrun)", lo=1, hi=65536)
     steps: int = _field(10000, "generator steps to train", lo=1)
     ema: bool = _field(False, "keep an exponential moving average of the generator's weights")
     ema_decay: float = _field(0.999, "EMA decay per generator step", lo=0, hi=0.999999)
     ema_start: int = _field(0, "generator step from which the EMA starts averaging (before it, it copies)", lo=0)
+    ema_halflife_images: int = _field(0, "EMA half-life in generated images (Karras et al.); when set it replaces "
+                                      "ema_decay: decay = 0.5 ** (batch images / half-life)", lo=0)
     # Run folder
     log_every: int = _field(10, "write a metrics row every N generator steps", lo=1)
     sample_every: int = _field(500, "write a sample grid every N generator steps", lo=1)
@@ -80,6 +91,30 @@ class Config:
     keep_checkpoints: int = _field(3, "older checkpoints kept beside last.pt", lo=0, hi=1000)
     eval_every: int = _field(0, "cheap evaluation every N generator steps; 0 turns it off", lo=0)
     eval_samples: int = _field(2000, "samples drawn for each evaluation during training", lo=10, hi=100000)
+    # Training health (training/health.py): what counts as a sign of trouble; findings go to health.jsonl
+    health_check: bool = _field(True, "watch the run for the usual GAN failures and write findings to health.jsonl")
+    health_warmup: int = _field(200, "steps before the health checks start (an untrained pair looks unhealthy)", lo=0)
+    health_sustain: int = _field(200, "steps a sign must last on every metrics row before it is a finding", lo=1)
+    health_window: int = _field(300, "steps of rows over which a loss's swings are measured (oscillation)", lo=1)
+    health_d_confidence: float = _field(0.99, "D overpowering: D(x) at least this, with health_d_fake "
+                                        "(losses with probabilities: minimax, non-saturating)", lo=0.5, hi=1, lo_open=True)
+    health_d_fake: float = _field(0.003, "D overpowering: D(G(z)) at most this (gan-mlp-mnist lives at about 0.008 "
+                                  "once D is strong, and still learns)", lo=0, hi=0.5)
+    health_explode: float = _field(1000.0, "exploding: a loss, the Wasserstein estimate or a gradient norm this large",
+                                   lo=0, lo_open=True)
+    health_oscillation: float = _field(1.0, "oscillating: mean change between rows, as a multiple of the loss's "
+                                       "typical size (at least 1)", lo=0, lo_open=True)
+    health_duplicates: float = _field(0.01, "mode collapse: the sample grid's images differ by less than this on "
+                                      "average (RMS, pixels in 0..1; MNIST's own differ by about 0.35)", lo=0)
+    health_diversity_drop: float = _field(0.25, "mode collapse: the grid's variety falls below this share of its peak",
+                                          lo=0, hi=1)
+    health_coverage_drop: float = _field(0.5, "mode collapse: live recall, coverage or classes covered fall by this "
+                                         "share of their best", lo=0, hi=1, lo_open=True)
+    health_fid_patience: int = _field(5, "no progress: evaluations in a row without the best FID improving", lo=1)
+    health_fid_gain: float = _field(0.02, "no progress: the relative FID improvement that counts as progress", lo=0, hi=1)
+    # Hyperparameter search (python -m training sweep): set by the sweep, empty for a plain run
+    sweep_study: str = _field("", "the study this run is a trial of")
+    sweep_trial: int | None = _field(None, "the trial's number in that study", lo=0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -173,8 +208,17 @@ def _check_together(c: Config) -> None:
         raise ConfigError("latent_distribution=uniform needs a latent_bound (z is drawn from [-b, b]), e.g. --set latent_bound=1.")
     if c.batch_size % c.pack:
         raise ConfigError(f"batch_size {c.batch_size} must be a multiple of pack {c.pack}: D judges packs of {c.pack} samples.")
+    unknown = [name for name in augment_policy(c.augment) if name not in AUGMENTATIONS]
+    if unknown:
+        raise ConfigError(f"augment: unknown augmentation {unknown[0]!r}; give a comma-separated list of "
+                          f"{', '.join(AUGMENTATIONS)} (or nothing).")
     if c.pack > 1 and c.conditional:
         raise ConfigError("pack > 1 is for unconditional GANs: a pack mixes samples of different labels. Use pack=1.")
+
+
+def augment_policy(text: str) -> list[str]:
+    """``augment``'s names in order: "translation, color" -> ["translation", "color"]."""
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def check_names(config: Config, names: dict[str, Iterable[str]]) -> None:

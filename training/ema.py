@@ -7,6 +7,15 @@ import torch
 from torch import nn
 
 
+def ema_decay(config, world_size: int = 1) -> float:
+    """The decay per generator step: ``ema_decay``, or the one that halves a weight's share every
+    ``ema_halflife_images`` generated images (Karras et al.'s half-life in images, which keeps the
+    horizon the same when the batch size changes)."""
+    if config.ema_halflife_images:
+        return 0.5 ** (config.batch_size * world_size / config.ema_halflife_images)
+    return config.ema_decay
+
+
 class EMA:
     """The averaged generator, ``model``, used for samples, evaluation and export.
 

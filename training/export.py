@@ -28,14 +28,15 @@ from torch import nn
 
 from evaluation.provenance import from_live_row
 from inference import hardware
-from inference.contract import (INPUT_LABEL, INPUT_LATENT, OUTPUT_IMAGE, metadata_from_props, metadata_to_card,
-                                metadata_to_props)
+from inference.contract import (INPUT_LABEL, INPUT_LATENT, LATENT_SCHEME, OUTPUT_IMAGE, metadata_from_props,
+                                metadata_to_card, metadata_to_props)
 from training import config as configs
 from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoint
 from training.latents import sample_latents
 from training.models import build_models
 from training.onnx_graph import optimize_for_export
 from training.runs import RunFolder, atomic_write_bytes
+from training.sefa import NoDirections, sefa_directions
 
 log = logging.getLogger("training")
 
@@ -172,10 +173,18 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
         raise ExportError(f"the output must end in .onnx, got {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
     status = run.read_status()
+    exportable = optimize_for_export(generator)  # a faster, equal copy; parity is checked against the original
+    try:
+        directions = sefa_directions(exportable)
+    except NoDirections as why:  # a future architecture SeFa cannot read: the model still exports
+        log.warning("no SeFa directions for %s: %s", config.model, why)
+        directions = None
     meta = {
         "latent_dim": config.latent_dim,
         "latent_distribution": config.latent_distribution,
         "latent_bound": config.latent_bound,
+        "latent_scheme": LATENT_SCHEME,
+        "directions": directions,
         "image_shape": generator.image_shape,
         "output_range": generator.output_range,
         "num_classes": generator.num_classes,
@@ -202,7 +211,7 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
     }
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp:
         raw = Path(tmp) / "raw.onnx"
-        _export_graph(optimize_for_export(generator), config, raw)  # a faster, equal copy; parity vs the original
+        _export_graph(exportable, config, raw)
         model = onnx.load(str(raw))
         for key, value in metadata_to_props(meta).items():
             model.metadata_props.add(key=key, value=value)

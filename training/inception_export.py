@@ -20,6 +20,7 @@ from evaluation.errors import EvaluationError
 from evaluation.evaluators import session_options
 from evaluation.inception import (INCEPTION_BATCH, INCEPTION_INPUT_RANGE, INCEPTION_NAME_TORCH, INCEPTION_SIZE,
                                   Progress, fid_helper_weights, onnx_path_for)
+from evaluation.inception import RUNTIMES
 from evaluation.inception import inception_extractor as onnx_inception_extractor
 
 log = logging.getLogger("training")
@@ -89,17 +90,15 @@ class FidHelperExtractor:
 
 
 def inception_extractor(runtime: str | None = None, device: str | None = None):
-    """runtime "onnxruntime" (CPU; exported first when missing; one session per process), "torch"
-    (fid-helper on ``device``, the reference) or None: fid-helper on CUDA when ``device`` is (or,
-    unset, can be) CUDA, else onnxruntime. Both give the same features (to ~1e-5), so the cached
-    reference statistics serve either."""
-    if runtime is None:
-        cuda = torch.cuda.is_available() and (device is None or str(device).startswith("cuda"))
-        runtime = "torch" if cuda else "onnxruntime"
-        device = device or ("cuda" if cuda else None)
+    """runtime "openvino" or "onnxruntime" (the CPU; exported first when missing; one per process),
+    "torch" (fid-helper on ``device``, the reference) or None: fid-helper on CUDA when ``device`` is
+    (or, unset, can be) CUDA, else the CPU runtime evaluation chooses (``chosen_runtime``). All give
+    the same features (to ~1e-5), so the cached reference statistics serve any."""
+    if runtime is None and torch.cuda.is_available() and (device is None or str(device).startswith("cuda")):
+        runtime, device = "torch", device or "cuda"
     if runtime == "torch":
         return FidHelperExtractor(device)
-    if runtime != "onnxruntime":
-        raise EvaluationError(f"unknown Inception runtime {runtime!r} (onnxruntime or torch)")
+    if runtime is not None and runtime not in RUNTIMES:
+        raise EvaluationError(f"unknown Inception runtime {runtime!r} ({', '.join(RUNTIMES)} or torch)")
     export_inception_onnx()
-    return onnx_inception_extractor()
+    return onnx_inception_extractor(runtime)

@@ -15,9 +15,14 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from inference.contract import LATENT_SCHEME
 from inference.images import encode_png, image_grid, to_uint8
+from inference.latents import sample as latent_sample
+from inference.philox import MAX_SEED
 from training.checkpoint import save_checkpoint
 from training.config import Config
+from training.health import grid_diversity
+from training.health_log import HealthLog
 from training.latents import sample_latents
 from training.precision import Precision
 from training.runs import RunFolder, atomic_write_bytes, now_iso
@@ -37,12 +42,29 @@ class SampleGrid:
 
 
 def sample_grid(config: Config, num_classes: int, device: torch.device) -> SampleGrid:
-    """Drawn from their own RNG (seed + 2), so the grid is the same after a resume and the training
-    RNG stream is untouched; a conditional grid has one column per class, 10 rows."""
+    """The contract's latents of seed ``grid_seed(config)`` (inference.latents, scheme "philox"): image
+    #i of a grid is image #i of that seed in the app, `python -m inference` and the examples once the
+    run is exported. Not torch's RNG, so the grid is the same after a resume and the training stream
+    is untouched; a conditional grid has one column per class, 10 rows (labels cycled, as the app's)."""
+    n = 10 * num_classes if num_classes else GRID_SIZE
+    z = torch.from_numpy(latent_sample(n, config.latent_dim, seed=grid_seed(config), scheme=LATENT_SCHEME,
+                                       distribution=config.latent_distribution, bound=config.latent_bound))
+    labels = torch.arange(n, device=device) % num_classes if num_classes else None
+    return SampleGrid(z.to(device), labels, num_classes or 8)
+
+
+def legacy_sample_grid(config: Config, num_classes: int, device: torch.device) -> SampleGrid:
+    """The grid of runs started before the grid followed the contract: torch's RNG seeded with seed + 2.
+    A resume from a checkpoint that does not carry its grid (``RunWriter.load_state_dict``) keeps it."""
     n = 10 * num_classes if num_classes else GRID_SIZE
     z = sample_latents(config, n, torch.device("cpu"), torch.Generator().manual_seed(config.seed + 2))
     labels = torch.arange(n, device=device) % num_classes if num_classes else None
     return SampleGrid(z.to(device), labels, num_classes or 8)
+
+
+def grid_seed(config: Config) -> int:
+    """The seed whose latents the run's sample grids show: the run's seed (below 2**53, as the contract's)."""
+    return config.seed % (MAX_SEED + 1)
 
 
 def grid_png(images: torch.Tensor, output_range: tuple[float, float], nrow: int) -> bytes:
@@ -56,6 +78,8 @@ class RunWriter:
         self.sums: dict[str, float] = {}
         self.count = 0
         self.best_fid: float | None = None  # the lowest FID of this run's evaluations so far
+        self.health = HealthLog(run, config.to_dict())  # training/health.py: findings into health.jsonl
+        self.elapsed = 0.0  # of the last row written, for the rows of the sample grids
 
     @property
     def writes(self) -> bool:
@@ -64,11 +88,12 @@ class RunWriter:
     # ------------------------------------------------------------------ status.json
     def started(self, step: int, epoch: int, device: torch.device, precision: Precision) -> None:
         log.info("precision: %s", precision)
+        self.health.resume(step)
         if self.run:
             self.run.write_status(state="running", pid=os.getpid(), step=step, total_steps=self.config.steps,
                                   epoch=epoch, started=self.run.read_status().get("started") or now_iso(),
                                   precision=precision.name, precision_reason=precision.reason,
-                                  message=f"training on {device} in {precision.name}")
+                                  message=f"training on {device} in {precision.name}", health=self.health.line)
 
     def progress(self, step: int, epoch: int, row: dict[str, Any], remaining_images: int) -> None:
         if not self.run:
@@ -76,6 +101,7 @@ class RunWriter:
         speed = row.get("images_per_s") or 0
         eta = remaining_images / speed if speed else None
         self.run.write_status(step=step, epoch=epoch, images_per_s=speed, eta_s=round(eta) if eta is not None else None,
+                              health=self.health.line,
                               message=f"step {step}: loss_d {row.get('loss_d', float('nan')):.4f}, "
                                       f"loss_g {row.get('loss_g', float('nan')):.4f}")
 
@@ -85,11 +111,12 @@ class RunWriter:
 
     def diverged(self, step: int, message: str) -> None:
         if self.run:
-            self.run.write_status(state="diverged", step=step, message=message)
+            self.health.diverged(step, message)
+            self.run.write_status(state="diverged", step=step, message=message, health=self.health.line)
 
     def ended(self, state: str, step: int, epoch: int) -> None:
         if self.run:
-            self.run.write_status(state=state, step=step, epoch=epoch,
+            self.run.write_status(state=state, step=step, epoch=epoch, health=self.health.line,
                                   message=f"{state} at step {step} of {self.config.steps}")
 
     # ------------------------------------------------------------------ metrics.jsonl
@@ -105,15 +132,28 @@ class RunWriter:
         row.update({k: self.sums[k] for k in GRAD_KEYS if k in self.sums})
         row["images_per_s"] = round(interval_images / interval_s, 2) if interval_s > 0 else None
         self.sums, self.count = {}, 0
+        self.elapsed = row["time"]
         if self.run:
             self.run.append_metrics(row)
+            self.health.observe(row)
         return row
 
     def state_dict(self) -> dict[str, Any]:
-        return {"log_sums": dict(self.sums), "log_count": self.count}
+        """The interval's sums and the grid itself: a grid is fixed for a run's whole life, so a resume
+        shows the latents the run started with, whichever way a newer version would draw them."""
+        labels = self.grid.labels
+        return {"log_sums": dict(self.sums), "log_count": self.count, "grid_z": self.grid.z.detach().cpu(),
+                "grid_labels": None if labels is None else labels.detach().cpu()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.sums, self.count = dict(state["log_sums"]), state["log_count"]
+        device, num_classes = self.grid.z.device, self.grid.nrow if self.grid.labels is not None else 0
+        if "grid_z" not in state:  # a checkpoint from before checkpoints carried the grid: the grid it showed
+            self.grid = legacy_sample_grid(self.config, num_classes, device)
+            return
+        labels = state.get("grid_labels")
+        self.grid = SampleGrid(state["grid_z"].to(device), None if labels is None else labels.to(device),
+                               self.grid.nrow)
 
     def write_evaluation(self, step: int, epoch: int, elapsed: float, scores: dict[str, Any], seconds: float,
                          state: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -131,6 +171,7 @@ class RunWriter:
             save_checkpoint(self.run, state(), step, self.config.keep_checkpoints, which="best")
             row["best"] = True
         self.run.append_metrics(row)
+        self.health.observe(row)
         log.info("step %d eval: FID %.3f, coverage %.3f, %d classes (%.1f s)", step, fid if fid is not None
                  else float("nan"), row.get("coverage") or 0.0, row.get("classes_covered") or 0, row["eval_seconds"])
         return row
@@ -139,7 +180,8 @@ class RunWriter:
     @torch.no_grad()
     def write_samples(self, generator: nn.Module, step: int) -> None:
         """The grid's latents through ``generator`` in eval mode (batch norm from its running
-        statistics, as at export time, and left unchanged), as samples/step_NNNNNNN.png."""
+        statistics, as at export time, and left unchanged), as samples/step_NNNNNNN.png, and a
+        ``kind: samples`` metrics row with how different its images are (``grid_diversity``)."""
         if not self.run:
             return
         was_training = generator.training
@@ -148,7 +190,11 @@ class RunWriter:
             images = generator(self.grid.z, self.grid.labels)
         finally:
             generator.train(was_training)
-        atomic_write_bytes(self.run.sample_path(step), grid_png(images, generator.output_range, self.grid.nrow))
+        pixels = to_uint8(images.float().cpu().numpy(), generator.output_range)
+        atomic_write_bytes(self.run.sample_path(step), encode_png(image_grid(pixels, nrow=self.grid.nrow)))
+        row = {"kind": "samples", "step": step, "time": self.elapsed, "grid_diversity": round(grid_diversity(pixels), 5)}
+        self.run.append_metrics(row)
+        self.health.observe(row)
 
     def write_checkpoint(self, state: dict[str, Any], step: int) -> None:
         if self.run:

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-STATES = ("queued", "running", "stopping", "stopped", "finished", "failed", "diverged")
+STATES = ("queued", "running", "stopping", "stopped", "finished", "failed", "diverged",
+          "pruned")  # pruned: a sweep's trial stopped for falling behind (training.sweep.worker)
 ACTIVE_STATES = ("queued", "running", "stopping")
 # Not a state any writer sets: what a reader reports for a status.json it cannot make sense of.
 UNREADABLE = "unreadable"
@@ -168,6 +169,7 @@ class RunFolder:
     config_path = property(lambda self: self.path / "config.json")
     status_path = property(lambda self: self.path / "status.json")
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    health_path = property(lambda self: self.path / "health.jsonl")  # training/health.py's findings
     log_path = property(lambda self: self.path / "log.txt")
     samples_dir = property(lambda self: self.path / "samples")
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
@@ -261,6 +263,38 @@ class RunFolder:
             raise RunError(f"run {self.id}: {rows.unreadable}")
         kept = [r for r in rows if r.get("step", 0) <= last_step]
         atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+    # health.jsonl: the health monitor's events (training/health.py), append-only like metrics
+    def append_health(self, event: dict[str, Any]) -> None:
+        try:
+            with open(self.health_path, "a") as f:
+                f.write(json.dumps(event) + "\n")
+                f.flush()
+        except FileNotFoundError:
+            raise RunError(folder_gone(self.health_path)) from None
+
+    def read_health(self) -> list[dict[str, Any]]:
+        """Every event that is a JSON object with a whole 'step'; anything else (a torn last line) is
+        passed over: findings are advice, never a reason a run cannot be shown."""
+        try:
+            text = self.health_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+        events = []
+        for line in text.splitlines():
+            try:
+                event = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if not _metrics_problem(event) and isinstance(event, dict) and "step" in event:
+                events.append(event)
+        return events
+
+    def truncate_health(self, last_step: int) -> None:
+        """Keep the events a run had seen by ``last_step``: a resumed run finds the later ones again."""
+        if self.health_path.exists():
+            kept = [e for e in self.read_health() if e.get("found_at", e["step"]) <= last_step]
+            atomic_write_bytes(self.health_path, "".join(json.dumps(e) + "\n" for e in kept).encode())
 
     # samples and checkpoints
     def sample_grids(self) -> list[Path]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -21,8 +22,9 @@ from training.trainer import Trainer
 log = logging.getLogger("training")
 
 
-def _progress_bar(total: int, initial: int, enabled: bool):
-    """A tqdm bar on a terminal; in a log file, a plain line every 30 seconds instead."""
+def _progress_bar(total: int, initial: int, enabled: bool, health: Callable[[], str] = lambda: ""):
+    """A tqdm bar on a terminal; in a log file, a plain line every 30 seconds instead. Both end with
+    ``health()``, the health monitor's line (training/health.py), when there is one."""
     if not enabled:
         return None, None
     if sys.stderr.isatty():
@@ -30,7 +32,8 @@ def _progress_bar(total: int, initial: int, enabled: bool):
 
         def update(step: int, row: dict) -> None:
             bar.update(step - bar.n)
-            bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss_d", "loss_g", "wasserstein") if k in row})
+            bar.set_postfix({**{k: f"{row[k]:.3f}" for k in ("loss_d", "loss_g", "wasserstein") if k in row},
+                             **({"health": health()} if health() else {})})
 
         return update, bar
     last = [0.0]
@@ -39,7 +42,8 @@ def _progress_bar(total: int, initial: int, enabled: bool):
         if time.monotonic() - last[0] >= 30 or step == total:
             last[0] = time.monotonic()
             losses = ", ".join(f"{k} {row[k]:.4f}" for k in ("loss_d", "loss_g") if k in row)
-            log.info("step %d/%d, %s, %s images/s", step, total, losses, row.get("images_per_s"))
+            log.info("step %d/%d, %s, %s images/s%s", step, total, losses, row.get("images_per_s"),
+                     f", health: {health()}" if health() else "")
 
     return update, None
 
@@ -67,13 +71,15 @@ def _record_failure(run: RunFolder, trainer: Trainer | None, error: BaseExceptio
 
 
 def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable: Resumable | None = None,
-                 user_errors: UserErrors = ()) -> str:
-    """Train ``run`` (from ``resumable``'s checkpoint when given) and return its final state."""
+                 user_errors: UserErrors = (), make_trainer: Callable[..., Trainer] = Trainer) -> str:
+    """Train ``run`` (from ``resumable``'s checkpoint when given) and return its final state.
+    ``make_trainer`` builds the trainer from (config, run, processes, device, dataset): a sweep's
+    trials use a Trainer that reports its evaluations (training.sweep.worker)."""
     processes, device = init_processes(config.device)
     setup_logging(run, processes.is_main)
     trainer = None
     try:
-        trainer = Trainer(config, run, processes, device, dataset)
+        trainer = make_trainer(config, run, processes, device, dataset)
         if resumable is not None and resumable.state is not None:
             for note in resumable.notes():
                 log.warning(note)
@@ -84,7 +90,7 @@ def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable
         if processes.is_main:
             log.info("run %s: %s on %s, %d images, %s, %d process(es)", run.id, config.model, config.dataset,
                      len(trainer.images), device, processes.world_size)
-        update, bar = _progress_bar(config.steps, trainer.step, processes.is_main)
+        update, bar = _progress_bar(config.steps, trainer.step, processes.is_main, lambda: trainer.writer.health.line)
         state = trainer.train(update)
         if bar is not None:
             bar.close()

@@ -7,8 +7,9 @@ resumed run continues exactly where the checkpoint was; in deterministic mode it
 numbers an uninterrupted run logs.
 
 The rooms around the loop: ``distributed`` (torchrun processes, DDP), ``batches`` (the data
-order), ``ema``, ``losses`` (objectives and every penalty, R1 included), ``run_writer`` (all
-that reaches the run folder) and the live evaluation (``Trainer.score``, through ``evaluate``).
+order), ``ema``, ``losses`` (objectives and every penalty, R1 included), ``augment`` (DiffAugment
+on all D sees), ``lr_schedule`` (each step's rates), ``run_writer`` (all that reaches the run
+folder) and the live evaluation (``Trainer.score``, through ``evaluate``).
 """
 from __future__ import annotations
 
@@ -22,14 +23,16 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
+from training.augment import DiffAugment
 from training.batches import BatchOrder
 from training.checkpoint import load_checkpoint
 from training.config import Config
 from training.data import ImageDataset, load_dataset, normalize
 from training.distributed import Processes, agree, pick_device, wrap
-from training.ema import EMA
+from training.ema import EMA, ema_decay
 from training.evaluate import live_scores
 from training.latents import sample_latents
+from training.lr_schedule import RateSchedule
 from training.losses import Stats, build_loss
 from training.models import build_models
 from training.precision import allow_tf32, choose
@@ -89,10 +92,12 @@ class Trainer:
             self.D.to(memory_format=torch.channels_last)
         self.loss = build_loss(c)
         self.loss.check_models(self.D)
-        self.ema = EMA(self.G, c.ema_decay, c.ema_start) if c.ema else None
+        self.ema = EMA(self.G, ema_decay(c, processes.world_size), c.ema_start) if c.ema else None
+        self.augment = DiffAugment(c.augment, self.G.output_range)  # on all D sees; identity when off
         self.G_train, self.D_train = wrap(self.G, processes, self.device), wrap(self.D, processes, self.device)
         self.opt_g = self._optimizer(self.G, c.lr_g)
         self.opt_d = self._optimizer(self.D, c.lr_d)
+        self.rates = RateSchedule(c, {"lr_g": (self.opt_g, c.lr_g), "lr_d": (self.opt_d, c.lr_d)})
         self.scaler_g, self.scaler_d = self.precision.scaler(), self.precision.scaler()
         self.order = BatchOrder(len(self.images), c.batch_size, c.seed, processes)
         torch.manual_seed(c.seed + 1 + processes.rank)  # each process draws its own noise
@@ -130,8 +135,8 @@ class Trainer:
         with self.precision.autocast():
             with torch.set_grad_enabled(keep_fake_graph):
                 fake_for_g, fake_labels = self._fakes(len(real))
-            fake = fake_for_g.detach()
-            real = self.loss.prepare_real(real)
+            fake = self.augment(fake_for_g.detach())
+            real = self.loss.prepare_real(self.augment(real))
             real_scores, fake_scores = self.D_train(real, real_labels), self.D_train(fake, fake_labels)
         loss_d, stats = self.loss.discriminator_loss(real_scores.float(), fake_scores.float())
         penalty, reg_stats = self.loss.regularizer(self.D_train, real, fake.float(), real_labels, real_scores)
@@ -143,7 +148,7 @@ class Trainer:
         """G's loss on ``fakes`` (the last critic step's, their graph kept), or on fresh ones."""
         with self.precision.autocast():
             fake, labels = fakes or self._fakes(self.config.batch_size)
-            scores = self.D_train(fake, labels)
+            scores = self.D_train(self.augment(fake), labels)
         return self.loss.generator_loss(scores.float())
 
     def _update(self, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None, loss: torch.Tensor,
@@ -164,7 +169,7 @@ class Trainer:
 
     def train_step(self, measure_grads: bool = False) -> dict[str, torch.Tensor | float]:
         c = self.config
-        stats: dict[str, torch.Tensor | float] = {}
+        stats: dict[str, torch.Tensor | float] = dict(self.rates.apply(self.step))  # the step decides the rates
         # Without DDP, D's weights need no gradients while G learns; DDP wants the same set every time.
         freeze_d = not self.processes.distributed
         for critic_step in range(c.n_critic):

@@ -49,9 +49,19 @@ function fromJson(v, key) {
   }
 }
 
+/** The stored directions ({method, layer, vectors: [[latentDim numbers]], share}) or null. */
+function parseDirections(d, latentDim) {
+  if (d === undefined || d === null || d === '') return null;
+  if (typeof d !== 'object' || !Array.isArray(d.vectors) || !Array.isArray(d.share) || d.vectors.length !== d.share.length || !d.vectors.length) {
+    fail('metadata directions: expected {"method", "vectors": [[...]], "share": [...]} with one share per vector');
+  }
+  if (!d.vectors.every((v) => Array.isArray(v) && v.length === latentDim && v.every(Number.isFinite))) fail(`metadata directions: every vector must be ${latentDim} numbers`);
+  return { method: String(d.method), layer: String(d.layer ?? ''), vectors: d.vectors, share: d.share.map(Number) };
+}
+
 /**
  * Validate metadata (the card's "metadata" object, or metadata_props strings without their
- * prefix) into {latentDim, distribution, bound, imageShape: [C,H,W], outputRange: [lo,hi],
+ * prefix) into {latentDim, distribution, bound, latentScheme, directions, imageShape: [C,H,W], outputRange: [lo,hi],
  * numClasses, classNames, dataset, architecture, loss, trainSteps, raw}.
  */
 export function parseMetadata(raw) {
@@ -76,10 +86,13 @@ export function parseMetadata(raw) {
   if (classNames.length !== numClasses) classNames = Array.from({ length: numClasses }, (_, i) => classNames[i] ?? String(i));
   const text = (k) => (raw[k] === undefined || raw[k] === null ? '' : String(raw[k]));
   const steps = raw.train_steps === undefined || raw.train_steps === null || raw.train_steps === '' ? null : toInt(raw.train_steps, 'train_steps', 0);
+  const latentScheme = raw.latent_scheme === undefined || raw.latent_scheme === null || raw.latent_scheme === '' ? 'pcg64' : String(raw.latent_scheme).trim().toLowerCase();
+  if (latentScheme !== 'philox' && latentScheme !== 'pcg64') fail(`metadata latent_scheme: must be philox or pcg64, got ${JSON.stringify(raw.latent_scheme)}`);
+  const directions = parseDirections(fromJson(raw.directions, 'directions'), latentDim);
   return {
-    latentDim, distribution, bound, imageShape, outputRange, numClasses, classNames,
+    latentDim, distribution, bound, latentScheme, imageShape, outputRange, numClasses, classNames,
     dataset: text('dataset'), architecture: text('architecture'), loss: text('loss'),
-    trainSteps: steps, raw,
+    trainSteps: steps, directions, raw,
   };
 }
 
@@ -180,81 +193,131 @@ export function checkSession(meta, session) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Seeded latents. xoshiro128** seeded through splitmix32: small, fast, good statistics, and the
-// same numbers in every JavaScript engine (integer arithmetic only). Normals use Box-Muller.
-// This is NOT numpy's PCG64 stream: seed 7 here is not seed 7 of `python -m inference`; it is the
-// same in the browser page and in the Node CLI (both V8), so the two examples agree.
+// Seeded latents: the ONNX contract's latent scheme "philox" (docs/inference.md, "How a seed
+// becomes a latent"; inference/philox.py is the same in Python). Element (row r, column c) of
+// seed s is one Philox-4x32-10 block, counter (r, c, 0, 0), key (s mod 2^32, floor(s / 2^32)),
+// then Box-Muller (normal) or a scaled uniform, in float64, cast to float32 last. Integer
+// arithmetic is exact here (Math.imul for the low 32 bits of a product, 16-bit limbs for the
+// high ones, >>> 0 to stay unsigned), so seed 7 is the same latent in Python, Node and a page.
 
-function splitmix32(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
+export const LATENT_SCHEME = 'philox';
+export const MAX_SEED = Number.MAX_SAFE_INTEGER; // 2^53 - 1: every runtime holds it exactly
+const PHILOX_M0 = 0xd2511f53;
+const PHILOX_M1 = 0xcd9e8d57;
+const PHILOX_W0 = 0x9e3779b9;
+const PHILOX_W1 = 0xbb67ae85;
+const TWO_PI = 2 * Math.PI;
+
+/** The high 32 bits of the 64-bit product of two uint32s, exactly (four 16x16-bit products). */
+function mulhi32(a, b) {
+  const aL = a & 0xffff;
+  const aH = a >>> 16;
+  const bL = b & 0xffff;
+  const bH = b >>> 16;
+  const lh = aL * bH;
+  const hl = aH * bL;
+  const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
 }
 
-/** A seeded PRNG: {nextUint32(), nextFloat() in [0, 1), nextNormal()}. Seeds: integers 0..2^53. */
-export function rng(seed) {
-  if (!Number.isSafeInteger(seed) || seed < 0) fail(`seed must be an integer >= 0, got ${seed}`);
-  // fold both 32-bit halves of the seed in, so large seeds differ
-  const sm = splitmix32((seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296), 0x27d4eb2f));
-  const s = [sm(), sm(), sm(), sm()];
-  if (!(s[0] | s[1] | s[2] | s[3])) s[0] = 1;
-  const rotl = (x, k) => ((x << k) | (x >>> (32 - k))) >>> 0;
-  const nextUint32 = () => {
-    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result;
-  };
-  // 53-bit float in [0, 1)
-  const nextFloat = () => ((nextUint32() >>> 5) * 67108864 + (nextUint32() >>> 6)) / 9007199254740992;
-  let spare = null;
-  const nextNormal = () => {
-    if (spare !== null) {
-      const v = spare;
-      spare = null;
-      return v;
+/** Philox-4x32-R into `out` (a Uint32Array(4)): Random123's rounds, the key bumped before all but the first. */
+function philoxInto(out, x0, x1, x2, x3, key0, key1, rounds) {
+  let c0 = x0 >>> 0;
+  let c1 = x1 >>> 0;
+  let c2 = x2 >>> 0;
+  let c3 = x3 >>> 0;
+  let k0 = key0 >>> 0;
+  let k1 = key1 >>> 0;
+  for (let i = 0; i < rounds; i += 1) {
+    if (i) {
+      k0 = (k0 + PHILOX_W0) >>> 0;
+      k1 = (k1 + PHILOX_W1) >>> 0;
     }
-    const u1 = 1 - nextFloat(); // (0, 1]: log is finite
-    const u2 = nextFloat();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    spare = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
-  };
-  return { nextUint32, nextFloat, nextNormal };
+    const hi0 = mulhi32(PHILOX_M0, c0);
+    const lo0 = Math.imul(PHILOX_M0, c0) >>> 0;
+    const hi1 = mulhi32(PHILOX_M1, c2);
+    const lo1 = Math.imul(PHILOX_M1, c2) >>> 0;
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+  return out;
+}
+
+/** Philox-4x32-10 (Random123's round and key schedule): four uint32 words for a counter and key. */
+export function philox4x32(counter, key, rounds = 10) {
+  return Array.from(philoxInto(new Uint32Array(4), ...counter, ...key, rounds));
+}
+
+// 53 random bits as a float64 in [0, 1): (hi >>> 5) * 2^26 + (lo >>> 6), over 2^53 (exact).
+const unit = (hi, lo) => ((hi >>> 5) * 67108864 + (lo >>> 6)) / 9007199254740992;
+
+function checkSeed(seed) {
+  if (!Number.isSafeInteger(seed) || seed < 0) fail(`seed must be an integer from 0 to ${MAX_SEED}, got ${seed}`);
 }
 
 /**
- * n latents, Float32Array of n * latentDim, row after row, the way the metadata says:
- * normal: N(0, 1), clipped to [-bound, bound] when a bound is set; uniform: U(-bound, bound).
- * `truncation` in [0, 1] scales every latent toward the mean (1: none). The first k rows of
- * sampleLatents(n, ...) equal sampleLatents(k, ...).
+ * The contract's latents: Float32Array of n * dim, row after row; row k is the same whatever n.
+ * distribution 'normal' (clipped to +-bound when bound is not null) or 'uniform' (in +-bound);
+ * truncation in [0, 1] scales every value toward 0 (1: none), before the float32 cast.
  */
-export function sampleLatents(meta, n, seed, truncation = 1) {
+export function latents(seed, n, dim, distribution = 'normal', bound = null, truncation = 1) {
+  checkSeed(seed);
   if (!Number.isInteger(n) || n < 1) fail(`n must be an integer >= 1, got ${n}`);
+  if (!Number.isInteger(dim) || dim < 1) fail(`dim must be an integer >= 1, got ${dim}`);
   if (!(truncation >= 0 && truncation <= 1)) fail(`truncation must be in [0, 1], got ${truncation}`);
-  const r = rng(seed);
-  const { latentDim: d, distribution, bound } = meta;
-  const z = new Float32Array(n * d);
-  for (let i = 0; i < n * d; i += 1) {
-    let v;
-    if (distribution === 'uniform') v = -bound + 2 * bound * r.nextFloat();
-    else {
-      v = r.nextNormal();
-      if (bound !== null) v = Math.min(bound, Math.max(-bound, v));
+  if (distribution !== 'normal' && distribution !== 'uniform') fail(`distribution must be normal or uniform, got ${distribution}`);
+  if (distribution === 'uniform' && !(bound > 0)) fail('a uniform latent needs a bound > 0');
+  const key = [seed >>> 0, Math.floor(seed / 4294967296)];
+  const z = new Float32Array(n * dim);
+  const x = new Uint32Array(4);
+  for (let r = 0; r < n; r += 1) {
+    for (let c = 0; c < dim; c += 1) {
+      philoxInto(x, r, c, 0, 0, key[0], key[1], 10);
+      const u1 = unit(x[0], x[1]);
+      let v;
+      if (distribution === 'uniform') v = (2 * u1 - 1) * bound;
+      else {
+        v = Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(TWO_PI * unit(x[2], x[3]));
+        if (bound !== null) v = Math.min(bound, Math.max(-bound, v));
+      }
+      z[r * dim + c] = v * truncation;
     }
-    z[i] = v * truncation;
   }
   return z;
+}
+
+/**
+ * n latents of the model (its metadata from parseMetadata), Float32Array of n * latentDim. The
+ * numbers of the contract's "philox" scheme: equal to Python's for every file with
+ * latent_scheme "philox". An older file ("pcg64": numpy's stream, which has no JavaScript port)
+ * gets the same philox numbers, so its seeds here draw other images than in Python; pages say so
+ * with `meta.latentScheme`.
+ */
+export function sampleLatents(meta, n, seed, truncation = 1) {
+  return latents(seed, n, meta.latentDim, meta.distribution, meta.bound, truncation);
+}
+
+/** A unit direction of the model: SeFa number k (0 first), Float32Array(latentDim); throws when absent. */
+export function direction(meta, k) {
+  const dirs = meta.directions;
+  if (!dirs) fail('this model has no stored directions (exported before GAN Studio stored them: export it again)');
+  if (!Number.isInteger(k) || k < 0 || k >= dirs.vectors.length) fail(`direction ${k} does not exist: the model has directions 0..${dirs.vectors.length - 1}`);
+  return Float32Array.from(dirs.vectors[k]);
+}
+
+/** z + amount * direction k (in place on a copy): moving one latent along a stored direction. */
+export function moveAlong(meta, z, k, amount) {
+  const d = direction(meta, k);
+  const out = Float32Array.from(z);
+  for (let i = 0; i < out.length; i += 1) out[i] += amount * d[i % d.length];
+  if (meta.bound !== null) for (let i = 0; i < out.length; i += 1) out[i] = Math.min(meta.bound, Math.max(-meta.bound, out[i]));
+  return out;
 }
 
 /** The range a latent coordinate moves in on a slider. */

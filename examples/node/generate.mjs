@@ -10,13 +10,13 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 
 import {
-  cardPathFor, checkSession, metadataFromCard, metadataFromOnnx, sampleLatents, toByte,
+  cardPathFor, checkSession, direction, metadataFromCard, metadataFromOnnx, moveAlong, sampleLatents, toByte,
 } from '../common/gan.mjs';
 import { encodePng } from './png.mjs';
 
 const USAGE = `usage: node generate.mjs MODEL.onnx [--out grid.png] [--n 16] [--seed 0] [--label K]
                         [--nrow R] [--padding 2] [--scale 1] [--truncation 1] [--card CARD.json]
-                        [--threads T] [--info]
+                        [--threads T] [--direction K [--amount A]] [--info]
 
 Samples seeded latents, runs a GAN Studio generator with onnxruntime-node and writes a PNG grid.
   --out PATH        the PNG to write (default grid.png)
@@ -30,9 +30,12 @@ Samples seeded latents, runs a GAN Studio generator with onnxruntime-node and wr
   --card PATH       the model card (default: MODEL.json beside the model; else the metadata
                     inside the .onnx file)
   --threads T       onnxruntime intra-op threads (default: onnxruntime's choice)
+  --direction K     move every latent along the model's stored SeFa direction K (0: the strongest)
+  --amount A        how far along it, in units of z (default 3; negative: the other way, as --amount=-2)
   --info            print the metadata and the model's inputs, write nothing
-Latents come from a seeded xoshiro128** PRNG, not numpy: seed S here is not seed S of
-"python -m inference", but it is the same seed as on the web example's page.`;
+Latents follow the ONNX contract's latent scheme (Philox-4x32-10, see docs/inference.md): seed S
+draws the same latents here, on the web example's page and in "python -m inference" for every
+model exported with latent_scheme philox (older files: Python keeps numpy's PCG64 for them).`;
 
 class UsageError extends Error {}
 
@@ -59,6 +62,8 @@ function parse(argv) {
       truncation: { type: 'string' },
       card: { type: 'string' },
       threads: { type: 'string' },
+      direction: { type: 'string' },
+      amount: { type: 'string' },
       info: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -67,6 +72,9 @@ function parse(argv) {
   if (positionals.length !== 1) throw new UsageError('give exactly one MODEL.onnx');
   const truncation = values.truncation === undefined ? 1 : Number(values.truncation);
   if (!(truncation >= 0 && truncation <= 1)) throw new UsageError(`--truncation must be in [0, 1], got ${values.truncation}`);
+  const amount = values.amount === undefined ? null : Number(values.amount);
+  if (amount !== null && !Number.isFinite(amount)) throw new UsageError(`--amount must be a finite number, got ${values.amount}`);
+  if (amount !== null && values.direction === undefined) throw new UsageError('--amount needs --direction K (which direction to move along)');
   return {
     model: positionals[0],
     out: values.out,
@@ -78,6 +86,8 @@ function parse(argv) {
     scale: intArg(values, 'scale', 1, 1),
     threads: intArg(values, 'threads', 0, 0),
     truncation,
+    direction: intArg(values, 'direction', null, 0),
+    amount: amount ?? 3,
     card: values.card,
     info: values.info,
   };
@@ -146,7 +156,12 @@ async function main(argv) {
 
   if (args.info) {
     console.log(`model: ${args.model}\nmetadata from: ${source}`);
-    for (const [k, v] of Object.entries(meta.raw)) console.log(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(meta.raw)) {
+      if (k === 'directions' && meta.directions) {
+        const d = meta.directions;
+        console.log(`directions: ${d.vectors.length} ${d.method} directions of ${d.layer} (share ${d.share.map((x, i) => `${i}: ${(100 * x).toFixed(1)}%`).join(', ')})`);
+      } else console.log(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    }
     console.log(`inputs: ${JSON.stringify(session.inputMetadata ?? session.inputNames)}`);
     return;
   }
@@ -166,7 +181,9 @@ async function main(argv) {
   }
   nrow = nrow ?? Math.ceil(Math.sqrt(args.n));
 
-  const z = sampleLatents(meta, args.n, args.seed, args.truncation);
+  if (args.direction !== null) direction(meta, args.direction); // a missing or wrong K: refused before any work
+  let z = sampleLatents(meta, args.n, args.seed, args.truncation);
+  if (args.direction !== null) z = moveAlong(meta, z, args.direction, args.amount);
   const feeds = { z: new ort.Tensor('float32', z, [args.n, meta.latentDim]) };
   if (labels) feeds.label = new ort.Tensor('int64', labels, [args.n]);
   const t0 = performance.now();
@@ -192,7 +209,7 @@ async function main(argv) {
   const g = grid(images, h, w, c, nrow, args.padding, args.scale);
   writeFileSync(args.out, encodePng(g.pixels, g.width, g.height, c));
   const what = conditional ? (args.label !== null ? `, label ${args.label} (${meta.classNames[args.label]})` : ', classes cycled') : '';
-  console.log(`wrote ${args.out}: ${args.n} images of ${w}x${h}, grid ${g.width}x${g.height}, seed ${args.seed}${what}; `
+  console.log(`wrote ${args.out}: ${args.n} images of ${w}x${h}, grid ${g.width}x${g.height}, seed ${args.seed}${what}${args.direction !== null ? `, moved ${args.amount} along direction ${args.direction}` : ''}; `
     + `generated in ${ms.toFixed(1)} ms (onnxruntime-node ${ort.env.versions?.common ?? ''}, metadata from ${source})`);
 }
 

@@ -6,6 +6,8 @@ import {
   cardPathFor, checkSession, imageToRGBA, latentRange, metadataFromCard, metadataFromOnnx, sampleLatents,
 } from '../common/gan.mjs';
 
+const MAX_DIRECTION_SLIDERS = 5;
+
 const DEFAULT_MODEL = '../../exported/mnist-dcgan.onnx';
 const ORT_DIR = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url);
 const MAX_SEED = 2 ** 32 - 1;
@@ -23,6 +25,7 @@ const state = {
   ort: null, session: null, meta: null,
   seed: 0, base: null, // the seed and its latent, Float32Array(latentDim)
   sliders: [], // <input type=range>, slider i moves z[i]
+  directionSliders: [], // slider k moves z along the model's stored SeFa direction k
   generation: 0, running: false, pending: false,
 };
 
@@ -110,6 +113,7 @@ function buildControls(meta) {
     state.sliders.push(input);
   }
   slidersBox.disabled = false;
+  buildDirectionControls(meta);
 
   if (meta.numClasses > 0) {
     meta.classNames.forEach((n, k) => labelBox.add(new Option(`${k}: ${n}`, String(k))));
@@ -128,6 +132,35 @@ function buildControls(meta) {
     resetToSeed();
   });
   $('reset').addEventListener('click', resetToSeed);
+}
+
+/** Sliders along the model's stored SeFa directions (files exported before them have none). */
+function buildDirectionControls(meta) {
+  const box = $('directions');
+  if (!meta.directions) return;
+  const count = Math.min(MAX_DIRECTION_SLIDERS, meta.directions.vectors.length);
+  for (let k = 0; k < count; k += 1) {
+    const row = document.createElement('label');
+    row.className = 'slider';
+    const name = document.createElement('span');
+    name.textContent = `d${k}`;
+    name.title = `SeFa direction ${k}: ${(100 * meta.directions.share[k]).toFixed(1)}% of the first layer's stretch`;
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'range', min: '-5', max: '5', step: '0.1', value: '0' });
+    input.dataset.direction = String(k);
+    input.setAttribute('aria-label', `direction ${k}`);
+    const out = document.createElement('output');
+    out.textContent = '0.0';
+    input.addEventListener('input', () => {
+      out.textContent = Number(input.value).toFixed(1);
+      requestGenerate();
+    });
+    row.append(name, input, out);
+    box.append(row);
+    state.directionSliders.push(input);
+  }
+  box.querySelector('legend').textContent = `Directions (SeFa, closed form from the first layer): ${count} of ${meta.directions.vectors.length}`;
+  box.hidden = false;
 }
 
 function readSeed() {
@@ -149,6 +182,10 @@ function resetToSeed() {
     delete s.dataset.moved;
     s.nextElementSibling.textContent = state.base[i].toFixed(2);
   });
+  state.directionSliders.forEach((s) => {
+    s.value = '0';
+    s.nextElementSibling.textContent = '0.0';
+  });
   requestGenerate();
 }
 
@@ -157,7 +194,16 @@ function currentLatent() {
   state.sliders.forEach((s, i) => {
     if (s.dataset.moved) z[i] = Number(s.value);
   });
-  return z;
+  // z + sum of amount_k * direction_k in float64, float32 last, clipped to the bound: as Python's
+  const { directions, bound } = state.meta;
+  const moved = state.directionSliders.filter((s) => Number(s.value) !== 0);
+  if (!moved.length) return z;
+  const sum = Float64Array.from(z);
+  for (const s of moved) {
+    const d = Float32Array.from(directions.vectors[Number(s.dataset.direction)]);
+    for (let i = 0; i < sum.length; i += 1) sum[i] += Number(s.value) * d[i];
+  }
+  return Float32Array.from(sum, (v) => (bound === null ? v : Math.min(bound, Math.max(-bound, v))));
 }
 
 // Runs never overlap (a session runs one at a time); moves made during a run collapse into
@@ -226,6 +272,8 @@ async function main() {
     meta.trainSteps !== null ? `${meta.trainSteps} steps` : '', `${w}×${h}×${c}`,
     `z: ${meta.latentDim}-d ${meta.distribution}${meta.bound !== null ? ` in ±${meta.bound}` : ''}`,
     meta.numClasses > 0 ? `${meta.numClasses} classes` : '', `metadata from the ${source}`,
+    meta.latentScheme === 'philox' ? 'seeds as in Python'
+      : 'an older file (latent scheme pcg64): its seeds draw other images here than in Python',
   ].filter(Boolean);
   $('model-info').textContent = facts.join(' · ');
   document.title = `GAN Studio · ${facts[0]}`;

@@ -19,7 +19,7 @@ def test_empty_states_guide_the_user(tmp_path, monkeypatch):
     assert "No models yet" in at.info[0].value
 
 
-PAGES = ("app/explore.py", "app/train.py", "app/runs.py", "app/models.py")
+PAGES = ("app/explore.py", "app/train.py", "app/runs.py", "app/studies.py", "app/playground.py", "app/models.py")
 
 NO_TORCH = """
 import importlib, pkgutil, sys

@@ -104,7 +104,33 @@ def test_onnx_features_equal_fid_helper(inception):
         ref = E.inception_features(images, helper)
         assert ours.shape == ref.shape == (len(images), 2048) and ours.dtype == np.float64
         assert np.abs(ours - ref).max() <= 1e-4 * np.abs(ref).max()
-    assert E.inception_extractor() is fast  # one session per process, found without torch
+    assert E.inception_extractor("onnxruntime") is fast  # one session per process, found without torch
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="needs OpenVINO")
+def test_openvino_gives_onnxruntimes_features_and_is_the_default(inception, monkeypatch):
+    fast, _ = inception
+    monkeypatch.delenv(E.RUNTIME_VARIABLE, raising=False)
+    sooner = E.inception_extractor()
+    assert sooner.runtime == "openvino" and "OpenVINO" in sooner.device and sooner.path == fast.path
+    images = np.random.default_rng(2).random((3, 1, 28, 28), dtype=np.float32)
+    ours, ref = sooner.features(images, batch=2), fast.features(images, batch=3)
+    assert ours.shape == ref.shape and ours.dtype == np.float64
+    assert np.abs(ours - ref).max() <= 1e-5 * np.abs(ref).max()  # fp32 kept: bf16 would err by ~2%
+    monkeypatch.setenv(E.RUNTIME_VARIABLE, "onnxruntime")
+    assert E.inception_extractor() is fast
+
+
+def test_a_runtime_that_is_not_one_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv(E.RUNTIME_VARIABLE, "tensorrt")
+    with pytest.raises(EvaluationError, match="GAN_STUDIO_INCEPTION_RUNTIME='tensorrt' is not a runtime: use openvino"):
+        E.chosen_runtime()
+    monkeypatch.setenv(E.RUNTIME_VARIABLE, "openvino")
+    monkeypatch.setattr(E, "openvino_available", lambda: False)
+    with pytest.raises(EvaluationError, match="OpenVINO is not installed"):
+        E.chosen_runtime()
+    monkeypatch.delenv(E.RUNTIME_VARIABLE)
+    assert E.chosen_runtime() == "onnxruntime"  # without OpenVINO, onnxruntime serves
 
 
 @pytest.mark.slow

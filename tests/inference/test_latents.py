@@ -23,7 +23,7 @@ def test_sample_latent_is_pinned(gen_path):
 
 
 def test_uniform_and_bounded_latents():
-    u = latents.sample(2, 4, seed=0, distribution="uniform", bound=1.0)
+    u = latents.sample(2, 4, seed=0, distribution="uniform", bound=1.0, scheme="pcg64")  # an old file's seeds
     np.testing.assert_array_equal(
         u[0], np.array([0.27392337, -0.46042657, -0.91805297, -0.96694475], np.float32))
     big = latents.sample(2000, 8, seed=3, distribution="uniform", bound=0.25)

@@ -39,3 +39,17 @@ def test_the_average_is_a_copy_that_training_does_not_touch():
     with torch.no_grad():
         g.weight.add_(1.0)
     assert not torch.equal(ema.model.weight, g.weight)  # until update, the average keeps its weights
+
+
+def test_a_half_life_in_images_sets_the_decay_whatever_the_batch():
+    from training import config as configs
+    from training.ema import ema_decay
+
+    for batch in (32, 128):
+        config = configs.build_config({"batch_size": batch, "ema_halflife_images": 10_000, "ema_decay": 0.9})
+        decay = ema_decay(config)
+        assert decay == 0.5 ** (batch / 10_000)
+        assert abs(decay ** (10_000 / batch) - 0.5) < 1e-9  # a weight's share halves every 10,000 images
+    assert ema_decay(configs.build_config({"batch_size": 64, "ema_halflife_images": 10_000}), world_size=2) == \
+        0.5 ** (128 / 10_000)
+    assert ema_decay(configs.build_config({"ema_decay": 0.95})) == 0.95  # no half-life: ema_decay as given
