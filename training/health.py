@@ -238,14 +238,16 @@ class HealthMonitor:
         fallen = peak is not None and diversity < self.t.diversity_drop * peak
         self.peak_diversity = diversity if peak is None else max(peak, diversity)
         if not (duplicates or fallen):
+            self.since.pop(sign, None)
             return self._clear(sign, step)
-        if sign in self.active:
+        began = self.since.setdefault(sign, step)
+        if sign in self.active or began == step:  # one grid is a moment (early DCGANs dip); two in a row are not
             return []
         evidence = {"grid_diversity": _fig(diversity), "peak": _fig(peak) if peak is not None else None,
-                    "duplicates_below": self.t.duplicates, "drop_to": self.t.diversity_drop}
+                    "duplicates_below": self.t.duplicates, "drop_to": self.t.diversity_drop, "since_step": began}
         text = (f"the fixed grid's images are near duplicates: they differ by {diversity:.3f} on average"
                 if duplicates else f"the fixed grid's variety fell to {diversity:.3f} from {peak:.3f}")
-        return [self._found("mode_collapse", sign, step, step, text, evidence)]
+        return [self._found("mode_collapse", sign, began, step, text, evidence)]
 
     def _evaluation(self, row: Mapping[str, Any], step: int) -> list[dict[str, Any]]:
         earlier, events = self.evals, []

@@ -143,8 +143,10 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
     """Upgrade ``model_path`` in place (needs ``force``: it replaces the file) or into ``out`` (refused
     when ``out`` or its card exists, unless ``force``). Returns what changed ([] when already current)."""
     model_path = Path(model_path)
-    if model_path.suffix != ".onnx" or not model_path.is_file():
+    if model_path.suffix != ".onnx":
         raise UpgradeError(f"{model_path}: not an .onnx file; give an exported generator, e.g. exported/mnist-dcgan.onnx")
+    if not model_path.is_file():
+        raise UpgradeError(f"{model_path}: no such file; give an exported generator, e.g. exported/mnist-dcgan.onnx")
     target = Path(out) if out else model_path
     if target.suffix != ".onnx":
         raise UpgradeError(f"--out {target}: the output must end in .onnx")

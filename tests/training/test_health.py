@@ -118,7 +118,7 @@ def test_a_generator_that_ignores_z_is_found_collapsed_on_the_fixed_grid(tmp_pat
     run = train(tmp_path, "gan-mlp-mnist", mnist_train, steps=60, sample_every=20, health_warmup=20)
     [finding] = found(run, "mode_collapse")
     assert finding["sign"] == "mode_collapse:grid"
-    assert finding["step"] == 20  # the first grid after the warm-up
+    assert (finding["step"], finding["found_at"]) == (20, 40)  # from the first grid after the warm-up, seen on the next
     assert finding["evidence"]["grid_diversity"] == 0.0
     assert "near duplicates" in finding["summary"] and any("pack=2" in r for r in finding["remedies"])
 

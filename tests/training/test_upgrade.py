@@ -102,6 +102,8 @@ def test_it_refuses_to_overwrite_without_force(fresh_export, tmp_path, capsys):
     model.write_bytes(current.read_bytes())
     model.with_suffix(".json").write_text(current.with_suffix(".json").read_text())
     strip_to_old(model)
+    half = tmp_path / "m.fp16.onnx"  # stands for a half-precision copy: the same metadata, upgraded along
+    half.write_bytes(model.read_bytes())
     before = model.read_bytes()
     assert main(["upgrade", str(model)]) == 2
     assert "pass --force" in capsys.readouterr().err and model.read_bytes() == before
@@ -111,17 +113,21 @@ def test_it_refuses_to_overwrite_without_force(fresh_export, tmp_path, capsys):
     assert main(["upgrade", str(model), "--out", str(copy)]) == 0
     assert model.read_bytes() == before  # the source is left alone
     card = json.loads(copy.with_suffix(".json").read_text())
-    assert card["name"] == "m2" and card["export"]["files"] == ["m2.onnx"]
+    assert card["name"] == "m2" and card["export"]["files"] == ["m2.onnx", "m2.fp16.onnx"]  # the copy's own files
     assert Generator.load(copy).metadata["directions"] == Generator.load(current).metadata["directions"]
     assert main(["upgrade", str(model), "--out", str(copy)]) == 2  # the copy now exists
     assert "pass --force" in capsys.readouterr().err
     assert main(["upgrade", str(model), "--force"]) == 0 and "latent_scheme pcg64 -> philox" in capsys.readouterr().out
+    assert Generator.load(half).metadata["directions"] == Generator.load(model).metadata["directions"] is not None
+    assert Generator.load(copy.parent / "m2.fp16.onnx").metadata["latent_scheme"] == "philox"
 
     (tmp_path / "bad.onnx").write_bytes(b"not onnx")
     assert main(["upgrade", str(tmp_path / "bad.onnx"), "--force"]) == 2
     assert "cannot read it as ONNX" in capsys.readouterr().err
-    with pytest.raises(UpgradeError, match="not an .onnx file"):
+    with pytest.raises(UpgradeError, match="no such file"):
         upgrade_model(tmp_path / "missing.onnx")
+    with pytest.raises(UpgradeError, match="not an .onnx file"):
+        upgrade_model(tmp_path / "m.json")
 
 
 # The ways a first layer differs in the graph from the module: batch norm folded in (dcgan, dcgan-keras),
