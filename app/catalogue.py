@@ -17,8 +17,9 @@ from app.paths import inside, models_dir, mtime, refusal, runs_dir
 from inference import Generator, InferenceError
 from training.runs import RunError, RunFolder, UnreadableFile, list_runs, read_json_object, sanitize_name
 
-# What stands beside NAME.onnx and belongs to it: its card, its evaluation report, its web copy.
-SIDE_SUFFIXES = (".json", ".eval.json", ".fp16.onnx")
+# What stands beside NAME.onnx and belongs to it: its card, its evaluation report, its web copy, its
+# encoder (inference/encoder.py: projection starts from it).
+SIDE_SUFFIXES = (".json", ".eval.json", ".fp16.onnx", ".encoder.onnx")
 
 
 class ModelExists(Exception):
@@ -70,7 +71,7 @@ def find_models() -> list[ModelEntry]:
     folder = models_dir()
     if folder.is_dir():
         for path in sorted(folder.glob("*.onnx")):
-            if not path.name.endswith(".fp16.onnx"):  # the web copy of a model already listed
+            if not path.name.endswith((".fp16.onnx", ".encoder.onnx")):  # side files of a model already listed
                 entries.append(_entry(path, path.stem, "exported", folder, "the models folder"))
     runs = [r for r in list_runs(runs_dir()) if r.onnx_path.is_file()]
     for run in sorted(runs, key=lambda r: mtime(r.onnx_path), reverse=True):
@@ -114,8 +115,9 @@ def model_files(target: Path) -> list[Path]:
 
 def safe_stem(name: str) -> str:
     stem = sanitize_name(name)
-    if stem.endswith(".fp16"):  # NAME.fp16.onnx is the web copy of NAME: the picker hides it
-        stem = stem[:-len(".fp16")] + "-fp16"
+    for side in (".fp16", ".encoder"):  # NAME.fp16.onnx, NAME.encoder.onnx belong to NAME: the picker hides them
+        if stem.endswith(side):
+            stem = stem[:-len(side)] + "-" + side[1:]
     return stem
 
 

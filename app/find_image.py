@@ -2,7 +2,8 @@
 
 The search is inference.projection (onnxruntime only); the app wires in the evaluator network of the
 model's dataset as the judge of what an image shows (evaluation.evaluators), pixels alone where
-there is none. A found latent is kept in the session (``found``) and named in the key list as
+there is none, and starts from the model's encoder (NAME.encoder.onnx) when one fits it (init "auto").
+A found latent is kept in the session (``found``) and named in the key list as
 (FOUND, its index, its class), beside the (seed, grid index, class) keys.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.images import png_bytes
 from evaluation.errors import EvaluationError
 from evaluation.evaluators import default_evaluator_file, get_evaluator
 from inference import InferenceError
+from inference.encoder import encoder_path
 from inference.projection import draws_light_on_dark, project
 from inference.target_image import read_target
 
@@ -53,11 +55,11 @@ def _light_on_dark(entry) -> bool:
 
 
 @st.cache_data(max_entries=16, show_spinner="Searching the latent space for your image…")
-def _search(model_key: tuple, digest: str, target: np.ndarray, label: int | None):
+def _search(model_key: tuple, encoder_key: tuple | None, digest: str, target: np.ndarray, label: int | None):
     g = ui.load_generator(Path(model_key[0]))
     features, judged = _features(g.metadata.get("dataset") or "", g.image_shape)
     found = project(g, target.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0, features=features,
-                    seed=int(digest[:8], 16), label=label)
+                    seed=int(digest[:8], 16), label=label, init="auto")
     return found, judged
 
 
@@ -82,13 +84,15 @@ def panel(g, entry, label: int | None, keys: list) -> None:
         st.error(f"**This image cannot be used.** {exc}", icon=":material/image_not_supported:")
         return
     digest = hashlib.sha256(data).hexdigest()
-    found, judged = _search(file_key(entry.path), digest, target.image, label if g.conditional else None)
+    encoder = encoder_path(entry.path)  # a new or retrained encoder is a new search, not a cached one
+    found, judged = _search(file_key(entry.path), file_key(encoder) if encoder.is_file() else None, digest,
+                            target.image, label if g.conditional else None)
     yours, match = st.columns(2)
     yours.image(png_bytes(target.image, 168), caption="yours" + (f" ({'; '.join(target.notes)})" if target.notes else ""),
                 width=168, output_format="PNG")
     what = f" · class {g.class_names[found.label]}" if found.label is not None else ""
     match.image(png_bytes(found.image, 168), caption=f"the match{what}", width=168, output_format="PNG")
-    st.caption(f"Judged by {judged}: {found.evaluations:,} images tried in {found.seconds:.1f} s; pixel distance "
+    st.caption(f"Judged by {judged}; {found.note}: {found.evaluations:,} images tried in {found.seconds:.1f} s; pixel distance "
                f"{found.pixel_distance:.3f}" + (f", feature distance {found.feature_distance:.2f}"
                                                 if found.feature_distance is not None else ""))
     st.button("Use as a key", icon=":material/add:", key="use_found", on_click=_use, args=(found.z, found.label, keys),

@@ -9,6 +9,12 @@ projector: GPU, LPIPS). An ONNX file offers no gradients, so this searches inste
    two elites, scores them in one batch, and keeps the best;
 3. return the best latent found, its image and its distances.
 
+With an encoder beside the model (``NAME.encoder.onnx``, inference/encoder.py; trained by
+``python -m training train-encoder``) step 1 starts from its guess E(x) instead: the pool is E(x),
+perturbations of it and a few seeded samples, and the refinement takes fewer rounds with smaller
+steps. ``init``: "search", "encoder" (an error without a usable encoder) or "auto" (the encoder
+when one fits the model, else the search).
+
 The score is a feature distance (a classifier's penultimate layer, e.g. the MNIST evaluator's
 ``features``: what the image *shows*) plus a pixel distance (where its strokes lie), each divided
 by its median over the first draw so neither dominates by scale. Without a feature function it is
@@ -27,6 +33,7 @@ import numpy as np
 import onnxruntime as ort
 
 from . import hardware
+from .encoder import Encoder, encoder_path, find_encoder
 from .errors import InferenceError
 from .generator import Generator
 from .images import to_uint8
@@ -36,6 +43,10 @@ from .target_image import Target
 FeatureFn = Callable[[np.ndarray], np.ndarray]
 
 BATCH = 256  # images per generator/feature call: big enough to amortise, small enough for the caches
+INITS = ("auto", "search", "encoder")
+# per start: the first pool's size, the refinement's rounds and its first step size (bench/projection.py)
+SETTINGS = {"search": {"n_start": 256, "rounds": 10, "sigma": 0.5},
+            "encoder": {"n_start": 64, "rounds": 5, "sigma": 0.25}}
 
 
 @dataclass
@@ -48,6 +59,8 @@ class Projection:
     pixel_distance: float           # root mean square difference in [-1, 1] units
     evaluations: int                # images generated and scored
     seconds: float
+    init: str = "search"            # where the search started: "search" (seeded samples) or "encoder"
+    note: str = ""                  # why the encoder was or was not used (init "auto")
 
 
 def onnx_features(path: str | os.PathLike, output: str = "features") -> FeatureFn:
@@ -131,12 +144,33 @@ class _Scorer:
         return feature / self.feature_scale + self.pixel_weight * pix
 
 
+def choose_start(g: Generator, init: str = "auto", encoder: Encoder | None = None) -> tuple[Encoder | None, str]:
+    """The encoder to start from (None: the search) and a note saying why."""
+    if init not in INITS:
+        raise InferenceError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    if init == "search":
+        return None, "started from seeded samples"
+    if g.conditional:
+        if init == "encoder":
+            raise InferenceError(f"{g.path.name} is class-conditional; encoders exist for unconditional models only")
+        return None, "started from seeded samples (no encoders for conditional models)"
+    if encoder is not None:
+        encoder.check_matches(g)
+        return encoder, f"started from the encoder {encoder.path.name}"
+    if init == "encoder":
+        return Encoder.load(encoder_path(g.path), g), f"started from the encoder {encoder_path(g.path).name}"
+    found, why = find_encoder(g)
+    return found, why if found is not None else f"started from seeded samples ({why})"
+
+
 def project(g: Generator, target: Target | np.ndarray, *, features: FeatureFn | None = None, seed: int = 0,
-            label: int | None = None, n_start: int = 256, rounds: int = 10, population: int = 96,
-            elites: int = 8, sigma: float = 0.5, sigma_end: float = 0.04, pixel_weight: float = 0.5) -> Projection:
+            label: int | None = None, init: str = "auto", encoder: Encoder | None = None, n_start: int | None = None,
+            rounds: int | None = None, population: int = 96, elites: int = 8, sigma: float | None = None,
+            sigma_end: float = 0.04, pixel_weight: float = 0.5) -> Projection:
     """The latent whose image is closest to ``target`` (a Target from read_target, or float32
     [C, H, W] / [1, C, H, W] in [-1, 1]). Deterministic for a seed. ``label``: search one class of a
-    conditional generator (default: all of them)."""
+    conditional generator (default: all of them). ``init``: see the module's doc; n_start, rounds and
+    sigma default to SETTINGS of the start used."""
     start = time.perf_counter()
     x = target.as_model_input() if isinstance(target, Target) else np.asarray(target, np.float32)
     if x.ndim == 3:
@@ -144,6 +178,11 @@ def project(g: Generator, target: Target | np.ndarray, *, features: FeatureFn | 
     if x.shape != (1, *g.image_shape):
         raise InferenceError(f"the target must be an image of shape {list(g.image_shape)}, got {list(x.shape[1:])}; "
                              "read it with inference.target_image.read_target to fit it")
+    enc, note = choose_start(g, init, encoder)
+    defaults = SETTINGS["encoder" if enc else "search"]
+    n_start = defaults["n_start"] if n_start is None else n_start
+    rounds = defaults["rounds"] if rounds is None else rounds
+    sigma = defaults["sigma"] if sigma is None else float(sigma)
     for name, value, lo in (("n_start", n_start, 1), ("rounds", rounds, 0), ("population", population, 1), ("elites", elites, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
             raise InferenceError(f"{name} must be an integer >= {lo}, got {value!r}")
@@ -156,12 +195,23 @@ def project(g: Generator, target: Target | np.ndarray, *, features: FeatureFn | 
     clip = 3.0 if bound is None else float(bound)
     scorer = _Scorer(g, x, features, pixel_weight)
 
-    z = g.sample_latent(n_start, seed=int(seed))
     labels = None
-    if g.conditional:
-        labels = np.full(n_start, int(label), np.int64) if label is not None else np.arange(n_start, dtype=np.int64) % g.num_classes
-    feat, pix = scorer.distances(z, labels)
-    scorer.calibrate(feat, pix)
+    if enc is not None:
+        # E(x), perturbations of it, and seeded samples (the scale of a typical distance, and a way out of a bad guess)
+        guess = np.clip(enc.encode(x), -clip, clip)
+        near = (n_start - 1) // 2
+        far = n_start - 1 - near
+        around = guess + sigma * rng.standard_normal((near, g.latent_dim)).astype(np.float32)
+        z = np.concatenate([guess, np.clip(around, -clip, clip), g.sample_latent(far, seed=int(seed)) if far else guess[:0]])
+        z = z.astype(np.float32)
+        feat, pix = scorer.distances(z, labels)
+        scorer.calibrate(*((feat, pix) if not far else (None if feat is None else feat[-far:], pix[-far:])))
+    else:
+        z = g.sample_latent(n_start, seed=int(seed))
+        if g.conditional:
+            labels = np.full(n_start, int(label), np.int64) if label is not None else np.arange(n_start, dtype=np.int64) % g.num_classes
+        feat, pix = scorer.distances(z, labels)
+        scorer.calibrate(feat, pix)
     score = scorer.combine(feat, pix)
 
     keep = np.argsort(score, kind="stable")[:elites]
@@ -194,4 +244,5 @@ def project(g: Generator, target: Target | np.ndarray, *, features: FeatureFn | 
     image = to_uint8(g.run(ez[:1], None if el is None else el[:1]), g.output_range)[0]
     return Projection(z=ez[0].astype(np.float32), label=lab, image=image, score=float(es[0]),
                       feature_distance=None if ef is None else float(ef[0]), pixel_distance=float(ep[0]),
-                      evaluations=scorer.evaluations, seconds=time.perf_counter() - start)
+                      evaluations=scorer.evaluations, seconds=time.perf_counter() - start,
+                      init="encoder" if enc is not None else "search", note=note)

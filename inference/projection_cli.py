@@ -17,7 +17,7 @@ from .cli_errors import UsageError, check_output_file
 from .errors import InferenceError
 from .generator import Generator
 from .images import encode_png, upscale
-from .projection import default_feature_file, draws_light_on_dark, onnx_features, project
+from .projection import INITS, default_feature_file, draws_light_on_dark, onnx_features, project
 from .target_image import read_target
 
 
@@ -27,13 +27,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--features", metavar="ONNX",
                    help="with --project: the feature network that judges the match (default: the shipped "
                         "evaluator for the model's dataset, exported/evaluators/<dataset>-cnn.onnx; 'none': pixels only)")
+    p.add_argument("--init", choices=INITS, default="auto",
+                   help="with --project: where the search starts: auto (default: the encoder NAME.encoder.onnx "
+                        "beside the model when there is one that fits it, else seeded samples), search, or encoder")
     p.add_argument("--latent-out", metavar="NPY", help="with --project: also save the found latent (.npy)")
     p.add_argument("--force", action="store_true", help="with --project: overwrite --out / --latent-out")
 
 
 def check_arguments(args: argparse.Namespace) -> None:
     if not args.project:
-        for option, value in (("--features", args.features), ("--latent-out", args.latent_out)):
+        for option, value in (("--features", args.features), ("--latent-out", args.latent_out),
+                              ("--init", None if args.init == "auto" else args.init)):
             if value:
                 raise UsageError(f"{option} needs --project IMAGE")
         return
@@ -74,9 +78,9 @@ def run(args: argparse.Namespace, g: Generator) -> str:
         judged = f"features of {path.name} + pixels" if path else "pixels only (no evaluator for this dataset)"
     if g.conditional and args.label is not None and not 0 <= args.label < g.num_classes:
         raise InferenceError(f"--label {args.label} out of range: this model has classes 0..{g.num_classes - 1}")
-    found = project(g, target, features=features, seed=args.seed, label=args.label)
+    found = project(g, target, features=features, seed=args.seed, label=args.label, init=args.init)
     _atomic_write(encode_png(upscale(found.image, args.scale)), Path(args.out))
-    written = [f"{args.out} (the match, {judged}; {found.evaluations:,} images tried in {found.seconds:.1f} s"
+    written = [f"{args.out} (the match, {judged}; {found.note}; {found.evaluations:,} images tried in {found.seconds:.1f} s"
                + (f", class {g.class_names[found.label]}" if found.label is not None else "")
                + (f"; {'; '.join(target.notes)}" if target.notes else "") + ")"]
     if args.latent_out:

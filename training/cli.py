@@ -19,6 +19,7 @@ from dataio import DataError
 from inference.cli_errors import Parser, UsageError, check_output_file, check_writable_folder, run_cli
 from inference.errors import InferenceError
 from training import config as configs
+from training.cli_encoder import add_parser as add_encoder_parser
 from training.cli_evaluate import add_parsers as add_evaluate_parsers
 from training.cli_timelapse import add_parser as add_timelapse_parser
 from training.health import health_line
@@ -33,7 +34,7 @@ from training.runs import DEFAULT_RUNS_DIR, RunError, RunFolder, atomic_write_js
 # then (a module never imported raised nothing), so `presets` and `runs` start without torch.
 HEAVY_USER_ERRORS = (("training.checkpoint", "CheckpointError"), ("training.export", "ExportError"),
                      ("training.evaluator_net", "EvaluatorError"), ("evaluation.errors", "EvaluationError"),
-                     ("training.upgrade", "UpgradeError"))
+                     ("training.upgrade", "UpgradeError"), ("training.encoder", "EncoderError"))
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -264,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_timelapse_parser(sub, str(DEFAULT_RUNS_DIR))
     add_sweep_parser(sub, str(DEFAULT_RUNS_DIR), user_errors)
     add_playground_parser(sub)
+    add_encoder_parser(sub)
 
     p = sub.add_parser("runs", help="every run's state at a glance")
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))

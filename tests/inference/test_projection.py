@@ -105,3 +105,64 @@ def test_cli_project_writes_the_match_and_refuses_bad_images(tmp_path):
         p = cli("--project", str(tmp_path / bad), "--out", str(tmp_path / "m.png"))
         assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
         assert not (tmp_path / "m.png").exists()
+
+
+def exact_encoder(model) -> "Path":
+    """The exact inverse of make_onnx_generator's toy (image = tanh(z W)) as an encoder file beside it:
+    z = atanh(x) pinv(W). Built with onnx alone, so the inference side is tested without torch."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from inference.encoder import encoder_path, file_sha256
+    from tests.helpers import save_onnx_model
+    import onnx
+
+    w = numpy_helper.to_array(next(i for i in onnx.load(str(model)).graph.initializer if i.name == "W"))
+    inits = [numpy_helper.from_array(np.linalg.pinv(w).astype(np.float32), "P"),
+             numpy_helper.from_array(np.array([-1, w.shape[1]], np.int64), "flat"),
+             numpy_helper.from_array(np.array(-0.999, np.float32), "lo"), numpy_helper.from_array(np.array(0.999, np.float32), "hi")]
+    nodes = [helper.make_node("Clip", ["image", "lo", "hi"], ["c"]), helper.make_node("Atanh", ["c"], ["a"]),
+             helper.make_node("Reshape", ["a", "flat"], ["f"]), helper.make_node("MatMul", ["f", "P"], ["z"])]
+    props = {"gan_studio.encoder": "1", "gan_studio.generator": model.name, "gan_studio.generator_sha256": file_sha256(model),
+             "gan_studio.latent_dim": str(w.shape[0]), "gan_studio.image_shape": "1,28,28"}
+    return save_onnx_model(encoder_path(model), nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+                           [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", w.shape[0]])], inits, props, "encoder")
+
+
+def test_projection_from_an_encoder_is_deterministic_and_starts_from_its_guess(tmp_path):
+    from tests.helpers import make_philox_generator
+
+    model = make_philox_generator(tmp_path / "toy.onnx")
+    g = Generator.load(model, device="cpu")
+    target = read_target(g.generate(g.sample_latent(1, seed=77))[0], g.image_shape)
+    budget = dict(n_start=8, rounds=2, population=8)
+    without = project(g, target, seed=1, **budget)                  # auto, no encoder there: the search
+    assert without.init == "search" and "no encoder beside the model" in without.note
+    with pytest.raises(InferenceError, match="encoder not found"):
+        project(g, target, init="encoder", **budget)
+    exact_encoder(model)
+    a = project(g, target, seed=1, init="encoder", **budget)
+    b = project(g, target, seed=1, init="encoder", **budget)
+    auto = project(g, target, seed=1, **budget)
+    assert a.init == auto.init == "encoder" and "toy.encoder.onnx" in a.note
+    assert np.array_equal(a.z, b.z) and np.array_equal(a.z, auto.z)
+    # the inverse is exact up to the target's 8 bits (amplified where tanh saturates): far closer than the search
+    assert a.pixel_distance < 0.05 and a.pixel_distance < without.pixel_distance / 4, (a.pixel_distance, without.pixel_distance)
+    assert project(g, target, seed=1, init="search", **budget).init == "search"
+
+
+def test_cli_project_init_encoder(tmp_path):
+    model = make_onnx_generator(tmp_path / "toy.onnx")
+    g = Generator.load(model, device="cpu")
+    image = tmp_path / "digit.png"
+    image.write_bytes(png(g.generate(g.sample_latent(1, seed=3))[0, ..., 0]))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "inference", str(model), *args], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+    missing = cli("--project", str(image), "--out", str(tmp_path / "m.png"), "--init", "encoder")
+    assert missing.returncode == 2 and "encoder not found" in missing.stderr and not (tmp_path / "m.png").exists()
+    exact_encoder(model)
+    done = cli("--project", str(image), "--out", str(tmp_path / "m.png"), "--init", "encoder")
+    assert done.returncode == 0 and "started from the encoder toy.encoder.onnx" in done.stdout, done.stderr
+    alone = cli("--init", "search", "--out", str(tmp_path / "x.png"))
+    assert alone.returncode == 2 and "--init needs --project" in alone.stderr
