@@ -37,21 +37,21 @@ class Target:
 
 def _decode(data: bytes, name: str) -> Image.Image:
     if len(data) == 0:
-        raise InferenceError(f"{name} is empty: upload a PNG or JPEG image")
+        raise InferenceError(f"{name} is empty: give a PNG or JPEG image")
     if len(data) > MAX_FILE_BYTES:
         raise InferenceError(f"{name} is {len(data) / 2**20:,.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB: "
-                             "upload a smaller image (a digit needs only a few hundred pixels a side)")
+                             "give a smaller image (a digit needs only a few hundred pixels a side)")
     try:
         img = Image.open(io.BytesIO(data))
         w, h = img.size
         if w * h > MAX_PIXELS:
-            raise InferenceError(f"{name} is {w:,}x{h:,} pixels; the limit is {MAX_PIXELS:,} pixels: upload a smaller image")
+            raise InferenceError(f"{name} is {w:,}x{h:,} pixels; the limit is {MAX_PIXELS:,} pixels: give a smaller image")
         img.load()
     except InferenceError:
         raise
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
-        raise InferenceError(f"{name} is not an image this app can read ({type(exc).__name__}: {exc}); "
-                             "upload a PNG or JPEG file") from None
+        raise InferenceError(f"{name} is not an image GAN Studio can read ({type(exc).__name__}: {exc}); "
+                             "give a PNG or JPEG file") from None
     return img
 
 
@@ -85,7 +85,7 @@ def read_target(source: bytes | str | os.PathLike | np.ndarray, image_shape, *, 
     iw, ih = img.size
     if iw < w or ih < h:
         raise InferenceError(f"{label} is {iw}x{ih} pixels, smaller than the generator's {w}x{h}: "
-                             f"upload an image at least {w}x{h}")
+                             f"give an image at least {w}x{h}")
     if max(iw, ih) / min(iw, ih) > MAX_ASPECT:
         raise InferenceError(f"{label} is {iw}x{ih} pixels: too long and thin to be one image "
                              f"(at most {MAX_ASPECT:g}:1); crop it to the one {'digit' if c == 1 else 'picture'}")
@@ -100,7 +100,7 @@ def read_target(source: bytes | str | os.PathLike | np.ndarray, image_shape, *, 
     arr = np.asarray(img)
     if float(arr.std()) < BLANK_STD:
         raise InferenceError(f"{label} is blank (one flat colour, grey level {int(arr.mean())}): "
-                             "upload an image that shows something")
+                             "give an image that shows something")
     if light_on_dark:
         border = np.concatenate([arr[0].ravel(), arr[-1].ravel(), arr[:, 0].ravel(), arr[:, -1].ravel()])
         if float(border.mean()) > 127:

@@ -108,6 +108,26 @@ def make_philox_generator(path: Path, **options) -> Path:
     return make_onnx_generator(path, meta=meta, **options)
 
 
+def make_exact_encoder(model: Path) -> Path:
+    """The exact inverse of make_onnx_generator's toy (image = tanh(z W)) as an encoder file beside it:
+    z = atanh(x) pinv(W). Built with onnx alone, so the inference side is tested without torch."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from inference.encoder import encoder_path, file_sha256
+
+    w = numpy_helper.to_array(next(i for i in onnx.load(str(model)).graph.initializer if i.name == "W"))
+    inits = [numpy_helper.from_array(np.linalg.pinv(w).astype(np.float32), "P"),
+             numpy_helper.from_array(np.array([-1, w.shape[1]], np.int64), "flat"),
+             numpy_helper.from_array(np.array(-0.999, np.float32), "lo"), numpy_helper.from_array(np.array(0.999, np.float32), "hi")]
+    nodes = [helper.make_node("Clip", ["image", "lo", "hi"], ["c"]), helper.make_node("Atanh", ["c"], ["a"]),
+             helper.make_node("Reshape", ["a", "flat"], ["f"]), helper.make_node("MatMul", ["f", "P"], ["z"])]
+    props = {"gan_studio.encoder": "1", "gan_studio.generator": model.name, "gan_studio.generator_sha256": file_sha256(model),
+             "gan_studio.latent_dim": str(w.shape[0]), "gan_studio.image_shape": "1,28,28"}
+    return save_onnx_model(encoder_path(model), nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+                           [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", w.shape[0]])], inits, props, "encoder")
+
+
 def file_hashes(*folders: Path) -> dict[str, str]:
     """sha256 of every file below ``folders`` (hidden ones too), by path: compare two calls to see
     that nothing was written, replaced, added or removed."""

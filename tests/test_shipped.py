@@ -85,6 +85,26 @@ def test_shipped_generators_are_upgraded_to_philox_seeds_and_sefa_directions(nam
     assert upgrade["changed"][0] == "latent_scheme pcg64 -> philox" and "unchanged" in upgrade["scores"]
 
 
+def test_shipped_encoder_fits_its_generator_and_guesses_real_digits(mnist_test):
+    """exported/mnist-dcgan.encoder.onnx (python -m training train-encoder): bound to the shipped
+    generator's bytes, its card entry says how it was trained, and its guess alone (no search) draws
+    the input's digit for most real test digits."""
+    from inference.encoder import Encoder, encoder_path
+
+    g = Generator.load(EXPORTED / "mnist-dcgan.onnx", device="cpu")
+    path = encoder_path(g.path)
+    assert path.is_file(), f"{path.relative_to(ROOT)} is missing: python -m training train-encoder {g.path.relative_to(ROOT)}"
+    encoder = Encoder.load(path, g)  # refuses an encoder trained for another version of the file
+    made = json.loads(g.path.with_suffix(".json").read_text())["encoder"]
+    assert made["file"] == path.name and made["training_command"].startswith("python -m training train-encoder")
+    assert made["train_steps"] > 0 and made["wall_time_s"] > 0 and made["val_z_mse"] < made["val_z_variance"]
+    x = mnist_test.images[:200].astype(np.float32) / 127.5 - 1
+    guesses = g.run(np.clip(encoder.encode(x), -1, 1))
+    _, logits = _evaluator("mnist").run(to_evaluator_input(guesses, g.output_range))
+    agree = float((logits.argmax(1) == mnist_test.labels[:200]).mean())
+    assert agree >= 0.85, f"the encoder's guess alone draws the input's digit for {agree:.1%} of 200 test digits"
+
+
 @pytest.mark.parametrize("name", [n for n, (_, conditional) in SHIPPED.items() if not conditional])
 def test_unconditional_shipped_generators_draw_every_class(name):
     dataset, _ = SHIPPED[name]

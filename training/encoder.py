@@ -106,6 +106,7 @@ def train_encoder(model: str | os.PathLike, out: str | os.PathLike | None = None
 
 
 def _train(g: Generator, model: Path, out: Path, steps: int, seed: int, force: bool, command: str | None) -> dict:
+    generator_sha256 = file_sha256(model)  # the bytes the pairs come from, whatever happens to the file meanwhile
     net = EncoderNet(g.image_shape, g.latent_dim)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.999))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=0.1)
@@ -131,7 +132,7 @@ def _train(g: Generator, model: Path, out: Path, steps: int, seed: int, force: b
     net.eval()
     with torch.no_grad():
         val_mse = float(nn.functional.mse_loss(net(torch.from_numpy(val_x)), torch.from_numpy(val_z)))
-    facts = {"file": out.name, "generator": model.name, "generator_sha256": file_sha256(model), "train_steps": steps,
+    facts = {"file": out.name, "generator": model.name, "generator_sha256": generator_sha256, "train_steps": steps,
              "batch": BATCH, "pairs": pairs, "seed": seed, "wall_time_s": round(wall, 1),
              "val_z_mse": round(val_mse, 5), "val_z_variance": round(float(val_z.var()), 5),
              "machine": machine_description(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

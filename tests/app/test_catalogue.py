@@ -16,6 +16,7 @@ from tests.helpers import exported_run, tree_hashes
 def test_models_folder_first_then_runs_newest_first_without_web_copies(app_env):
     models = app_env["models"]
     shutil.copy(models / "toy.onnx", models / "toy.fp16.onnx")            # the web copy is not listed twice
+    shutil.copy(models / "toy.onnx", models / "toy.encoder.onnx")         # nor is its encoder (a side file)
     older, newer = (create_run(app_env["runs"], name, {"steps": 1}) for name in ("older", "newer"))
     for age, run in ((100, older), (0, newer)):
         shutil.copy(models / "toy.onnx", run.onnx_path)

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from inference import Generator
-from tests.helpers import app_images, new_app, no_errors
+from tests.helpers import app_images, make_exact_encoder, new_app, no_errors
 
 
 def png(array: np.ndarray) -> bytes:
@@ -43,7 +43,7 @@ def test_an_upload_is_matched_shown_and_becomes_a_key(app_env):
 def test_unusable_uploads_get_a_message(app_env):
     at = explore_toy(app_env)
     cases = [("blank.png", png(np.full((40, 40), 7, np.uint8)), "is blank"),
-             ("notes.png", b"these are not pixels", "is not an image this app can read"),
+             ("notes.png", b"these are not pixels", "is not an image GAN Studio can read"),
              ("tiny.png", png(np.eye(8, dtype=np.uint8) * 255), "smaller than the generator's 28x28"),
              ("huge.png", b"\x89PNG" + bytes(21 * 2**20), "the limit is 20 MiB")]
     for name, data, message in cases:
@@ -51,3 +51,14 @@ def test_unusable_uploads_get_a_message(app_env):
         assert not at.exception
         errors = [e.value for e in at.error]
         assert any("This image cannot be used" in e and message in e and name in e for e in errors), (name, errors)
+
+
+def test_an_encoder_beside_the_model_is_where_the_search_starts(app_env):
+    make_exact_encoder(app_env["models"] / "toy.onnx")
+    at = explore_toy(app_env)
+    assert "toy.encoder" not in str([o for o in at.selectbox(key="model").options])  # a side file, not a model
+    g = Generator.load(app_env["models"] / "toy.onnx", device="cpu")
+    digit = g.generate(g.sample_latent(1, seed=12))[0, ..., 0]
+    at.file_uploader(key="find_upload").set_value(("mine.png", png(digit), "image/png")).run()
+    no_errors(at)
+    assert any("started from the encoder toy.encoder.onnx" in c.value for c in at.caption), [c.value for c in at.caption]

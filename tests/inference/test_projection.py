@@ -14,7 +14,7 @@ from PIL import Image
 from inference import Generator, InferenceError
 from inference.projection import onnx_features, project
 from inference.target_image import read_target
-from tests.helpers import REPO_ROOT, make_onnx_generator
+from tests.helpers import REPO_ROOT, make_exact_encoder, make_onnx_generator
 
 MODEL = REPO_ROOT / "exported" / "mnist-dcgan.onnx"
 EVALUATOR = REPO_ROOT / "exported" / "evaluators" / "mnist-cnn.onnx"
@@ -64,7 +64,7 @@ def test_projection_is_deterministic_and_improves_on_its_start(tmp_path):
 
 @pytest.mark.parametrize("data, message", [
     (png(np.full((64, 64), 255, np.uint8)), r"is blank \(one flat colour"),
-    (b"GIF89a but not really", "is not an image this app can read"),
+    (b"GIF89a but not really", "is not an image GAN Studio can read"),
     (b"", "is empty"),
     (png(np.random.default_rng(0).integers(0, 255, (12, 12), dtype=np.uint8)), r"12x12 pixels, smaller than the generator's 28x28"),
     (png(np.random.default_rng(0).integers(0, 255, (30, 300), dtype=np.uint8)), "too long and thin"),
@@ -107,27 +107,6 @@ def test_cli_project_writes_the_match_and_refuses_bad_images(tmp_path):
         assert not (tmp_path / "m.png").exists()
 
 
-def exact_encoder(model) -> "Path":
-    """The exact inverse of make_onnx_generator's toy (image = tanh(z W)) as an encoder file beside it:
-    z = atanh(x) pinv(W). Built with onnx alone, so the inference side is tested without torch."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    from inference.encoder import encoder_path, file_sha256
-    from tests.helpers import save_onnx_model
-    import onnx
-
-    w = numpy_helper.to_array(next(i for i in onnx.load(str(model)).graph.initializer if i.name == "W"))
-    inits = [numpy_helper.from_array(np.linalg.pinv(w).astype(np.float32), "P"),
-             numpy_helper.from_array(np.array([-1, w.shape[1]], np.int64), "flat"),
-             numpy_helper.from_array(np.array(-0.999, np.float32), "lo"), numpy_helper.from_array(np.array(0.999, np.float32), "hi")]
-    nodes = [helper.make_node("Clip", ["image", "lo", "hi"], ["c"]), helper.make_node("Atanh", ["c"], ["a"]),
-             helper.make_node("Reshape", ["a", "flat"], ["f"]), helper.make_node("MatMul", ["f", "P"], ["z"])]
-    props = {"gan_studio.encoder": "1", "gan_studio.generator": model.name, "gan_studio.generator_sha256": file_sha256(model),
-             "gan_studio.latent_dim": str(w.shape[0]), "gan_studio.image_shape": "1,28,28"}
-    return save_onnx_model(encoder_path(model), nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
-                           [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", w.shape[0]])], inits, props, "encoder")
-
-
 def test_projection_from_an_encoder_is_deterministic_and_starts_from_its_guess(tmp_path):
     from tests.helpers import make_philox_generator
 
@@ -139,7 +118,7 @@ def test_projection_from_an_encoder_is_deterministic_and_starts_from_its_guess(t
     assert without.init == "search" and "no encoder beside the model" in without.note
     with pytest.raises(InferenceError, match="encoder not found"):
         project(g, target, init="encoder", **budget)
-    exact_encoder(model)
+    make_exact_encoder(model)
     a = project(g, target, seed=1, init="encoder", **budget)
     b = project(g, target, seed=1, init="encoder", **budget)
     auto = project(g, target, seed=1, **budget)
@@ -161,7 +140,7 @@ def test_cli_project_init_encoder(tmp_path):
                               capture_output=True, text=True, timeout=120)
     missing = cli("--project", str(image), "--out", str(tmp_path / "m.png"), "--init", "encoder")
     assert missing.returncode == 2 and "encoder not found" in missing.stderr and not (tmp_path / "m.png").exists()
-    exact_encoder(model)
+    make_exact_encoder(model)
     done = cli("--project", str(image), "--out", str(tmp_path / "m.png"), "--init", "encoder")
     assert done.returncode == 0 and "started from the encoder toy.encoder.onnx" in done.stdout, done.stderr
     alone = cli("--init", "search", "--out", str(tmp_path / "x.png"))
