@@ -23,6 +23,7 @@ from onnx import numpy_helper, shape_inference
 
 from inference.contract import INPUT_LATENT, LATENT_SCHEME, PREFIX, metadata_from_card, metadata_from_props, \
     metadata_to_props
+from inference.encoder import encoder_path, file_sha256
 from training.runs import atomic_write_bytes, atomic_write_json
 from training.sefa import MAX_DIRECTIONS, NoDirections, directions_from_weight
 
@@ -139,6 +140,22 @@ def _card_is_stale(card_path: Path, new: dict[str, Any]) -> bool:
     return card["latent_scheme"] != new["latent_scheme"] or card["directions"] != new["directions"]
 
 
+def _restamp_encoder(source: Path, target: Path, source_sha256: str) -> bool:
+    """The encoder beside ``source``, trained for its bytes, goes with the upgraded ``target``, its
+    generator hash made the target's: the graph it inverts is unchanged, only metadata moved.
+    Returns whether there was one to carry."""
+    src = encoder_path(source)
+    if not src.is_file():
+        return False
+    encoder = onnx.load(str(src))
+    stamp = next((p for p in encoder.metadata_props if p.key == PREFIX + "generator_sha256"), None)
+    if stamp is None or stamp.value != source_sha256:
+        return False  # stale already, or not ours: projection says so and falls back to the search
+    stamp.value = file_sha256(target)
+    atomic_write_bytes(encoder_path(target), encoder.SerializeToString())
+    return True
+
+
 def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False) -> list[str]:
     """Upgrade ``model_path`` in place (needs ``force``: it replaces the file) or into ``out`` (refused
     when ``out`` or its card exists, unless ``force``). Returns what changed ([] when already current)."""
@@ -159,7 +176,9 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
     in_place = target.resolve() == model_path.resolve()
     if in_place and not changed and not _card_is_stale(src_card, new):
         return []
-    existing = [p for p in (target, dst_card, dst_half) if p.exists()]
+    carries_encoder = encoder_path(model_path).is_file()
+    existing = [p for p in (target, dst_card, dst_half) + ((encoder_path(target),) if carries_encoder and not in_place
+                                                         else ()) if p.exists()]
     if existing and not force:
         what = "rewrite it and its card in place" if in_place else f"replace {', '.join(p.name for p in existing)}"
         raise UpgradeError(f"{target}: upgrading would {what}; pass --force"
@@ -170,8 +189,11 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
         note["no_directions"] = why_none
     if any(c.startswith("latent_scheme") for c in changed):
         note["seeds"] = SEEDS_NOTE
+    source_sha256 = file_sha256(model_path)
     # Each file replaced whole, the model before its card (as export installs them); a half copy goes along.
     atomic_write_bytes(target, _with_props(model, props))
+    if carries_encoder and _restamp_encoder(model_path, target, source_sha256):
+        note["changed"] = [*note["changed"], f"{encoder_path(target).name}: generator_sha256 of the upgraded file"]
     if src_half.exists():
         atomic_write_bytes(dst_half, _with_props(onnx.load(str(src_half)), props))
     if src_card.exists():

@@ -23,7 +23,7 @@ from training.onnx_graph import optimize_for_export
 from training.sefa import NoDirections, first_layer_weight
 from training.upgrade import UpgradeError, onnx_first_layer_weight, upgrade_model
 
-from tests.helpers import image_folder, tiny_run
+from tests.helpers import image_folder, make_exact_encoder, make_onnx_generator, tiny_run
 
 NEW_KEYS = ("latent_scheme", "directions")
 
@@ -132,6 +132,28 @@ def test_it_refuses_to_overwrite_without_force(fresh_export, tmp_path, capsys):
 
 # The ways a first layer differs in the graph from the module: batch norm folded in (dcgan, dcgan-keras),
 # [z, class code] concatenated (conditional), the spectral norm's weight computed at export (sngan).
+def test_the_encoder_beside_the_model_goes_with_it(tmp_path):
+    """The upgrade rewrites the .onnx, so its bytes' hash changes; the encoder still inverts the same
+    graph, so it is re-stamped rather than left stale (in place and for a copy)."""
+    from inference.encoder import encoder_path, find_encoder
+
+    model = make_onnx_generator(tmp_path / "toy.onnx")
+    make_exact_encoder(model)
+    copy = tmp_path / "copy.onnx"
+    upgrade_model(model, out=copy)
+    changed = upgrade_model(model, force=True)
+    assert any("toy.encoder.onnx" in c for c in changed)
+    for path in (model, copy):
+        encoder, note = find_encoder(Generator.load(path, device="cpu"))
+        assert encoder is not None, note
+        assert encoder_path(path).is_file() and note == f"started from the encoder {encoder_path(path).name}"
+    stale = tmp_path / "stale.onnx"
+    make_onnx_generator(stale, name="other")  # another graph name: other bytes
+    encoder_path(model).replace(encoder_path(stale))  # trained for toy.onnx's bytes, not stale.onnx's
+    upgrade_model(stale, force=True)
+    assert find_encoder(Generator.load(stale, device="cpu"))[0] is None  # a stale encoder stays stale
+
+
 @pytest.mark.parametrize("model_name, conditional", [("dcgan", True), ("dcgan-keras", False), ("sngan", False)])
 def test_the_weight_read_from_the_graph_is_the_one_sefa_reads_in_torch(model_name, conditional, tmp_path):
     config = configs.resolve("dcgan-mnist", [], {"model": model_name, "g_width": 8, "d_width": 8, "latent_dim": 12})
