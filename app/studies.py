@@ -34,7 +34,7 @@ def show(name: str) -> None:
     best = study_view.best(study)
     cols[4].metric("best FID", f"{best.value:.3f}" if best else "–", help="lower is better")
     if best:
-        params = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in best.params.items())
+        params = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v if v != '' else '(none)'}" for k, v in best.params.items())
         st.markdown(f"**Best so far:** trial {best.number}, run `{best.user_attrs.get('run', '?')}`: {params}")
     space = study.user_attrs.get("space") or {}
     if space.get("description"):

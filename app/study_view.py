@@ -99,6 +99,7 @@ def parallel_figure(study: optuna.Study) -> go.Figure | None:
     fids = [t.value for t in done]
     dimensions.append(dict(label="FID", values=fids))
     fig = go.Figure(go.Parcoords(line=dict(color=fids, colorscale="Viridis_r", showscale=True), dimensions=dimensions))
-    fig.update_layout(title=dict(text="Parameters against FID", font=dict(size=14)), height=380,
-                      margin=dict(l=60, r=40, t=60, b=20))
+    # the title sits in the left margin's corner, clear of the axis labels above the plot
+    fig.update_layout(title=dict(text="Parameters against FID", font=dict(size=14), y=0.99, yanchor="top"),
+                      height=420, margin=dict(l=60, r=40, t=100, b=20))
     return fig
