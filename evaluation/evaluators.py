@@ -8,7 +8,6 @@ SHA-256 (see ``provenance``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from inference import hardware
+from inference.files import file_sha256 as sha256_of
 
 from .errors import EvaluationError
 
@@ -53,14 +53,6 @@ def evaluator_path(dataset: str) -> Path:
         raise EvaluationError(f"no evaluator for dataset {dataset!r} (have: {', '.join(known) or 'none'}); train one "
                               f"with `python -m training train-evaluator --dataset {dataset} --out {path}`")
     return path
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def session_options(optimize: bool = False) -> ort.SessionOptions:

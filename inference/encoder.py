@@ -12,7 +12,6 @@ and how it was trained (``train_steps``, ``pairs``, ``val_z_mse``, ``training_co
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import onnxruntime as ort
 
 from . import hardware
 from .errors import InferenceError
+from .files import file_sha256
 from .generator import Generator
 
 SUFFIX = ".encoder.onnx"
@@ -34,14 +34,6 @@ def encoder_path(model: str | os.PathLike) -> Path:
     model = Path(model)
     stem = model.name[:-len(".onnx")] if model.name.endswith(".onnx") else model.stem
     return model.with_name(stem + SUFFIX)
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Encoder:
