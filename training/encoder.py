@@ -18,24 +18,21 @@ import shlex
 import sys
 import tempfile
 import time
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 import torch
 from torch import nn
 
 from inference import Generator
 from inference.encoder import INPUT, OUTPUT, PREFIX, encoder_path, file_sha256
 from training.export import machine_description
+from training.onnx_small import export_checked, parity_error
 from training.runs import atomic_write_json, read_json_object, UnreadableFile
 
 log = logging.getLogger("training")
 
-OPSET = 18
 CHUNK = 8192    # pairs generated at a time
 REUSE = 2       # passes over each chunk
 BATCH = 128
@@ -147,23 +144,9 @@ def _export(net: nn.Module, g: Generator, out: Path, facts: dict, sample: np.nda
             "input_range": "-1,1", **{k: str(v) for k, v in facts.items() if k not in ("file",)}}
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".encoder-") as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        batch = torch.export.Dim("batch", min=1, max=65536)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(net, (torch.zeros(2, *g.image_shape),), str(raw), input_names=[INPUT], output_names=[OUTPUT],
-                              dynamic_shapes={"x": {0: batch}}, opset_version=OPSET, external_data=False, dynamo=True,
-                              verbose=False, optimize=True)
-        proto = onnx.load(str(raw))
-        for key, value in meta.items():
-            proto.metadata_props.add(key=PREFIX + key, value=value)
-        onnx.checker.check_model(proto, full_check=True)
-        checked = Path(tmp) / "encoder.onnx"
-        onnx.save(proto, str(checked))
-        with torch.no_grad():
-            reference = net(torch.from_numpy(sample)).numpy()
-        got = ort.InferenceSession(str(checked), providers=["CPUExecutionProvider"]).run([OUTPUT], {INPUT: sample})[0]
-        diff = float(np.abs(got - reference).max())
+        checked = export_checked(net, g.image_shape, Path(tmp), INPUT, [OUTPUT],
+                                 {PREFIX + key: value for key, value in meta.items()})
+        diff = parity_error(net, checked, sample, INPUT, [OUTPUT])
         if not diff <= 1e-3:
             raise EncoderError(f"onnxruntime differs from PyTorch by {diff:.2e}; nothing written")
         if out.exists() and not force:  # it appeared while we trained

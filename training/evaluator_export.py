@@ -9,20 +9,17 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-import warnings
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-import onnx
-import onnxruntime as ort
 import torch
 from torch import nn
 
 from evaluation.evaluators import INPUT_NAME, INPUT_RANGE, OUTPUTS
-from training.evaluator_net import FEATURE_DIM, OPSET, TARGET_ACCURACY, EvaluatorError, to_input
+from training.evaluator_net import FEATURE_DIM, TARGET_ACCURACY, EvaluatorError, to_input
 from training.export import machine_description
+from training.onnx_small import OPSET, export_checked, parity_error
 from training.runs import atomic_write_json
 
 log = logging.getLogger("training")
@@ -52,25 +49,8 @@ def export_evaluator(model: nn.Module, out: Path, *, dataset: str, test_accuracy
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        batch = torch.export.Dim("batch", min=1, max=65536)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (torch.zeros(2, 1, 28, 28),), str(raw), input_names=[INPUT_NAME],
-                              output_names=list(OUTPUTS), dynamic_shapes={"x": {0: batch}}, opset_version=OPSET,
-                              external_data=False, dynamo=True, verbose=False, optimize=True)
-        proto = onnx.load(str(raw))
-        for key, value in meta.items():
-            proto.metadata_props.add(key=key, value=value)
-        onnx.checker.check_model(proto, full_check=True)
-        checked = Path(tmp) / "model.onnx"
-        onnx.save(proto, str(checked))
-        x = to_input(test_images)
-        with torch.no_grad():
-            ref_logits, ref_feats = model(x)
-        sess = ort.InferenceSession(str(checked), providers=["CPUExecutionProvider"])
-        logits, feats = sess.run(list(OUTPUTS), {INPUT_NAME: x.numpy()})
-        diff = max(float(np.abs(logits - ref_logits.numpy()).max()), float(np.abs(feats - ref_feats.numpy()).max()))
+        checked = export_checked(model, (1, 28, 28), Path(tmp), INPUT_NAME, OUTPUTS, meta)
+        diff = parity_error(model, checked, to_input(test_images).numpy(), INPUT_NAME, OUTPUTS)
         if not diff <= 1e-3:
             raise EvaluatorError(f"onnxruntime differs from PyTorch by {diff:.2e}; nothing written")
         checked.replace(out)

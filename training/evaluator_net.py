@@ -34,7 +34,6 @@ EVALUATOR_DATASETS = ("mnist", "fashion-mnist")
 FEATURE_DIM = 128
 TARGET_ACCURACY = {"mnist": 0.993, "fashion-mnist": 0.92}
 DEFAULT_EPOCHS = {"mnist": 4, "fashion-mnist": 5}
-OPSET = 18
 
 
 class EvaluatorError(Exception):
