@@ -12,7 +12,9 @@ run from its last checkpoint. A failed trial never counts as a result.
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,13 +67,28 @@ def open_storage(url: str, heartbeat_s: int | None = 60, grace_s: int | None = N
         beat = dict(heartbeat_interval=heartbeat_s, grace_period=grace_s or 2 * heartbeat_s,
                     heartbeat_stale_trial_callback=retry_callback())
     try:
-        with quiet():
+        with quiet(), schema_lock(claim_file(url)):
             return RDBStorage(url, engine_kwargs=engine, **beat)
     except ImportError as error:  # a PostgreSQL/MySQL URL without its driver
         raise StudyError(f"--storage {redact(url)}: {error} (install the database's Python driver, e.g. "
                          "psycopg2-binary for PostgreSQL or PyMySQL for MySQL).") from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy's many errors: a URL that does not open
         raise StudyError(f"--storage {redact(url)} cannot be opened: {' '.join(str(error).split())[:300]}") from None
+
+
+@contextmanager
+def schema_lock(path: Path | None) -> Iterator[None]:
+    """Holds the claim lock while Optuna makes its tables: two workers that open a new SQLite file at
+    once would both issue CREATE TABLE, and the second would fail with "table studies already exists"."""
+    if path is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 @contextmanager
