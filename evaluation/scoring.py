@@ -31,7 +31,7 @@ from .inception import inception_extractor
 from .metrics import METRICS, Samples
 from .provenance import with_provenance
 from .reference import get_reference, inception_statistics
-from .sampling import describe, sample_images
+from .sampling import cycled_labels, describe, sample_images
 
 STACKED = {"stacked-mnist": "mnist"}  # dataset -> the dataset whose evaluator reads each channel
 MAX_SAMPLES = 100_000  # generated images per report: 100,000 Stacked MNIST images are 0.9 GiB as float32
@@ -96,11 +96,13 @@ def inception_fid(images: np.ndarray, dataset: str, output_range=(-1.0, 1.0), da
 
 def evaluate_images(images: np.ndarray, dataset: str, *, output_range=(-1.0, 1.0), seed: int = 0,
                     evaluator: Evaluator | None = None, source: str = "images", data_root=None,
-                    kid_subsets: int = 100, inception=None, inception_n: int | None = None, **extra) -> dict[str, Any]:
+                    kid_subsets: int = 100, inception=None, inception_n: int | None = None, labels=None,
+                    **extra) -> dict[str, Any]:
     """Score a set of images (generator outputs, or any fixed set) against ``dataset``'s test split.
 
     ``inception``: an Inception extractor (``inception.inception_extractor()``) to add the Inception
-    FID on the first ``inception_n`` images (default all); ``extra`` goes into the record."""
+    FID on the first ``inception_n`` images (default all); ``labels``: the classes a conditional
+    generator was asked for, one per image (adds ``label_accuracy``); ``extra`` goes into the record."""
     t0 = time.perf_counter()
     images = np.asarray(images)
     stacked_images, scored_as, described_as = None, dataset, None
@@ -115,8 +117,10 @@ def evaluate_images(images: np.ndarray, dataset: str, *, output_range=(-1.0, 1.0
     ref = get_reference(ev, scored_as, data_root=data_root)
     one_per_channel = images.reshape(-1, 1, *images.shape[2:]) if stacked_images else images
     feats, logits = ev.run(to_evaluator_input(one_per_channel, output_range))
+    if labels is not None and (stacked_images or len(labels) != len(images)):
+        raise EvaluationError(f"labels: one per image ({len(images):,}), got {len(labels):,}")
     samples = Samples(features=feats, logits=logits, reference=ref, stacked_images=stacked_images, seed=seed,
-                      kid_subsets=kid_subsets)
+                      kid_subsets=kid_subsets, labels=None if labels is None else np.asarray(labels))
     scores = METRICS.compute(samples)
     if stacked_images:
         described_as = f"{ref.description}, each of the 3 channels of {stacked_images:,} stacked images"
@@ -160,6 +164,7 @@ def evaluate_generator(g: Generator, name: str, dataset: str | None = None, n: i
     return evaluate_images(images, dataset, output_range=g.output_range, seed=seed, data_root=data_root,
                            evaluator=get_evaluator(evaluator) if evaluator else None, source=describe(g, name),
                            kid_subsets=kid_subsets, inception=inception, inception_n=inception_n, latent_seed=seed,
+                           labels=cycled_labels(n, g.num_classes),
                            **({"train_steps": steps} if steps is not None else {}))
 
 

@@ -20,6 +20,7 @@ from torch import nn
 from evaluation.errors import EvaluationError
 from evaluation.evaluators import get_evaluator
 from evaluation.provenance import comparison
+from evaluation.sampling import cycled_labels
 from evaluation.scoring import check_request, evaluate_images, evaluate_model
 from training.config import Config
 from training.export import load_generator, update_scores
@@ -37,6 +38,7 @@ def sample_images(generator: nn.Module, config: Config, n: int, seed: int = 0, b
     device = device or next(generator.parameters()).device
     rng = torch.Generator().manual_seed(int(seed))
     num_classes = int(getattr(generator, "num_classes", 0) or 0)
+    asked = cycled_labels(n, num_classes)
     was_training = generator.training
     generator.eval()
     parts = []
@@ -45,7 +47,7 @@ def sample_images(generator: nn.Module, config: Config, n: int, seed: int = 0, b
             for start in range(0, n, batch):
                 m = min(batch, n - start)
                 z = sample_latents(config, m, torch.device("cpu"), rng).to(device)
-                labels = (torch.arange(start, start + m) % num_classes).to(device) if num_classes else None
+                labels = torch.from_numpy(asked[start:start + m]).to(device) if num_classes else None
                 parts.append(generator(z, labels).float().cpu().numpy())
     finally:
         generator.train(was_training)
@@ -56,8 +58,10 @@ def evaluate_torch_generator(generator: nn.Module, config: Config, n: int, datas
                        source: str = "generator", data_root=None, **options) -> dict[str, Any]:
     """The full report (``evaluation.evaluate_images``'s) of ``n`` samples; ``options`` are its own."""
     images = sample_images(generator, config, n, seed)
+    labels = cycled_labels(n, int(getattr(generator, "num_classes", 0) or 0))
     return evaluate_images(images, dataset or config.dataset, output_range=generator.output_range, seed=seed,
-                           data_root=data_root or config.data_root, source=source, latent_seed=seed, **options)
+                           data_root=data_root or config.data_root, source=source, latent_seed=seed, labels=labels,
+                           **options)
 
 
 def live_scores(generator: nn.Module, config: Config, n: int, seed: int, source: str = "generator",

@@ -28,6 +28,7 @@ from torch import nn
 
 from evaluation.provenance import from_live_row
 from inference import hardware
+from inference.encoder import encoder_path
 from inference.contract import (INPUT_LABEL, INPUT_LATENT, LATENT_SCHEME, OUTPUT_IMAGE, metadata_from_props,
                                 metadata_to_card, metadata_to_props)
 from training import config as configs
@@ -241,17 +242,20 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
 
 
 def model_files(out: Path) -> list[Path]:
-    """The files of an exported model at ``out``: the .onnx, its card, its half-precision copy and its
-    evaluation report. Exporting to ``out`` replaces or removes every one of them."""
-    return [out, out.with_suffix(".json"), out.with_name(out.stem + ".fp16.onnx"), out.with_name(out.stem + ".eval.json")]
+    """The files of an exported model at ``out``: the .onnx, its card, its half-precision copy, its
+    evaluation report and its projection encoder. Exporting to ``out`` replaces or removes each."""
+    return [out, out.with_suffix(".json"), out.with_name(out.stem + ".fp16.onnx"), out.with_name(out.stem + ".eval.json"),
+            encoder_path(out)]
 
 
 def _install(out: Path, model: Path, card: Path, half: Path | None) -> None:
     """Move the checked files onto their names, each with one rename in the same folder (a reader
     sees the old file or the new one, never half of one); the evaluation report and a half copy
-    not made this time described the old weights, so they go."""
-    _, card_path, half_path, report = model_files(out)
+    not made this time described the old weights, so they go, and so does an encoder trained on the
+    old generator's samples (``python -m training train-encoder`` makes one for the new)."""
+    _, card_path, half_path, report, encoder = model_files(out)
     report.unlink(missing_ok=True)
+    encoder.unlink(missing_ok=True)
     if half is None:
         half_path.unlink(missing_ok=True)
     else:

@@ -37,6 +37,7 @@ class Samples:
 
     features: np.ndarray | None = None  # evaluator features of the generated images [N, D]
     logits: np.ndarray | None = None  # evaluator logits [N, C]
+    labels: np.ndarray | None = None  # the classes a conditional generator was asked for [N]
     reference: Any = None  # evaluation.reference.Reference of the test split
     stacked_images: int | None = None  # Stacked MNIST: N = 3 x this, each channel one digit
     inception_features: np.ndarray | None = None  # [N, 2048], with --inception
