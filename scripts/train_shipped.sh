@@ -29,9 +29,9 @@ export_as() {  # NAME OUT [evaluate options]: the last checkpoint, then its scor
 }
 
 # The two DCGANs take the settings the search found (docs/sweeps.md: study dcgan-mnist-stage2,
-# trial 0) as presets of their own, at 100,000 steps of batch 32, one thread each (OMP_NUM_THREADS=1).
-OMP_NUM_THREADS=1 train shipped-dcgan-mnist-tuned dcgan-mnist-tuned 100000
-OMP_NUM_THREADS=1 train shipped-dcgan-fashion-mnist-tuned dcgan-fashion-mnist-tuned 100000
+# trial 0) as presets of their own, at 70,000 steps of batch 32, one thread each (OMP_NUM_THREADS=1).
+OMP_NUM_THREADS=1 train shipped-dcgan-mnist-tuned dcgan-mnist-tuned 70000
+OMP_NUM_THREADS=1 train shipped-dcgan-fashion-mnist-tuned dcgan-fashion-mnist-tuned 70000
 train shipped-wgan-gp-mnist wgan-gp-mnist 15000 --set ema=true --set ema_start=1000
 train shipped-cgan-mnist cgan-mnist 6000
 # The shipped stacked-mnist-pacgan came from run stacked-g2-20261126-014830, trained with these very

@@ -63,6 +63,19 @@ def test_shipped_generator_loads_generates_and_has_a_complete_card(name):
     assert meta["latent_dim"] == g.latent_dim and meta["train_steps"] == g.metadata["train_steps"]
 
 
+@pytest.mark.parametrize("name", ["mnist-dcgan", "fashion-mnist-dcgan", "mnist-cgan"])
+def test_shipped_cards_carry_the_paper_comparable_inception_fid_with_its_protocol(name):
+    """Lucic et al.'s protocol: Inception-v3 pool features of 10,000 samples against the 10,000 test
+    images; the conditional model's card also says how often it draws the asked digit."""
+    dataset, conditional = SHIPPED[name]
+    scores = json.loads((EXPORTED / f"{name}.json").read_text())["metadata"]["metrics"]
+    inception = scores["inception"]
+    assert scores["metrics"]["fid_inception"] == inception["metrics"]["fid"] > 0
+    assert inception["n_generated"] == 10_000 and inception["reference"] == f"{dataset} test (10,000)"
+    assert inception["feature_network"].startswith("Inception-v3 pool3 (2048)")
+    assert ("label_accuracy" in scores["metrics"]) == conditional
+
+
 @pytest.mark.parametrize("name", [*SHIPPED, "stacked-mnist-pacgan"])
 def test_shipped_generators_have_philox_seeds_and_sefa_directions(name):
     """Exported with latent_scheme and directions, or trained before they existed and upgraded by

@@ -24,6 +24,6 @@ def label_accuracy(logits, labels) -> float:
 
 
 @METRICS.register("label-accuracy", Score("label_accuracy", "Asked class drawn", HIGHER, on_card=True),
-                  needs=("logits", "labels"), when="class-conditional generators")
+                  needs=("logits", "labels"), when="class-conditional generators only")
 def _label_accuracy(samples: Samples) -> dict[str, float]:
     return {"label_accuracy": label_accuracy(samples.logits, samples.labels)}
