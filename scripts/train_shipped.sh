@@ -28,8 +28,8 @@ export_as() {  # NAME OUT [evaluate options]: the last checkpoint, then its scor
     python -m training evaluate "exported/$out.onnx" --update-card "$@" >> "$log" 2>&1
 }
 
-# The two DCGANs and the conditional one take the settings the search found (docs/sweeps.md: study dcgan-mnist-stage2,
-# trial 0) as presets of their own, at 70,000 steps of batch 32, one thread each (OMP_NUM_THREADS=1).
+# The two DCGANs and the conditional one take the settings the search found (docs/sweeps.md:
+# study dcgan-mnist-stage2, trial 0) as presets of their own, at 70,000 steps of batch 32, one thread each (OMP_NUM_THREADS=1).
 OMP_NUM_THREADS=1 train shipped-dcgan-mnist-tuned dcgan-mnist-tuned 70000
 OMP_NUM_THREADS=1 train shipped-dcgan-fashion-mnist-tuned dcgan-fashion-mnist-tuned 70000
 train shipped-wgan-gp-mnist wgan-gp-mnist 15000 --set ema=true --set ema_start=1000
@@ -43,4 +43,4 @@ export_as shipped-wgan-gp-mnist mnist-wgan-gp
 export_as shipped-cgan-mnist-tuned mnist-cgan --inception
 export_as shipped-pacgan-stacked-mnist stacked-mnist-pacgan --n 26000 --kid-subsets 20  # PacGAN's protocol
 # Projection (Explore's Upload and Draw) starts from an encoder trained on the generator's own samples.
-[ -f exported/mnist-dcgan.encoder.onnx ] || python -m training train-encoder exported/mnist-dcgan.onnx >> "$log" 2>&1
+[ -f exported/mnist-dcgan.encoder.onnx ] || python -m training train-encoder exported/mnist-dcgan.onnx --steps 10000 >> "$log" 2>&1
