@@ -10,6 +10,9 @@ import pytest
 from evaluation import Evaluator, to_evaluator_input
 from evaluation.metrics import stacked_mnist_metrics
 from inference import Generator
+from inference.encoder import Encoder, encoder_path
+from inference.projection import onnx_features, project
+from inference.target_image import read_target
 
 from tests.helpers import REPO_ROOT
 
@@ -104,10 +107,6 @@ def test_shipped_encoder_fits_its_generator_and_projection_finds_real_digits(mni
     generator's bytes, its card entry says how it was trained, its guess alone (no search) draws the
     input's digit for most real test digits, and projection refined from it (what Explore and
     --project do) for nearly all of them."""
-    from inference.encoder import Encoder, encoder_path
-    from inference.projection import onnx_features, project
-    from inference.target_image import read_target
-
     g = Generator.load(EXPORTED / "mnist-dcgan.onnx", device="cpu")
     path = encoder_path(g.path)
     assert path.is_file(), f"{path.relative_to(ROOT)} is missing: python -m training train-encoder {g.path.relative_to(ROOT)}"
