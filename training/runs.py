@@ -122,6 +122,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except FileNotFoundError:  # our own temporary file or its folder vanished: the folder is being deleted
+        Path(tmp).unlink(missing_ok=True)
+        raise RunError(folder_gone(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 
 import pytest
@@ -43,6 +44,21 @@ def test_files_are_replaced_whole_and_readable_by_others(tmp_path):
     assert json.loads(path.read_text()) == {"a": 2}
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644  # the app may run as another user
     assert [p.name for p in tmp_path.iterdir()] == ["status.json"]  # no temporary file left
+
+
+def test_a_folder_deleted_in_the_middle_of_a_write_is_a_clear_error_and_not_made_again(tmp_path, monkeypatch):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    real_fsync = os.fsync
+
+    def fsync_then_delete(fd):  # the app's Delete (shutil.rmtree) between our write and our rename
+        real_fsync(fd)
+        shutil.rmtree(folder)
+
+    monkeypatch.setattr(os, "fsync", fsync_then_delete)
+    with pytest.raises(RunError, match="no longer exists"):
+        atomic_write_json(folder / "status.json", {"a": 1})
+    assert not folder.exists()
 
 
 def test_metrics_skip_a_half_written_row_and_a_resume_truncates_the_rest(tmp_path):
