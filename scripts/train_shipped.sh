@@ -34,7 +34,7 @@ export_as() {  # NAME OUT [evaluate options]: the last checkpoint, then its scor
 OMP_NUM_THREADS=1 train shipped-dcgan-mnist-tuned dcgan-mnist-tuned 140000
 OMP_NUM_THREADS=1 train shipped-dcgan-fashion-mnist-tuned dcgan-fashion-mnist-tuned 70000
 train shipped-wgan-gp-mnist wgan-gp-mnist 15000 --set ema=true --set ema_start=1000
-# The conditional one keeps the DCGAN paper's rates (the search's cost it half its recall, docs/sweeps.md).
+# The conditional one keeps the DCGAN paper's rates (the search's settings cost it half its recall, docs/sweeps.md).
 OMP_NUM_THREADS=2 train shipped-cgan-mnist-long cgan-mnist-long 27000
 # The shipped stacked-mnist-pacgan came from run stacked-g2-20261126-014830, trained with these very
 # settings (as --set overrides, before they became the preset); its card names that run.

@@ -122,11 +122,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except FileNotFoundError:  # our own temporary file or its folder vanished: the folder is being deleted
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
-        raise RunError(folder_gone(path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, FileNotFoundError):  # our own temporary file or its folder vanished: a delete
+            raise RunError(folder_gone(path)) from None
         raise
 
 
