@@ -205,6 +205,7 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
             "run": run.id, "preset": config.preset, "description": config.description,
             "checkpoint": checkpoint, "steps": int(state["step"]), "images_seen": int(state.get("images_seen", 0)),
             "wall_time_s": round(float(state.get("elapsed", 0.0)), 1), "machine": machine_description(),
+            "precision": state.get("precision"),  # bf16 and fp32 runs differ ~4x in wall time
             "weights": "ema" if state.get("ema") is not None else "generator",
             "state": status.get("state"), "config": config.to_dict(),
         },

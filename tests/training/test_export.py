@@ -92,4 +92,5 @@ def test_export_onto_an_existing_model_needs_force_and_takes_its_side_files(tmp_
     assert sorted(p.name for p in models.iterdir()) == ["mnist-dcgan.json", "mnist-dcgan.onnx"]  # no stale report or encoder
     card = json.loads(target.with_suffix(".json").read_text())
     assert card["training"]["run"] == run.id and card["export"]["files"] == ["mnist-dcgan.onnx"]
+    assert card["training"]["precision"].startswith(run.read_status()["precision"])  # bf16 or fp32, and why
     assert Generator.load(target).latent_dim == 8 and Generator.load(target).metadata["train_steps"] == 10
