@@ -303,10 +303,11 @@ class Trainer:
                 log.error(message)
                 writer.diverged(self.step, message)
                 return "diverged"
-        state = "stopped" if self.step < c.steps else "finished"
-        if state == "finished" and self.step % c.sample_every:
-            self.write_samples()
-        writer.ended(state, self.step, self.order.epoch)
+            # Under our handlers still: a second Stop (SIGTERM) now must not kill the run unfinished.
+            state = "stopped" if self.step < c.steps else "finished"
+            if state == "finished" and self.step % c.sample_every:
+                self.write_samples()
+            writer.ended(state, self.step, self.order.epoch)
         return state
 
     def _loop(self, progress: Callable[[int, dict], None] | None) -> None:

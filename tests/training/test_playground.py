@@ -150,3 +150,26 @@ def test_a_playground_run_is_not_resumed_as_an_image_run(tmp_path, capsys):
     run = create_run(tmp_path / "runs", "playground-ring", check_settings({}).to_dict())
     assert main(["resume", run.id, "--runs-dir", str(tmp_path / "runs")]) == 2
     assert "is a 2-D playground run" in capsys.readouterr().err
+
+
+def test_a_signal_during_the_final_write_still_ends_the_run_stopped(tmp_path, one_thread, monkeypatch):
+    """The app's Stop writes the control file and sends SIGTERM: the loop may see the file first and
+    be writing its last status when the signal lands (SIGINT here: its default handler raises, where
+    SIGTERM's would kill the test)."""
+    from training.playground.loop import run_playground
+
+    settings = check_settings({"g_width": 16, "d_width": 16, "steps": 1000})
+    run = create_run(tmp_path / "runs", "playground-ring", settings.to_dict())
+    files.write_initial_control(run, "play")
+    files.write_control(run, stop=True)
+    write_status = RunFolder.write_status
+
+    def signalled_at_the_end(self, **fields):
+        if fields.get("state") == "stopped":
+            signal.raise_signal(signal.SIGINT)
+        write_status(self, **fields)
+
+    monkeypatch.setattr(RunFolder, "write_status", signalled_at_the_end)
+    assert run_playground(settings, run) == "stopped"
+    status = RunFolder(run.path).read_status()
+    assert status["state"] == "stopped" and "the app's Stop" in status["message"]

@@ -133,12 +133,14 @@ def run_playground(settings: Settings, run: RunFolder) -> str:
                 _report(run, shots, gan, mode, served, "playing")
         if stop_reason:
             state = "stopped"
+        # Still under our handlers: the app's Stop writes the control file *and* sends SIGTERM, and
+        # a signal landing here under the default handler would kill the run before it says "stopped".
+        why = f"stopped ({stop_reason[0]})" if stop_reason else f"finished {settings.steps} steps"
+        shots.write("pause", served)
+        run.write_status(state=state, step=gan.g_steps, d_steps=gan.d_steps, g_steps=gan.g_steps, message=why)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    why = f"stopped ({stop_reason[0]})" if stop_reason else f"finished {settings.steps} steps"
-    shots.write("pause", served)
-    run.write_status(state=state, step=gan.g_steps, d_steps=gan.d_steps, g_steps=gan.g_steps, message=why)
     log.info("playground %s: %s at D step %d, G step %d", run.id, why, gan.d_steps, gan.g_steps)
     return state
 
