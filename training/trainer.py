@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import logging
 import math
-import signal
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -39,10 +37,9 @@ from training.precision import allow_tf32, choose
 from training.preflight import check_data
 from training.run_writer import RunWriter, sample_grid
 from training.runs import RunFolder
+from training.stop_signals import stop_on_signals
 
 log = logging.getLogger("training")
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # what the app's Stop button and Ctrl-C send
 
 
 def grad_norm(module: nn.Module) -> float:
@@ -272,26 +269,16 @@ class Trainer:
         return time.perf_counter() - start
 
     # ------------------------------------------------------------------ the loop
-    @contextmanager
-    def _stop_on_signals(self) -> Iterator[None]:
-        """SIGTERM and SIGINT finish the current step, checkpoint and end as ``stopped``; the
-        previous handlers come back afterwards."""
-        def request_stop(signum, frame) -> None:
-            if not self.stop_requested:
-                self.writer.stopping(signal.Signals(signum).name)
-            self.stop_requested = True
-
-        previous = {s: signal.signal(s, request_stop) for s in STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+    def request_stop(self, signal_name: str) -> None:
+        """Finish the current step, checkpoint and end as ``stopped`` (SIGTERM, SIGINT)."""
+        if not self.stop_requested:
+            self.writer.stopping(signal_name)
+        self.stop_requested = True
 
     def train(self, progress: Callable[[int, dict], None] | None = None) -> str:
         """Train to ``config.steps``; returns the final state (finished, stopped or diverged)."""
         c, writer = self.config, self.writer
-        with self._stop_on_signals():
+        with stop_on_signals(self.request_stop):
             writer.started(self.step, self.order.epoch, self.device, self.precision)
             if self.step == 0:
                 self.write_samples()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 
 import numpy as np
@@ -23,6 +22,7 @@ from training.playground.nets import ToyGAN
 from training.playground.settings import Settings
 from training.playground.targets import make_target
 from training.runs import RunFolder, atomic_write_json, now_iso
+from training.stop_signals import stop_on_signals
 
 log = logging.getLogger("training")
 
@@ -89,13 +89,8 @@ def run_playground(settings: Settings, run: RunFolder) -> str:
     gan = build_gan(settings)
     shots = Snapshots(gan, run, settings.seed)
     stop_reason: list[str] = []
-
-    def request_stop(signum, frame):
-        stop_reason.append(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
     mode, served, paused_since, state = settings.start, 0, None, "finished"
-    try:
+    with stop_on_signals(stop_reason.append):
         run.write_status(state="running", pid=os.getpid(), step=0, total_steps=settings.steps, started=now_iso(),
                          d_steps=0, g_steps=0, message=f"{'playing' if mode == 'play' else 'paused'}")
         shots.write(mode, served)
@@ -133,14 +128,10 @@ def run_playground(settings: Settings, run: RunFolder) -> str:
                 _report(run, shots, gan, mode, served, "playing")
         if stop_reason:
             state = "stopped"
-        # Still under our handlers: the app's Stop writes the control file *and* sends SIGTERM, and
-        # a signal landing here under the default handler would kill the run before it says "stopped".
+        # Still inside stop_on_signals: a second Stop's SIGTERM must not kill the run unfinished.
         why = f"stopped ({stop_reason[0]})" if stop_reason else f"finished {settings.steps} steps"
         shots.write("pause", served)
         run.write_status(state=state, step=gan.g_steps, d_steps=gan.d_steps, g_steps=gan.g_steps, message=why)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     log.info("playground %s: %s at D step %d, G step %d", run.id, why, gan.d_steps, gan.g_steps)
     return state
 
