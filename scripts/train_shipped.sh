@@ -34,8 +34,8 @@ export_as() {  # NAME OUT [evaluate options]: the last checkpoint, then its scor
 OMP_NUM_THREADS=1 train shipped-dcgan-mnist-tuned dcgan-mnist-tuned 140000
 OMP_NUM_THREADS=1 train shipped-dcgan-fashion-mnist-tuned dcgan-fashion-mnist-tuned 70000
 train shipped-wgan-gp-mnist wgan-gp-mnist 15000 --set ema=true --set ema_start=1000
-# The conditional one takes the search's settings too (85,000 steps, two threads; docs/sweeps.md).
-OMP_NUM_THREADS=2 train shipped-cgan-mnist-tuned cgan-mnist-tuned 85000
+# The conditional one takes the search's settings too (140,000 steps, two threads; docs/sweeps.md).
+OMP_NUM_THREADS=2 train shipped-cgan-mnist-tuned cgan-mnist-tuned 140000 --set eval_every=2000
 # The shipped stacked-mnist-pacgan came from run stacked-g2-20261126-014830, trained with these very
 # settings (as --set overrides, before they became the preset); its card names that run.
 train shipped-pacgan-stacked-mnist pacgan-stacked-mnist 20000
