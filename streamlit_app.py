@@ -16,12 +16,12 @@ from app import ui  # noqa: E402
 st.set_page_config(page_title="GAN Studio", page_icon=":material/palette:", layout="wide")
 
 pages = [
-    st.Page("app/explore.py", title="Explore", icon=":material/palette:", default=True),
-    st.Page("app/train.py", title="Train", icon=":material/fitness_center:"),
-    st.Page("app/runs.py", title="Runs", icon=":material/monitoring:"),
-    st.Page("app/studies.py", title="Studies", icon=":material/science:"),
-    st.Page("app/playground.py", title="2-D playground", icon=":material/scatter_plot:"),
-    st.Page("app/models.py", title="Models", icon=":material/inventory_2:"),
+    st.Page("app/pages/explore.py", title="Explore", icon=":material/palette:", default=True),
+    st.Page("app/pages/train.py", title="Train", icon=":material/fitness_center:"),
+    st.Page("app/pages/runs.py", title="Runs", icon=":material/monitoring:"),
+    st.Page("app/pages/studies.py", title="Studies", icon=":material/science:"),
+    st.Page("app/pages/playground.py", title="2-D playground", icon=":material/scatter_plot:"),
+    st.Page("app/pages/model_files.py", title="Models", icon=":material/inventory_2:"),
 ]
 page = st.navigation(pages)
 ui.guard(page.run)()

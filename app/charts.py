@@ -14,7 +14,7 @@ GROUPS = [
     ("D(x) and D(G(z))", ("d_real", "d_fake")),
     ("Wasserstein estimate and penalties", ("wasserstein", "gradient_penalty", "gp", "r1_penalty", "r1")),
     ("Gradient norms", ()),  # every grad_norm_* column
-    ("Sample grid variety (0: all alike)", ("grid_diversity",)),  # kind: samples rows (training/health.py)
+    ("Sample grid variety (0: all alike)", ("grid_diversity",)),  # kind: samples rows (training/runfolder/health.py)
 ]
 NOT_CHARTED = {"step", "epoch", "time", "images_per_s", "kind"} | {s.key for s in METRICS.scores() if not s.charted}
 TITLES = {s.key: s.label for s in METRICS.charted()}

@@ -16,7 +16,7 @@ import streamlit as st
 from app import ui
 from app.catalogue import ModelEntry
 from inference import Generator, metadata_to_card
-from training.runs import RunError, UnreadableFile, atomic_write_json, read_json_object
+from training.runfolder.folder import RunError, UnreadableFile, atomic_write_json, read_json_object
 
 METHODS = {"PCA": "pca", "SeFa": "sefa"}
 MAX_NAME = 40

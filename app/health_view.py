@@ -1,13 +1,13 @@
 """A run's health on its view: a badge, the findings with their figures and remedies, and the chart
-markers where each began. Read from the run folder's health.jsonl (training/health.py writes it)."""
+markers where each began. Read from the run folder's health.jsonl (training/runfolder/health.py writes it)."""
 from __future__ import annotations
 
 from typing import Any
 
 import streamlit as st
 
-from training.health import TITLES, active_findings, findings, health_line
-from training.runs import RunFolder
+from training.runfolder.health import TITLES, active_findings, findings, health_line
+from training.runfolder.folder import RunFolder
 
 # The chart columns each kind of finding is about, so its marker goes on the charts that show it.
 COLUMNS = {"d_overpowering": ("d_real", "d_fake", "grad_norm_g"), "oscillating": ("loss_d", "loss_g"),

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.health import health_line
-from training.runs import UNREADABLE, RunError, RunFolder
+from training.runfolder.health import health_line
+from training.runfolder.folder import UNREADABLE, RunError, RunFolder
 
 
 def _text(value: Any) -> str:
@@ -51,7 +51,7 @@ def run_summary(run: RunFolder) -> dict[str, Any]:
 
 
 def _health(run: RunFolder, status: dict[str, Any]) -> str:
-    """The health monitor's line (training/health.py): from health.jsonl, else status.json, else ''."""
+    """The health monitor's line (training/runfolder/health.py): from health.jsonl, else status.json, else ''."""
     events = run.read_health()
     return health_line(events) if events else _text(status.get("health")) if status.get("health") else ""
 

@@ -1,12 +1,12 @@
 """One click on a run's view: its sample grids as a timelapse (GIF, or MP4 where imageio-ffmpeg is
-installed), made by training/timelapse.py exactly as `python -m training timelapse` makes it, and
+installed), made by training/runfolder/timelapse.py exactly as `python -m training timelapse` makes it, and
 offered for download."""
 from __future__ import annotations
 
 import streamlit as st
 
-from training.runs import RunFolder
-from training.timelapse import make_timelapse
+from training.runfolder.folder import RunFolder
+from training.runfolder.timelapse import make_timelapse
 
 MIME = {"gif": "image/gif", "mp4": "video/mp4"}
 

@@ -16,7 +16,7 @@ from app.paths import inside, models_dir, runs_dir
 from app.summaries import eta_text
 from inference import Generator, InferenceError
 from training.config import ConfigError
-from training.runs import UNREADABLE, RunError, RunFolder
+from training.runfolder.folder import UNREADABLE, RunError, RunFolder
 
 log = logging.getLogger("gan_studio.app")
 
@@ -118,7 +118,7 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
         state = status.get("state", "?")
         going = processes.going(run, status)
         rows = run.read_metrics()
-        events = run.read_health()  # the health monitor's findings (training/health.py)
+        events = run.read_health()  # the health monitor's findings (training/runfolder/health.py)
         run_header(run, status)
         health_view.badge(run, status, events)
         total = status.get("total_steps") or 0
@@ -191,7 +191,7 @@ def _buttons(run: RunFolder, status: dict, going: bool, key: str) -> None:
             if cols[3].button("Explore", icon=":material/palette:", key=f"explore-{key}",
                               help="open this run's generator on the Explore page"):
                 st.session_state["open_model"] = str(run.onnx_path)
-                st.switch_page("app/explore.py")
+                st.switch_page("app/pages/explore.py")
             with cols[4].popover("Publish", icon=":material/publish:"):
                 _publish_form(run, key)
 

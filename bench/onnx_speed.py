@@ -5,7 +5,7 @@ same generator are measured once) at batch 1, 16 and 64:
 
 - PyTorch eager: eval mode, ``torch.no_grad()``, ``torch.set_num_threads(cores)``;
 - onnxruntime, plain export: ``torch.onnx.export`` of the generator as it is;
-- onnxruntime, optimized export: of ``training.onnx_graph.optimize_for_export(generator)``, which is
+- onnxruntime, optimized export: of ``training.export.graph.optimize_for_export(generator)``, which is
   what ``python -m training export`` writes;
 
 both sessions with the options ``inference.Generator`` uses. Timings are wall clock, the contenders
@@ -37,9 +37,9 @@ from torch import nn
 from inference import hardware
 from inference.generator import _session_options
 from training import config as configs
-from training.export import _export_graph, machine_description
+from training.export.generator import _export_graph, machine_description
 from training.models import build_models
-from training.onnx_graph import SubPixelConv2d, input_shapes, optimize_for_export
+from training.export.graph import SubPixelConv2d, input_shapes, optimize_for_export
 
 BATCHES = (1, 16, 64)
 CONTENDERS = ("torch", "plain", "optimized")
@@ -257,7 +257,7 @@ convolution as one oneDNN primitive over the batch. The Keras generator is hit h
 its first layer, a **stride-1** 5×5 transposed convolution 256→128 on 7×7: 40 M multiply-adds per
 image, about 80% of the model.
 
-The fix (`training/onnx_graph.py`, applied by `python -m training export` to a copy used only for
+The fix (`training/export/graph.py`, applied by `python -m training export` to a copy used only for
 export; the parity check still compares the file with the original generator, at most 1e-4):
 batch norms that follow a layer in an `nn.Sequential` are folded into it; then every transposed
 convolution with at least 8 output channels becomes convolutions. A stride-1 one is a `Conv`

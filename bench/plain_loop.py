@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training import config as configs
-from training.data import load_dataset, normalize
+from training.data.dataset import load_dataset, normalize
 from training.ema import EMA
 from training.latents import sample_latents
 from training.models import build_models

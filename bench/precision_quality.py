@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inference import hardware  # noqa: E402
-from training.runs import RunFolder  # noqa: E402
+from training.runfolder.folder import RunFolder  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "precision_quality.md"
 PRESET = "dcgan-mnist"

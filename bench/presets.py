@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from training.config import load_preset, preset_names  # noqa: E402
-from training.runs import RunFolder  # noqa: E402
+from training.runfolder.folder import RunFolder  # noqa: E402
 
 REPORTS = ROOT / "bench" / "results" / "presets"
 TABLE = ROOT / "bench" / "results" / "presets.md"

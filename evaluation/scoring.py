@@ -35,7 +35,7 @@ from .sampling import cycled_labels, describe, sample_images
 
 STACKED = {"stacked-mnist": "mnist"}  # dataset -> the dataset whose evaluator reads each channel
 MAX_SAMPLES = 100_000  # generated images per report: 100,000 Stacked MNIST images are 0.9 GiB as float32
-# The datasets `python -m training train-evaluator` has a recipe for (training.evaluator_net.EVALUATOR_DATASETS).
+# The datasets `python -m training train-evaluator` has a recipe for (training.auxiliary.evaluator_net.EVALUATOR_DATASETS).
 EVALUATOR_RECIPES = ("mnist", "fashion-mnist")
 
 

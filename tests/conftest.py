@@ -26,7 +26,7 @@ def mnist_root() -> Path:
 def mnist_train():
     """The real MNIST training split as an ImageDataset (uint8, in memory), loaded once."""
     _require_mnist()
-    from training.data import load_dataset
+    from training.data.dataset import load_dataset
 
     return load_dataset("mnist", MNIST_ROOT, "train")
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from training import config as configs
-from training.runs import RunFolder, create_run, list_runs, process_alive
+from training.runfolder.folder import RunFolder, create_run, list_runs, process_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -261,7 +261,7 @@ def tree_hashes(*roots: Path) -> dict[str, str]:
 
 def exported_run(runs: Path, name: str = "done", state: str = "finished") -> RunFolder:
     """A run folder as training and export leave it: a (fake) checkpoint, generator.onnx and its card."""
-    from training.runs import create_run
+    from training.runfolder.folder import create_run
 
     run = create_run(runs, name, {"preset": "toy", "dataset": "mnist", "steps": 100})
     run.write_status(state=state, step=100, total_steps=100, message=state)
@@ -276,7 +276,7 @@ def training_like_process(ignore_term: bool = False, lock: Path | None = None, w
     ``lock`` (a run folder) it holds that run's lock; ``word`` in place of "training" makes it
     a process that is not a trainer at all."""
     code = ("import signal, sys, time\n" + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignore_term else "")
-            + (f"from pathlib import Path\nfrom training.run_lock import RunLock\nfrom training.runs import RunFolder\n"
+            + (f"from pathlib import Path\nfrom training.runfolder.lock import RunLock\nfrom training.runfolder.folder import RunFolder\n"
                f"held = RunLock.acquire(RunFolder(Path({str(lock)!r})))\n" if lock else "")
             + "print('ready', flush=True)\ntime.sleep(120)\n")
     proc = subprocess.Popen([sys.executable, "-c", code, word], stdout=subprocess.PIPE, start_new_session=True,

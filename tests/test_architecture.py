@@ -14,13 +14,13 @@ PACKAGES = ("dataio", "inference", "evaluation", "training", "app")
 TORCH_FREE_PACKAGES = ("dataio", "inference", "evaluation", "app")
 # training's modules that the app imports (config validation, run folders, the registries' catalogue,
 # who holds a run's lock)
-TORCH_FREE_TRAINING = ("training", "training.config", "training.runs", "training.registry", "training.run_lock",
+TORCH_FREE_TRAINING = ("training", "training.config", "training.runfolder.folder", "training.registry", "training.runfolder.lock",
                        "training.playground", "training.playground.targets", "training.playground.settings",
                        "training.playground.files", "training.sweep", "training.sweep.study", "training.sweep.space",
-                       "training.sweep.report", "training.sweep.cli", "training.health", "training.health_remedies",
-                       "training.timelapse")
+                       "training.sweep.report", "training.sweep.cli", "training.runfolder.health", "training.runfolder.remedies",
+                       "training.runfolder.timelapse")
 # Streamlit page scripts run top to bottom inside the app; AppTest covers them (tests/app/).
-PAGE_SCRIPTS = {"app.explore", "app.train", "app.runs", "app.models", "app.playground", "app.studies"}
+PAGE_SCRIPTS = {"app.pages.explore", "app.pages.train", "app.pages.runs", "app.pages.model_files", "app.pages.playground", "app.pages.studies"}
 MAX_LINES = 400
 
 

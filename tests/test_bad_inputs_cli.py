@@ -17,7 +17,7 @@ from inference import Generator, InferenceError, save_gif, save_png, upscale
 from inference.cli import main as inference_main
 from inference.cli_errors import BUG_LINE, Parser, run_cli
 from training import config as configs
-from training.cli import main as training_main
+from training.cli.main import main as training_main
 
 from tests.helpers import REPO_ROOT, file_hashes, image_folder, make_onnx_generator, tiny_run
 
@@ -225,6 +225,6 @@ def test_debug_shows_the_traceback_and_a_bug_says_it_is_one(capsys, monkeypatch)
 
 def test_the_evaluator_advice_names_only_datasets_train_evaluator_takes():
     from evaluation.scoring import EVALUATOR_RECIPES
-    from training.evaluator_net import EVALUATOR_DATASETS  # torch: the recipes live with the network
+    from training.auxiliary.evaluator_net import EVALUATOR_DATASETS  # torch: the recipes live with the network
 
     assert EVALUATOR_RECIPES == EVALUATOR_DATASETS

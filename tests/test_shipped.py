@@ -85,8 +85,8 @@ def test_shipped_generators_have_philox_seeds_and_sefa_directions(name):
     `python -m training upgrade`: a seed draws the contract's latent (the same in the examples), the
     SeFa directions are those of the file's own first layer, and an upgraded card says so and keeps
     its scores."""
-    from training.sefa import directions_from_weight  # torch: only this check needs it
-    from training.upgrade import onnx_first_layer_weight
+    from training.export.sefa import directions_from_weight  # torch: only this check needs it
+    from training.export.upgrade import onnx_first_layer_weight
     import onnx
 
     path = EXPORTED / f"{name}.onnx"

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from training.runs import RunFolder, atomic_write_bytes
+from training.runfolder.folder import RunFolder, atomic_write_bytes
 
 CHECKPOINTS = ("last", "best")
 

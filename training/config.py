@@ -91,7 +91,7 @@ class Config:
     keep_checkpoints: int = _field(3, "older checkpoints kept beside last.pt", lo=0, hi=1000)
     eval_every: int = _field(0, "cheap evaluation every N generator steps; 0 turns it off", lo=0)
     eval_samples: int = _field(2000, "samples drawn for each evaluation during training", lo=10, hi=100000)
-    # Training health (training/health.py): what counts as a sign of trouble; findings go to health.jsonl
+    # Training health (training/runfolder/health.py): what counts as a sign of trouble; findings go to health.jsonl
     health_check: bool = _field(True, "watch the run for the usual GAN failures and write findings to health.jsonl")
     health_warmup: int = _field(200, "steps before the health checks start (an untrained pair looks unhealthy)", lo=0)
     health_sustain: int = _field(200, "steps a sign must last on every metrics row before it is a finding", lo=1)

@@ -23,10 +23,10 @@ from evaluation.provenance import comparison
 from evaluation.sampling import cycled_labels
 from evaluation.scoring import check_request, evaluate_images, evaluate_model
 from training.config import Config
-from training.export import load_generator, update_scores
-from training.inception_export import inception_extractor
+from training.export.generator import load_generator, update_scores
+from training.export.inception import inception_extractor
 from training.latents import sample_latents
-from training.runs import DEFAULT_RUNS_DIR, find_run
+from training.runfolder.folder import DEFAULT_RUNS_DIR, find_run
 
 BATCH = 500
 

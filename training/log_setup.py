@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from training.runs import RunError, RunFolder, folder_gone
+from training.runfolder.folder import RunError, RunFolder, folder_gone
 
 log = logging.getLogger("training")
 

@@ -18,7 +18,7 @@ from training.losses import build_loss
 from training.models import build_models
 from training.precision import choose
 from training.registry import REGISTRIES
-from training.runs import RunFolder
+from training.runfolder.folder import RunFolder
 
 # What every checkpoint a trainer writes holds (Trainer.state_dict): a file without them is not one.
 CHECKPOINT_KEYS = ("step", "generator", "discriminator", "opt_g", "opt_d", "order", "log_sums", "log_count",

@@ -21,11 +21,11 @@ from inference.latents import sample as latent_sample
 from inference.philox import MAX_SEED
 from training.checkpoint import save_checkpoint
 from training.config import Config
-from training.health import grid_diversity
-from training.health_log import HealthLog
+from training.runfolder.health import grid_diversity
+from training.runfolder.health_log import HealthLog
 from training.latents import sample_latents
 from training.precision import Precision
-from training.runs import RunFolder, atomic_write_bytes, now_iso
+from training.runfolder.folder import RunFolder, atomic_write_bytes, now_iso
 
 log = logging.getLogger("training")
 
@@ -78,7 +78,7 @@ class RunWriter:
         self.sums: dict[str, float] = {}
         self.count = 0
         self.best_fid: float | None = None  # the lowest FID of this run's evaluations so far
-        self.health = HealthLog(run, config.to_dict())  # training/health.py: findings into health.jsonl
+        self.health = HealthLog(run, config.to_dict())  # training/runfolder/health.py: findings into health.jsonl
         self.elapsed = 0.0  # of the last row written, for the rows of the sample grids
 
     @property

@@ -22,10 +22,10 @@ import torch
 from torch import nn
 
 from training.augment import DiffAugment
-from training.batches import BatchOrder
+from training.data.batches import BatchOrder
 from training.checkpoint import load_checkpoint
 from training.config import Config
-from training.data import ImageDataset, load_dataset, normalize
+from training.data.dataset import ImageDataset, load_dataset, normalize
 from training.distributed import Processes, agree, pick_device, wrap
 from training.ema import EMA, ema_decay
 from training.evaluate import live_scores
@@ -36,7 +36,7 @@ from training.models import build_models
 from training.precision import allow_tf32, choose
 from training.preflight import check_data
 from training.run_writer import RunWriter, sample_grid
-from training.runs import RunFolder
+from training.runfolder.folder import RunFolder
 from training.stop_signals import stop_on_signals
 
 log = logging.getLogger("training")

@@ -13,13 +13,13 @@ def test_empty_states_guide_the_user(tmp_path, monkeypatch):
     at = new_app()
     no_errors(at)
     assert "No models yet" in at.info[0].value
-    at.switch_page("app/runs.py").run()
+    at.switch_page("app/pages/runs.py").run()
     assert "No runs yet" in at.info[0].value
-    at.switch_page("app/models.py").run()
+    at.switch_page("app/pages/model_files.py").run()
     assert "No models yet" in at.info[0].value
 
 
-PAGES = ("app/explore.py", "app/train.py", "app/runs.py", "app/studies.py", "app/playground.py", "app/models.py")
+PAGES = ("app/pages/explore.py", "app/pages/train.py", "app/pages/runs.py", "app/pages/studies.py", "app/pages/playground.py", "app/pages/model_files.py")
 
 NO_TORCH = """
 import importlib, pkgutil, sys

@@ -22,7 +22,7 @@ from app import processes
 from app.catalogue import check_upload, find_models
 from app.processes import delete_run, run_log
 from inference import Generator, InferenceError
-from training.runs import RunError, RunFolder, create_run, list_runs
+from training.runfolder.folder import RunError, RunFolder, create_run, list_runs
 
 from tests.helpers import (app_text, exported_run, make_onnx_generator, new_app, training_like_process,
                            tree_hashes)
@@ -193,7 +193,7 @@ def page(script: str, *steps: Callable) -> Callable[[dict, Any], str]:
     def act(env, ctx):
         run = ctx[0] if isinstance(ctx, tuple) else ctx
         at = new_app(script)
-        if script == "app/runs.py" and isinstance(run, RunFolder) and run.id in at.selectbox(key="open_run").options:
+        if script == "app/pages/runs.py" and isinstance(run, RunFolder) and run.id in at.selectbox(key="open_run").options:
             at.selectbox(key="open_run").set_value(run.id).run()
         for step in steps:
             step(at, run)
@@ -280,34 +280,34 @@ CASES = {
     "log.txt links to a system file": Case(bad_run(files={"log.txt": SYSTEM_FILE}), log_of, r"^refused: /etc/passwd lies outside this run's folder", absent=r"root:"),
     "launch log names a FIFO": Case(bad_run(files={"pipe": "fifo", "launch-log.txt": "{run}/pipe"}), log_of, r"^step 1$"),
     # the pages: one bad run or model is one message; the rest of the page works
-    "Runs page, status a list": Case(bad_run(status="[1]"), page("app/runs.py"), r"(?s)This run cannot be read.*status.json is a JSON list.*\[Delete run…\]", absent=r"\[Stop\]|Traceback"),
-    "Runs page, status torn": Case(bad_run(status='{"state": "running", "pid'), page("app/runs.py"), r"(?s)status.json is not valid JSON.*\[Delete run…\]", absent=r"\[Stop\]|Traceback"),
-    "Runs page, metrics line a list": Case(bad_run(state="failed", metrics='{"step": 1, "loss_g": 1}\n[1]\n'), page("app/runs.py"), r"metrics.jsonl: 1 line\(s\) passed over, unreadable: line 2: a JSON list"),
-    "Runs page, config a list": Case(bad_run(config="[1]", status=STATUS_OK), page("app/runs.py"), r"(?s)config.json is a JSON list.*\[Delete run…\]"),
-    "Runs page, launch log names a system file": Case(bad_run(state="failed", files={"launch-log.txt": str(SYSTEM_FILE)}), page("app/runs.py"), r"refused: /etc/passwd lies outside", absent=r"root:|Traceback"),
-    "Runs page, sample grid links outside": Case(bad_run(status=STATUS_OK, files={"samples/step_0000001.png": SYSTEM_FILE}), page("app/runs.py"), r"1 sample grid\(s\) lie outside this run's folder: not shown"),
-    "Train page, unreadable and abandoned runs": Case(lambda env: (bad_run(status="[]")(env), bad_run(age_s=3600)(env))[1], page("app/train.py"), r"Nothing is training right now"),
-    "Explore, a card that is a list": Case(with_model("toy-cond.onnx", card="[1]"), page("app/explore.py"), r"(?s)model card unreadable: toy-cond.json is a JSON list.*key image for the morph"),
-    "Explore, a model linking outside": Case(with_model("evil.onnx", link="{tmp}/outside/evil.onnx"), page("app/explore.py", pick_model("evil.onnx")), r"\*\*This model is not opened.\*\* refused: \S+evil.onnx lies outside the models folder"),
-    "Explore, a model that fails when run": Case(fails_when_run, page("app/explore.py"), r"(?s)\*\*This model cannot be used.\*\* onnxruntime failed to run bad.onnx.*\[Resample\]"),
-    "Models page, a card that is a list": Case(with_model("toy-cond.onnx", card='"x"'), page("app/models.py"), r"(?s)toy-cond.json is a JSON string.*### toy\n"),
-    "Models page, scores that are a list": Case(with_model("odd.onnx", meta={"metrics": {"metrics": [1, 2]}}), page("app/models.py"), r"(?s)(?=.*### odd\n)(?=.*No evaluation scores)"),
+    "Runs page, status a list": Case(bad_run(status="[1]"), page("app/pages/runs.py"), r"(?s)This run cannot be read.*status.json is a JSON list.*\[Delete run…\]", absent=r"\[Stop\]|Traceback"),
+    "Runs page, status torn": Case(bad_run(status='{"state": "running", "pid'), page("app/pages/runs.py"), r"(?s)status.json is not valid JSON.*\[Delete run…\]", absent=r"\[Stop\]|Traceback"),
+    "Runs page, metrics line a list": Case(bad_run(state="failed", metrics='{"step": 1, "loss_g": 1}\n[1]\n'), page("app/pages/runs.py"), r"metrics.jsonl: 1 line\(s\) passed over, unreadable: line 2: a JSON list"),
+    "Runs page, config a list": Case(bad_run(config="[1]", status=STATUS_OK), page("app/pages/runs.py"), r"(?s)config.json is a JSON list.*\[Delete run…\]"),
+    "Runs page, launch log names a system file": Case(bad_run(state="failed", files={"launch-log.txt": str(SYSTEM_FILE)}), page("app/pages/runs.py"), r"refused: /etc/passwd lies outside", absent=r"root:|Traceback"),
+    "Runs page, sample grid links outside": Case(bad_run(status=STATUS_OK, files={"samples/step_0000001.png": SYSTEM_FILE}), page("app/pages/runs.py"), r"1 sample grid\(s\) lie outside this run's folder: not shown"),
+    "Train page, unreadable and abandoned runs": Case(lambda env: (bad_run(status="[]")(env), bad_run(age_s=3600)(env))[1], page("app/pages/train.py"), r"Nothing is training right now"),
+    "Explore, a card that is a list": Case(with_model("toy-cond.onnx", card="[1]"), page("app/pages/explore.py"), r"(?s)model card unreadable: toy-cond.json is a JSON list.*key image for the morph"),
+    "Explore, a model linking outside": Case(with_model("evil.onnx", link="{tmp}/outside/evil.onnx"), page("app/pages/explore.py", pick_model("evil.onnx")), r"\*\*This model is not opened.\*\* refused: \S+evil.onnx lies outside the models folder"),
+    "Explore, a model that fails when run": Case(fails_when_run, page("app/pages/explore.py"), r"(?s)\*\*This model cannot be used.\*\* onnxruntime failed to run bad.onnx.*\[Resample\]"),
+    "Models page, a card that is a list": Case(with_model("toy-cond.onnx", card='"x"'), page("app/pages/model_files.py"), r"(?s)toy-cond.json is a JSON string.*### toy\n"),
+    "Models page, scores that are a list": Case(with_model("odd.onnx", meta={"metrics": {"metrics": [1, 2]}}), page("app/pages/model_files.py"), r"(?s)(?=.*### odd\n)(?=.*No evaluation scores)"),
     # publish and upload: nothing replaced without asking; a confirmed replace takes the side files
-    "publish onto a taken name": Case(shipped_side_files, page("app/runs.py", name_it("toy"), click(PUBLISH)), r"\*\*Not published.\*\* a model named 'toy' already exists \(toy.onnx, toy.json, toy.eval.json\)"),
-    "publish onto a taken name, confirmed": Case(shipped_side_files, page("app/runs.py", name_it("toy"), tick("pubreplace-runs-{id}"), click(PUBLISH)), r"Saved as `toy.onnx` \(the old model was replaced", changes=models_named("toy.onnx", "toy.json", "toy.eval.json")),
-    "publish as NAME.fp16": Case(lambda env: exported_run(env["runs"]), page("app/runs.py", name_it("mine.fp16"), click(PUBLISH)), r"Saved as `mine-fp16.onnx`", changes=models_named("mine-fp16.")),
+    "publish onto a taken name": Case(shipped_side_files, page("app/pages/runs.py", name_it("toy"), click(PUBLISH)), r"\*\*Not published.\*\* a model named 'toy' already exists \(toy.onnx, toy.json, toy.eval.json\)"),
+    "publish onto a taken name, confirmed": Case(shipped_side_files, page("app/pages/runs.py", name_it("toy"), tick("pubreplace-runs-{id}"), click(PUBLISH)), r"Saved as `toy.onnx` \(the old model was replaced", changes=models_named("toy.onnx", "toy.json", "toy.eval.json")),
+    "publish as NAME.fp16": Case(lambda env: exported_run(env["runs"]), page("app/pages/runs.py", name_it("mine.fp16"), click(PUBLISH)), r"Saved as `mine-fp16.onnx`", changes=models_named("mine-fp16.")),
     "upload onto a taken name": Case(lambda env: None, upload("toy.onnx", lambda env: (env["models"] / "toy.onnx").read_bytes()), r"^toy-2.onnx$", changes=models_named("toy-2.onnx")),
     "upload a file that is no model": Case(lambda env: None, upload("toy.onnx", lambda env: b"\x08\x01junk"), r"toy.onnx|upload.onnx"),
     # delete: a live process is stopped first; a launch that died can go; a starting one waits
-    "delete a queued-forever run": Case(bad_run(age_s=3600), page("app/runs.py", *DELETE_BUTTONS), r"folder exists=False", changes=the_run),
+    "delete a queued-forever run": Case(bad_run(age_s=3600), page("app/pages/runs.py", *DELETE_BUTTONS), r"folder exists=False", changes=the_run),
     "delete a just-queued run": Case(bad_run(), delete(), r"queued \d+ s ago and its process may still be starting.*folder exists=True"),
-    "delete an unreadable run": Case(bad_run(status="[]"), page("app/runs.py", *DELETE_BUTTONS), r"folder exists=False", changes=the_run),
+    "delete an unreadable run": Case(bad_run(status="[]"), page("app/pages/runs.py", *DELETE_BUTTONS), r"folder exists=False", changes=the_run),
     "delete a running run": Case(live(), delete(), r"^deleted; process rc=-15; folder exists=False", changes=the_run),
     "delete a run deaf to SIGTERM": Case(live(ignore_term=True), delete(wait_s=0.5), r"^deleted; process rc=-9; folder exists=False", changes=the_run),
     "delete while a resume starts": Case(live(status="stopped", launched_by_app=True), delete(), r"^deleted; process rc=-15; folder exists=False", changes=the_run),
     "delete a run only its lock holder knows": Case(live(status="finished", lock=True), delete(), r"^deleted; process rc=-15; folder exists=False", changes=the_run),
     "delete a run locked by a non-trainer": Case(live(status="finished", lock=True, word="other"), delete(), r"^run busy-\S+ is in use by pid \d+ .*cannot delete it now.*process rc=None; folder exists=True"),
-    "delete from the page stops it first": Case(live(), page("app/runs.py", *DELETE_BUTTONS), r"(?s)Deleted busy-\S+.*folder exists=False", changes=the_run),
+    "delete from the page stops it first": Case(live(), page("app/pages/runs.py", *DELETE_BUTTONS), r"(?s)Deleted busy-\S+.*folder exists=False", changes=the_run),
 }
 
 

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from training.runs import create_run
+from training.runfolder.folder import create_run
 from training.trainer import Trainer
 
 from tests.helpers import app_text, new_app, no_errors, plotly_specs, small_config
@@ -27,7 +27,7 @@ def overpowered(app_env, mnist_train, one_thread):
 
 def test_the_run_view_shows_the_findings_where_they_began_and_makes_a_timelapse(overpowered):
     run, finding = overpowered
-    at = new_app("app/runs.py")
+    at = new_app("app/pages/runs.py")
     no_errors(at)
     text = app_text(at)
     assert f"Health: D overpowering G since step {finding['step']}" in text          # the badge

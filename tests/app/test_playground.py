@@ -10,11 +10,11 @@ import pytest
 
 from app.playground_figures import arrow_segments, canvas_points, selected_points
 from training.playground import files
-from training.runs import list_runs
+from training.runfolder.folder import list_runs
 
 from tests.helpers import CHROMIUM, app_text, new_app, no_errors, only_run, plotly_specs, rerun_until
 
-PAGE = "app/playground.py"
+PAGE = "app/pages/playground.py"
 
 
 def live_figures(at) -> str:
@@ -197,7 +197,7 @@ def test_in_a_browser_the_ring_trains_and_the_plot_moves(tmp_path):
 
 def test_a_torn_snapshot_is_a_message_not_a_traceback(app_env):
     from training.playground.settings import check_settings
-    from training.runs import create_run
+    from training.runfolder.folder import create_run
 
     run = create_run(app_env["runs"], "playground-ring", check_settings({}).to_dict())
     run.write_status(state="stopped", step=10, message="stopped")

@@ -6,7 +6,7 @@ import pytest
 from app import processes
 from app.processes import delete_run, override_value, run_log, stop_training, train_argv
 from training.config import parse_override
-from training.runs import RunError, RunFolder, create_run
+from training.runfolder.folder import RunError, RunFolder, create_run
 
 
 def test_overrides_round_trip_through_the_cli_parser():

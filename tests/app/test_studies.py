@@ -1,4 +1,4 @@
-"""The Studies page (app/studies.py, app/study_view.py) through AppTest, on a real Optuna study in the
+"""The Studies page (app/pages/studies.py, app/study_view.py) through AppTest, on a real Optuna study in the
 runs folder's sweeps.db: counts, the best trial, the trials table and both charts; none without a study."""
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def make_study(runs, name="demo") -> optuna.Study:
 
 def test_the_studies_page_shows_a_study(app_env):
     make_study(app_env["runs"])
-    at = new_app("app/studies.py")
+    at = new_app("app/pages/studies.py")
     no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"results": "3 / 4", "complete": "2", "pruned": "1", "running": "0", "best FID": "12.250"}
@@ -57,6 +57,6 @@ def test_the_charts_hold_the_trials(app_env):
 
 
 def test_without_a_study_the_page_says_how_to_start_one(app_env):
-    at = new_app("app/studies.py")
+    at = new_app("app/pages/studies.py")
     no_errors(at)
     assert any("No studies yet" in i.value and "python -m training sweep" in i.value for i in at.info)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.summaries import eta_text, run_summary
-from training.runs import create_run
+from training.runfolder.folder import create_run
 
 
 def test_run_summary_reads_the_run_folder(app_env):

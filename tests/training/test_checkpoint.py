@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoint, save_checkpoint
-from training.runs import create_run
+from training.runfolder.folder import create_run
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from training import config as configs
-from training.cli import check_config, main
+from training.cli.main import check_config, main
 from training.config import ConfigError
 
 # (--set overrides, preset, words the one-line message must contain)

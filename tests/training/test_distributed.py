@@ -11,7 +11,7 @@ import torch
 from training import config as configs
 from training.config import ConfigError
 from training.distributed import Processes, agree, end_processes, from_main, init_processes, pick_device, wrap
-from training.runs import list_runs
+from training.runfolder.folder import list_runs
 
 STEPS, LOG_EVERY = 12, 3
 
@@ -22,7 +22,7 @@ SYNC_SCRIPT = """
 import dataclasses, sys, torch, torch.distributed as dist
 torch.set_num_threads(1)
 from training import config as configs
-from training.data import load_dataset
+from training.data.dataset import load_dataset
 from training.distributed import init_processes
 from training.trainer import Trainer
 processes, device = init_processes("cpu")

@@ -13,7 +13,7 @@ from torch import nn
 
 from evaluation.metrics import METRICS
 from inference import Generator
-from training.cli import main
+from training.cli.main import main
 from training.config import Config
 from training.evaluate import live_scores, sample_images
 from training.latents import sample_latents
@@ -121,11 +121,11 @@ def test_inception_joins_the_report_and_the_card(tmp_path, monkeypatch, mnist_te
 
 
 def test_evaluate_needs_a_model_unless_it_only_exports_inception(tmp_path, monkeypatch, capsys):
-    import training.inception_export
+    import training.export.inception
 
     assert main(["evaluate"]) == 2
     assert "name a model" in capsys.readouterr().err
-    monkeypatch.setattr(training.inception_export, "export_inception_onnx", lambda: tmp_path / "inception.onnx")
+    monkeypatch.setattr(training.export.inception, "export_inception_onnx", lambda: tmp_path / "inception.onnx")
     assert main(["evaluate", "--inception"]) == 0
     assert str(tmp_path / "inception.onnx") in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "missing.onnx")]) == 2

@@ -15,7 +15,7 @@ from training import run_writer
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.latents import sample_latents
 from training.run_writer import GRID_SIZE, RunWriter, grid_png, sample_grid
-from training.runs import create_run
+from training.runfolder.folder import create_run
 from training.trainer import Trainer
 
 from tests.helpers import small_config

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from training import config as configs
-from training.cli import check_config, main
+from training.cli.main import check_config, main
 from training.config import ConfigError
 from training.losses import build_loss
 from training.losses import wasserstein

@@ -13,7 +13,7 @@ from training.checkpoint import load_checkpoint
 from training.config import ConfigError, field_choices
 from training.losses import build_loss
 from training.precision import choose
-from training.runs import create_run, list_runs
+from training.runfolder.folder import create_run, list_runs
 from training.trainer import Trainer
 
 from tests.helpers import assert_same_losses, small_config, training_rows

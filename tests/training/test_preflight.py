@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from training import config as configs
-from training.cli import main
+from training.cli.main import main
 from training.preflight import check_data, check_steps, pick_checkpoint
 
 from tests.helpers import file_hashes, image_folder, tiny_config, tiny_run, training_rows

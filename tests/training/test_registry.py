@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from training.cli import main
+from training.cli.main import main
 from training.config import FIELDS, ConfigError, resolve
 from training.losses import build_loss
 from training.models import build_models

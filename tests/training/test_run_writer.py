@@ -18,7 +18,7 @@ from training.latents import sample_latents
 from training.models import build_models
 from training.run_writer import GRID_SIZE, RunWriter, sample_grid
 from training.precision import Precision
-from training.runs import create_run
+from training.runfolder.folder import create_run
 
 CPU = torch.device("cpu")
 FP32 = Precision("fp32", "cpu", "asked for")

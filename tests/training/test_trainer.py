@@ -18,10 +18,10 @@ from PIL import Image
 from evaluation.metrics.fid import feature_statistics, frechet_distance
 from training import config as configs
 from training.checkpoint import load_checkpoint
-from training.data import convert_images, load_dataset
+from training.data.dataset import convert_images, load_dataset
 from training.latents import sample_latents
 from training.run_writer import GRID_SIZE
-from training.runs import create_run
+from training.runfolder.folder import create_run
 from training.trainer import Trainer
 
 from tests.helpers import assert_same_losses, small_config, training_rows

@@ -17,8 +17,8 @@ from training.log_setup import setup_logging
 from training.playground import files
 from training.playground.settings import LOSSES, RANGES, STARTS, Settings, check_settings
 from training.playground.targets import TARGETS, parse_points
-from training.run_lock import RunLock
-from training.runs import DEFAULT_RUNS_DIR, create_run
+from training.runfolder.lock import RunLock
+from training.runfolder.folder import DEFAULT_RUNS_DIR, create_run
 
 DEFAULTS = Settings()
 

@@ -21,7 +21,7 @@ from training.playground import files
 from training.playground.nets import ToyGAN
 from training.playground.settings import Settings
 from training.playground.targets import make_target
-from training.runs import RunFolder, atomic_write_json, now_iso
+from training.runfolder.folder import RunFolder, atomic_write_json, now_iso
 from training.stop_signals import stop_on_signals
 
 log = logging.getLogger("training")

@@ -14,7 +14,7 @@ from inference.cli_errors import UsageError, UserErrors, check_output_file, chec
 
 
 def add_parser(sub, runs_dir: str, user_errors: Callable[[], UserErrors]) -> None:
-    """The `sweep` command; ``user_errors`` lists the errors a trial may end with (training.cli's)."""
+    """The `sweep` command; ``user_errors`` lists the errors a trial may end with (training.cli.main's)."""
     p = sub.add_parser("sweep", help="hyperparameter search on Optuna: each trial a run folder; --report: the best")
     p.add_argument("--space", metavar="SPACE.yaml", help="the search space (sweeps/*.yaml, docs/sweeps.md)")
     p.add_argument("--preset", help="the preset every trial starts from (default: the space's `preset:`)")
@@ -101,7 +101,7 @@ def _report(args, studies) -> int:
     study = studies.load_study(_study_name(args), storage)
     print(_report_text(study, args.top))
     if out is not None:
-        from training.runs import atomic_write_bytes  # only when a file is written
+        from training.runfolder.folder import atomic_write_bytes  # only when a file is written
         from training.sweep.report import best_config, config_text  # optuna, as in cmd_sweep
 
         atomic_write_bytes(out, config_text(*best_config(study)).encode())

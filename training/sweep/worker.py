@@ -31,9 +31,9 @@ from optuna.trial import TrialState
 from inference.cli_errors import UserErrors
 from training import config as configs
 from training.preflight import check_config, check_data, pick_checkpoint, registry_names
-from training.run_lock import RunLock
-from training.runs import RunError, RunFolder, atomic_write_json, create_run, find_run
-from training.session import load_training_data, run_training
+from training.runfolder.lock import RunLock
+from training.runfolder.folder import RunError, RunFolder, atomic_write_json, create_run, find_run
+from training.process import load_training_data, run_training
 from training.sweep.space import SearchSpace, SpaceError, check_space
 from training.sweep.study import StudyError, counts, quiet, retry_callback
 from training.trainer import Trainer

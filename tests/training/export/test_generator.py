@@ -1,0 +1,96 @@
+"""Export's own choices, apart from the ONNX graph (tests/training/test_onnx_graph.py): which
+checkpoint, the command that reproduces a config, the weights it takes, and that exporting does
+not load the training loop."""
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from training import config as configs
+from training.checkpoint import save_checkpoint
+from training.export.generator import ExportError, checkpoint_path, export_run, load_generator, training_command
+from training.models import build_models
+from training.runfolder.folder import create_run
+
+from tests.helpers import REPO_ROOT, file_hashes, image_folder, tiny_run
+
+
+def test_export_does_not_import_the_training_loop():
+    loop = ("training.trainer", "training.run_writer", "training.distributed")
+    code = (f"import sys, training.export.generator; loaded = [m for m in {loop!r} if m in sys.modules]; "
+            "print(loaded); sys.exit(1 if loaded else 0)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_checkpoint_to_export_is_named_and_a_missing_one_explained(tmp_path):
+    run = create_run(tmp_path / "runs", "which", {"steps": 1})
+    with pytest.raises(ExportError, match="has not saved a checkpoint yet"):
+        checkpoint_path(run, "last")
+    with pytest.raises(ExportError, match="eval_every"):
+        checkpoint_path(run, "best")
+    with pytest.raises(ExportError, match="one of last, best"):
+        checkpoint_path(run, "newest")
+
+
+def test_the_training_command_is_the_preset_plus_what_differs():
+    config = configs.resolve("dcgan-mnist", ["steps=123", "ema=true"], {"data_root": "/somewhere"})
+    args = shlex.split(training_command(config))
+    assert args[:6] == ["python", "-m", "training", "train", "--preset", "dcgan-mnist"]
+    assert sorted(args[6:]) == sorted(["--set", "steps=123", "--set", "ema=true"])  # no data_root: a machine's path
+    assert configs.resolve("dcgan-mnist", ["steps=123", "ema=true"]) == configs.resolve(
+        args[5], [a for a in args[6:] if a != "--set"])
+
+
+def test_best_exports_its_own_weights_ema_first(tmp_path):
+    config = configs.resolve("gan-mlp-mnist", ["g_width=8", "d_width=8"])
+    run = create_run(tmp_path / "runs", "export", config.to_dict())
+    torch.manual_seed(0)
+    trained, averaged = build_models(config).generator, build_models(config).generator
+    save_checkpoint(run, {"step": 9, "generator": trained.state_dict(), "ema": None}, 9, keep=0)
+    save_checkpoint(run, {"step": 4, "generator": trained.state_dict(), "ema": averaged.state_dict()}, 4, keep=0,
+                    which="best")
+    generator, _, state = load_generator(run, "best")
+    assert state["step"] == 4 and not generator.training
+    assert all(torch.equal(a, b) for a, b in zip(generator.state_dict().values(), averaged.state_dict().values()))
+
+    out = export_run(run, tmp_path / "best.onnx", metrics={}, checkpoint="best")
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["checkpoint"] == "best" and card["training"]["steps"] == 4
+    assert card["training"]["weights"] == "ema"
+    assert card["metadata"]["train_steps"] == 4
+
+
+def test_export_onto_an_existing_model_needs_force_and_takes_its_side_files(tmp_path, capsys, restore_logging):
+    from inference import Generator
+    from training.cli.main import main
+
+    run = tiny_run(tmp_path / "runs", image_folder(tmp_path / "images", 32))
+    models = tmp_path / "models"
+    models.mkdir()
+    for suffix in (".onnx", ".json", ".eval.json", ".encoder.onnx"):  # a copy of a shipped model, never exported/
+        shutil.copy(REPO_ROOT / "exported" / f"mnist-dcgan{suffix}", models / f"mnist-dcgan{suffix}")
+    (models / "mnist-dcgan.fp16.onnx").write_bytes(b"a half copy of the old weights")
+    target = models / "mnist-dcgan.onnx"
+    argv = ["export", run.id, "--runs-dir", str(run.path.parent), "--out", str(target)]
+    before = file_hashes(models)
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert ("would replace mnist-dcgan.onnx, mnist-dcgan.json, mnist-dcgan.fp16.onnx, mnist-dcgan.eval.json, "
+            "mnist-dcgan.encoder.onnx") in err
+    assert "pass --force" in err and file_hashes(models) == before
+
+    assert main(argv + ["--force"]) == 0
+    assert capsys.readouterr().out.strip() == str(target)
+    assert sorted(p.name for p in models.iterdir()) == ["mnist-dcgan.json", "mnist-dcgan.onnx"]  # no stale report or encoder
+    card = json.loads(target.with_suffix(".json").read_text())
+    assert card["training"]["run"] == run.id and card["export"]["files"] == ["mnist-dcgan.onnx"]
+    assert card["training"]["precision"].startswith(run.read_status()["precision"])  # bf16 or fp32, and why
+    assert Generator.load(target).latent_dim == 8 and Generator.load(target).metadata["train_steps"] == 10

@@ -1,0 +1,83 @@
+"""Run folders, the one place training, export and the app meet: files replaced whole or appended,
+names that cannot leave the runs folder, a dead process's 'running' reported as failed."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+
+import pytest
+
+from training.runfolder.folder import RunError, RunFolder, atomic_write_json, create_run, find_run, list_runs, sanitize_name
+
+
+def test_a_new_run_has_its_folders_config_and_queued_status(tmp_path):
+    run = create_run(tmp_path / "runs", "My Run!", {"steps": 7})
+    assert run.id.startswith("my-run-") and run.path.parent == tmp_path / "runs"
+    assert run.samples_dir.is_dir() and run.checkpoints_dir.is_dir()
+    assert run.read_config() == {"steps": 7}
+    status = run.read_status()
+    assert status["state"] == "queued" and status["total_steps"] == 7 and status["updated"]
+    again = create_run(tmp_path / "runs", "My Run!", {"steps": 7})  # the same second: a suffix, never a clash
+    assert again.path != run.path and [r.id for r in list_runs(tmp_path / "runs")] == sorted([run.id, again.id])
+
+
+@pytest.mark.parametrize("name,expected", [("../../etc", "etc"), ("a/b c", "a-b-c"), ("...", "run"), ("x" * 99, "x" * 64)])
+def test_names_stay_one_folder_inside_the_runs_folder(name, expected):
+    assert sanitize_name(name) == expected
+
+
+def test_ids_cannot_climb_out_of_the_runs_folder(tmp_path):
+    run = create_run(tmp_path / "runs", "inside", {})
+    assert find_run(run.id, tmp_path / "runs") == run
+    assert find_run(str(run.path)) == run  # a folder's path works from anywhere
+    for ref in ("../inside", "no-such-run"):
+        with pytest.raises(RunError):
+            find_run(ref, tmp_path / "runs")
+
+
+def test_files_are_replaced_whole_and_readable_by_others(tmp_path):
+    path = tmp_path / "status.json"
+    atomic_write_json(path, {"a": 1})
+    atomic_write_json(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 2}
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644  # the app may run as another user
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]  # no temporary file left
+
+
+def test_a_folder_deleted_in_the_middle_of_a_write_is_a_clear_error_and_not_made_again(tmp_path, monkeypatch):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    real_fsync = os.fsync
+
+    def fsync_then_delete(fd):  # the app's Delete (shutil.rmtree) between our write and our rename
+        real_fsync(fd)
+        shutil.rmtree(folder)
+
+    monkeypatch.setattr(os, "fsync", fsync_then_delete)
+    with pytest.raises(RunError, match="no longer exists"):
+        atomic_write_json(folder / "status.json", {"a": 1})
+    assert not folder.exists()
+
+
+def test_metrics_skip_a_half_written_row_and_a_resume_truncates_the_rest(tmp_path):
+    run = create_run(tmp_path, "metrics", {})
+    for step in (1, 2, 3):
+        run.append_metrics({"step": step})
+    with open(run.metrics_path, "a") as f:
+        f.write('{"step": 4, "loss')  # a kill in the middle of a write
+    assert [r["step"] for r in run.read_metrics()] == [1, 2, 3]
+    run.truncate_metrics(2)
+    assert [r["step"] for r in run.read_metrics()] == [1, 2]
+
+
+def test_a_dead_process_is_reported_as_failed(tmp_path):
+    run = create_run(tmp_path, "dead", {})
+    run.write_status(state="running", pid=2**22 + 12345)  # no such process
+    assert run.read_status()["state"] == "running"  # the file says what the process last wrote
+    live = run.live_status()
+    assert live["state"] == "failed" and f"resume {run.id}" in live["message"]
+    run.write_status(state="running", pid=os.getpid())
+    assert run.live_status()["state"] == "running"
+    assert RunFolder(tmp_path / "missing").read_status()["state"] == "queued"  # no status yet

@@ -1,0 +1,364 @@
+"""Run folders: the one place where training, export and the app meet.
+
+Torch-free, so the app reads runs without importing torch. Every file is either rewritten
+atomically (status.json, config.json) or append-only (metrics.jsonl, log.txt), so a process
+killed at any instant leaves a folder the next reader understands.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+STATES = ("queued", "running", "stopping", "stopped", "finished", "failed", "diverged",
+          "pruned")  # pruned: a sweep's trial stopped for falling behind (training.sweep.worker)
+ACTIVE_STATES = ("queued", "running", "stopping")
+# Not a state any writer sets: what a reader reports for a status.json it cannot make sense of.
+UNREADABLE = "unreadable"
+NO_STATUS = {"state": "queued", "step": 0, "message": "no status yet"}
+DEFAULT_RUNS_DIR = Path(os.environ.get("GAN_STUDIO_RUNS", "runs"))
+
+
+class RunError(Exception):
+    """A run that cannot be found, created or read; the message says which and why."""
+
+
+class UnreadableFile(RunError):
+    """A file that is there but is not what it should be (torn, not JSON, the wrong type)."""
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number")
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object stored in ``path``. A missing file raises FileNotFoundError; anything else
+    that is not one JSON object (unreadable, torn, a list) raises UnreadableFile saying why."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeError) as error:
+        raise UnreadableFile(f"unreadable: {path.name}: {getattr(error, 'strerror', None) or error}") from None
+    if not text.strip():
+        raise UnreadableFile(f"unreadable: {path.name} is empty (a write that did not finish?)")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise UnreadableFile(f"unreadable: {path.name} is not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise UnreadableFile(f"unreadable: {path.name} is a JSON {_json_type(value)}, not an object")
+    return value
+
+
+def _whole(value: Any, minimum: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _status_problem(status: dict[str, Any]) -> str | None:
+    """Why the fields of a status.json cannot be trusted (a pid that is text would be signalled)."""
+    if status.get("state") not in STATES:
+        return f"'state' is {status.get('state')!r}, not one of {', '.join(STATES)}"
+    for key, minimum, optional in (("step", 0, False), ("total_steps", 0, True), ("pid", 1, True)):
+        value = status.get(key)
+        if not (_whole(value, minimum) or (value is None and (optional or key not in status))):
+            return f"{key!r} is {value!r}, not a whole number"
+    for key in ("message", "updated", "started"):
+        if status.get(key) is not None and not isinstance(status[key], str):
+            return f"{key!r} is {status[key]!r}, not text"
+    for key in ("eta_s", "images_per_s"):
+        value = status.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            return f"{key!r} is {value!r}, not a number"
+    return None
+
+
+def _metrics_problem(row: Any) -> str | None:
+    if not isinstance(row, dict):
+        return f"a JSON {_json_type(row)}, not an object"
+    if "step" in row and not _whole(row["step"]):
+        return f"'step' is {row['step']!r}, not a whole number"
+    if "time" in row and (isinstance(row["time"], bool) or not isinstance(row["time"], (int, float))):
+        return f"'time' is {row['time']!r}, not a number"
+    return None
+
+
+class Metrics(list):
+    """The rows of metrics.jsonl that can be used, and why the others were passed over."""
+
+    def __init__(self, rows=(), skipped=(), unreadable: str | None = None):
+        super().__init__(rows)
+        self.skipped: list[str] = list(skipped)   # "line 3: a JSON list, not an object"
+        self.unreadable = unreadable              # the whole file could not be read: why
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``.
+
+    The folder must exist: a writer never makes one, so a run folder deleted under a running
+    process is not made again (half empty, invisible to the app); the write raises RunError."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        raise RunError(folder_gone(path)) from None
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide run files from other users (e.g. the app's)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, FileNotFoundError):  # our own temporary file or its folder vanished: a delete
+            raise RunError(folder_gone(path)) from None
+        raise
+
+
+def folder_gone(path: Path) -> str:
+    return (f"cannot write {path.name}: its folder {path.parent} no longer exists (deleted while this process "
+            "was using it?); nothing was written there and it is not made again.")
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(value, indent=2) + "\n").encode())
+
+
+def sanitize_name(name: str) -> str:
+    """A run name safe as one folder name: lowercase letters, digits, '.', '_', '-' only."""
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", name.strip().lower()).strip(".-_")
+    return cleaned[:64] or "run"
+
+
+def process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (a child the app has not reaped yet) has finished for our purposes.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    config_path = property(lambda self: self.path / "config.json")
+    status_path = property(lambda self: self.path / "status.json")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    health_path = property(lambda self: self.path / "health.jsonl")  # training/runfolder/health.py's findings
+    log_path = property(lambda self: self.path / "log.txt")
+    samples_dir = property(lambda self: self.path / "samples")
+    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
+    onnx_path = property(lambda self: self.path / "generator.onnx")
+    card_path = property(lambda self: self.path / "generator.json")
+
+    # config and status
+    def read_config(self) -> dict[str, Any]:
+        """The config as a dict; RunError (UnreadableFile for a torn or wrong-typed file) otherwise."""
+        try:
+            return read_json_object(self.config_path)
+        except UnreadableFile as error:
+            raise UnreadableFile(f"run {self.id}: {error}") from None
+        except FileNotFoundError:
+            raise RunError(f"run {self.id}: it has no config.json.") from None
+
+    def read_status(self) -> dict[str, Any]:
+        """The status as written; a folder with none yet is queued. A status.json that is torn or
+        holds the wrong types reads as state 'unreadable', its 'message' saying why."""
+        try:
+            status = read_json_object(self.status_path)
+        except FileNotFoundError:
+            return dict(NO_STATUS)
+        except UnreadableFile as error:
+            return {"state": UNREADABLE, "step": 0, "message": str(error)}
+        problem = _status_problem(status)
+        if problem:
+            return {"state": UNREADABLE, "step": 0, "message": f"unreadable: status.json: {problem}"}
+        return status
+
+    def write_status(self, **fields: Any) -> dict[str, Any]:
+        stored = self.read_status()
+        # a status nobody can read carries nothing worth keeping: the new fields start afresh
+        status = {**(NO_STATUS if stored["state"] == UNREADABLE else stored), **fields, "updated": now_iso()}
+        atomic_write_json(self.status_path, status)
+        return status
+
+    def live_status(self) -> dict[str, Any]:
+        """The status, with a dead process's 'running' reported as what it is."""
+        status = self.read_status()
+        if status.get("state") in ACTIVE_STATES and not process_alive(status.get("pid")):
+            if status.get("pid") or status.get("state") != "queued":
+                status = {**status, "state": "failed",
+                          "message": f"the training process (pid {status.get('pid')}) ended without saying why; "
+                                     f"see log.txt, then `python -m training resume {self.id}`"}
+        return status
+
+    # metrics
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        try:
+            with open(self.metrics_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+        except FileNotFoundError:
+            raise RunError(folder_gone(self.metrics_path)) from None
+
+    def read_metrics(self) -> Metrics:
+        """Every usable row. A half-written last line (a kill mid-write) is passed over quietly;
+        other lines that are not a JSON object with a whole 'step' are listed in ``.skipped``."""
+        try:
+            text = self.metrics_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return Metrics()
+        except OSError as error:
+            return Metrics(unreadable=f"unreadable: metrics.jsonl: {error.strerror or error}")
+        rows, skipped = [], []
+        lines = text.splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError):
+                if number == len(lines) and not text.endswith("\n"):
+                    continue  # the line being written right now
+                skipped.append(f"line {number}: not valid JSON")
+                continue
+            problem = _metrics_problem(row)
+            if problem:
+                skipped.append(f"line {number}: {problem}")
+            else:
+                rows.append(row)
+        return Metrics(rows, skipped)
+
+    def truncate_metrics(self, last_step: int) -> None:
+        """Keep the rows up to ``last_step``: a resumed run recomputes the ones after it. Lines
+        that were never usable rows are dropped; a file that cannot be read is left as it is."""
+        rows = self.read_metrics()
+        if rows.unreadable:
+            raise RunError(f"run {self.id}: {rows.unreadable}")
+        kept = [r for r in rows if r.get("step", 0) <= last_step]
+        atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+    # health.jsonl: the health monitor's events (training/runfolder/health.py), append-only like metrics
+    def append_health(self, event: dict[str, Any]) -> None:
+        try:
+            with open(self.health_path, "a") as f:
+                f.write(json.dumps(event) + "\n")
+                f.flush()
+        except FileNotFoundError:
+            raise RunError(folder_gone(self.health_path)) from None
+
+    def read_health(self) -> list[dict[str, Any]]:
+        """Every event that is a JSON object with a whole 'step'; anything else (a torn last line) is
+        passed over: findings are advice, never a reason a run cannot be shown."""
+        try:
+            text = self.health_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+        events = []
+        for line in text.splitlines():
+            try:
+                event = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if not _metrics_problem(event) and isinstance(event, dict) and "step" in event:
+                events.append(event)
+        return events
+
+    def truncate_health(self, last_step: int) -> None:
+        """Keep the events a run had seen by ``last_step``: a resumed run finds the later ones again."""
+        if self.health_path.exists():
+            kept = [e for e in self.read_health() if e.get("found_at", e["step"]) <= last_step]
+            atomic_write_bytes(self.health_path, "".join(json.dumps(e) + "\n" for e in kept).encode())
+
+    # samples and checkpoints
+    def sample_grids(self) -> list[Path]:
+        return sorted(p for p in self.samples_dir.glob("step_*.png") if re.fullmatch(r"step_\d+", p.stem))
+
+    def sample_path(self, step: int) -> Path:
+        return self.samples_dir / f"step_{step:07d}.png"
+
+    def checkpoints(self) -> list[Path]:
+        return sorted(self.checkpoints_dir.glob("step_*.pt"))
+
+
+def create_run(runs_dir: Path, name: str, config: dict[str, Any]) -> RunFolder:
+    """A new folder ``<name>-<time>`` inside ``runs_dir``; never anywhere else."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    base = f"{sanitize_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for suffix in ["", *(f"-{i}" for i in range(2, 1000))]:
+        path = runs_dir / (base + suffix)
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise RunError(f"cannot create a run folder for {name!r} in {runs_dir}.")
+    run = RunFolder(path)
+    run.samples_dir.mkdir()
+    run.checkpoints_dir.mkdir()
+    atomic_write_json(run.config_path, config)
+    run.write_status(state="queued", step=0, total_steps=config.get("steps"), epoch=0, pid=None,
+                     started=None, message="created")
+    return run
+
+
+def find_run(ref: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> RunFolder:
+    """A run by folder path or by id inside ``runs_dir``; ids cannot climb out of it."""
+    candidate = Path(ref)
+    if candidate.is_dir() and (candidate / "config.json").exists():
+        return RunFolder(candidate)
+    if sanitize_name(str(ref)) != str(ref) or "/" in str(ref):
+        raise RunError(f"no run folder at {ref!r}: give a run folder's path or a run id from `python -m training runs`.")
+    path = Path(runs_dir) / str(ref)
+    if not (path / "config.json").exists():
+        raise RunError(f"no run {ref!r} in {runs_dir}: `python -m training runs --runs-dir DIR` lists them.")
+    return RunFolder(path)
+
+
+def _has_config(path: Path) -> bool:
+    try:
+        return (path / "config.json").exists()
+    except OSError:  # a folder we may not look into is not a run we can show
+        return False
+
+
+def list_runs(runs_dir: Path = DEFAULT_RUNS_DIR) -> Iterator[RunFolder]:
+    """Every folder in ``runs_dir`` with a config.json, readable or not (a reader says which)."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return iter(())
+    try:
+        entries = list(runs_dir.iterdir())
+    except OSError as error:
+        raise RunError(f"cannot list the runs folder {runs_dir}: {error.strerror or error}.") from None
+    return iter(sorted((RunFolder(p) for p in entries if _has_config(p)), key=lambda r: r.id))
