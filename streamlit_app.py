@@ -1,6 +1,6 @@
 """GAN Studio: `streamlit run streamlit_app.py`.
 
-The entry point only sets up navigation; the pages live in app/. Each page runs inside a guard
+The entry point only sets up navigation; the page scripts live in app/pages/. Each page runs inside a guard
 so an error becomes a message with the way out, never a traceback.
 """
 import sys
@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import streamlit as st  # noqa: E402
 
-from app import ui  # noqa: E402
+from app.guard import guard  # noqa: E402
 
 st.set_page_config(page_title="GAN Studio", page_icon=":material/palette:", layout="wide")
 
@@ -24,4 +24,4 @@ pages = [
     st.Page("app/pages/model_files.py", title="Models", icon=":material/inventory_2:"),
 ]
 page = st.navigation(pages)
-ui.guard(page.run)()
+guard(page.run)()

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app import ui
+from app.model_cache import load_directions
 from app.catalogue import ModelEntry
 from inference import Generator, metadata_to_card
+from studio.errors import UserError
 from training.runfolder.folder import RunError, UnreadableFile, atomic_write_json, read_json_object
 
 METHODS = {"PCA": "pca", "SeFa": "sefa"}
@@ -23,7 +24,7 @@ MAX_NAME = 40
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class DirectionNameError(ValueError):
+class DirectionNameError(UserError, ValueError):
     """A direction name that cannot be kept (the message says why)."""
 
 
@@ -111,7 +112,7 @@ def direction_picker(entry: ModelEntry, g: Generator, k: int) -> tuple[np.ndarra
         dirs, spread, share = sefa_directions(g, k)
         what = "of the first layer's stretch"
     else:
-        dirs, spread, share = ui.load_directions(entry.path, k)
+        dirs, spread, share = load_directions(entry.path, k)
         what = "of image variance"
     names = read_names(entry.card_path, method)
     labels = [f"{names.get(i) or f'Direction {i + 1}'}  ({share[i]:.0%} {what})" for i in range(len(dirs))]

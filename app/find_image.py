@@ -17,9 +17,9 @@ import numpy as np
 import streamlit as st
 import streamlit.components.v1 as components
 
-from app import ui
 from app.catalogue import file_key
 from app.images import png_bytes
+from app.model_cache import load_generator
 from evaluation.errors import EvaluationError
 from evaluation.evaluators import default_evaluator_file, get_evaluator
 from inference import InferenceError
@@ -47,7 +47,7 @@ def _features(dataset: str, image_shape):
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _dark_background(model_key: tuple) -> bool:
-    return draws_light_on_dark(ui.load_generator(Path(model_key[0])))
+    return draws_light_on_dark(load_generator(Path(model_key[0])))
 
 
 def _light_on_dark(entry) -> bool:
@@ -56,7 +56,7 @@ def _light_on_dark(entry) -> bool:
 
 @st.cache_data(max_entries=16, show_spinner="Searching the latent space for your image…")
 def _search(model_key: tuple, encoder_key: tuple | None, digest: str, target: np.ndarray, label: int | None):
-    g = ui.load_generator(Path(model_key[0]))
+    g = load_generator(Path(model_key[0]))
     features, judged = _features(g.metadata.get("dataset") or "", g.image_shape)
     found = project(g, target.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0, features=features,
                     seed=int(digest[:8], 16), label=label, init="auto")

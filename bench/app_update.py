@@ -2,7 +2,7 @@
 
 What the app does when the morph slider moves: take the point on the key path (slerp), move it
 along the direction sliders, run the generator for one image and encode the enlarged PNG that
-st.image sends (app.latents.frame_png, the very function the page calls). Streamlit's own overhead
+st.image sends (app.latent_maths.frame_png, the very function the page calls). Streamlit's own overhead
 (the rerun of the fragment, the websocket) comes on top and is not measured here.
 
     python bench/app_update.py [MODEL.onnx]     # default: a 28x28 model from exported/ or runs/,
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from app import latents  # noqa: E402
+from app import latent_maths  # noqa: E402
 from app.catalogue import find_models  # noqa: E402
 from inference import Generator  # noqa: E402
 
@@ -43,16 +43,16 @@ def pick_model() -> Path:
 def main() -> None:
     path = pick_model()
     g = Generator.load(path)
-    keys = np.stack([latents.latent(g, 0, 0), latents.latent(g, 0, 1), latents.latent(g, 0, 2)])
+    keys = np.stack([latent_maths.latent(g, 0, 0), latent_maths.latent(g, 0, 1), latent_maths.latent(g, 0, 2)])
     label = 3 if g.conditional else None
-    dirs, spread, _ = latents.directions(g)
+    dirs, spread, _ = latent_maths.directions(g)
     offset = (1.5 * spread[0] * dirs[0]).astype(np.float32)
     for t in np.linspace(0, 1, 10):  # warm-up: first runs allocate
-        latents.frame_png(g, keys, float(t), "slerp", label, offset)
+        latent_maths.frame_png(g, keys, float(t), "slerp", label, offset)
     times = []
     for t in np.linspace(0, 1, 200):
         start = time.perf_counter()
-        png = latents.frame_png(g, keys, float(t), "slerp", label, offset)
+        png = latent_maths.frame_png(g, keys, float(t), "slerp", label, offset)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     print(f"model: {path} ({g.metadata.get('architecture')}, {'x'.join(map(str, g.image_shape))}, "

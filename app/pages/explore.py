@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app import find_image, latents, morph_view, ui
+from app import find_image, latent_maths, morph_view
 from app.cards import card_view
 from app.catalogue import file_key, find_models
 from app.directions import direction_picker
+from app.guard import guard, section
 from app.images import gif_bytes, png_bytes
+from app.model_cache import load_generator
 from app.paths import models_dir, runs_dir
 from inference import image_grid, upscale
 
@@ -49,8 +51,8 @@ if entry.problem:
     st.error(f"**This model is not opened.** {entry.problem}\n\nPick another model above.", icon=":material/block:")
     st.stop()
 g = None
-with ui.section():  # a broken file: its message here, and the picker above still works
-    g = ui.load_generator(entry.path)
+with section():  # a broken file: its message here, and the picker above still works
+    g = load_generator(entry.path)
     card_view(entry, g, compact=False)
 if g is None:
     st.stop()
@@ -93,11 +95,11 @@ def key_latent(s: int, i: int) -> np.ndarray:
     """A key's latent: the found one as it was found, a seed's scaled by the truncation."""
     if s == find_image.FOUND:
         return st.session_state.setdefault("found", [])[i]
-    return latents.latent(g, s, i) * truncation
+    return latent_maths.latent(g, s, i) * truncation
 
 
 def tile_label(i: int) -> int | None:
-    return latents.labels_for(g, i + 1, label)[i] if g.conditional else None
+    return latent_maths.labels_for(g, i + 1, label)[i] if g.conditional else None
 
 
 def _add_key(s: int, i: int, lab):
@@ -106,10 +108,10 @@ def _add_key(s: int, i: int, lab):
 
 left, right = st.columns([1, 1], gap="large")
 
-with left, ui.section():  # a model that fails to generate: its message here, the studio still shown
+with left, section():  # a model that fails to generate: its message here, the studio still shown
     st.subheader("Samples")
     st.caption("Press **+** under an image to make it a key image for the morph →")
-    images = latents.grid(g, seed, n, truncation, label)
+    images = latent_maths.grid(g, seed, n, truncation, label)
     per_row = 8
     for start in range(0, n, per_row):
         cols = st.columns(per_row, gap="small")
@@ -121,18 +123,18 @@ with left, ui.section():  # a model that fails to generate: its message here, th
     st.download_button("Grid PNG", png_bytes(image_grid(images, nrow=8), 0),
                        file_name=f"{entry.path.stem}-seed{seed}.png", mime="image/png", icon=":material/download:")
 
-with left, ui.section():
+with left, section():
     find_image.panel(g, entry, label, keys)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def strip_and_gif(model_key: tuple, keys_bytes: bytes, labels: tuple, method: str, steps: int,
                   offset_bytes: bytes | None) -> tuple[bytes, bytes]:
-    gen = ui.load_generator(Path(model_key[0]))
+    gen = load_generator(Path(model_key[0]))
     key_z = np.frombuffer(keys_bytes, np.float32).reshape(len(labels), gen.latent_dim)
     path = gen.interpolate(key_z, steps=steps, method=method)
     if offset_bytes is not None:
-        path = latents.clip_to_bound(gen, path + np.frombuffer(offset_bytes, np.float32))
+        path = latent_maths.clip_to_bound(gen, path + np.frombuffer(offset_bytes, np.float32))
     frame_labels = None
     if gen.conditional:  # each frame takes the class of its nearest key
         frame_labels = np.array([labels[min(int(j / (steps - 1) + 0.5), len(labels) - 1)] for j in range(len(path))])
@@ -147,7 +149,7 @@ def _reset_directions(k: int):
 
 
 @st.fragment
-@ui.guard
+@guard
 def studio():
     """Morph and direction sliders rerun only this fragment: the grid is not redrawn."""
     st.subheader("Morph")
@@ -217,9 +219,9 @@ def studio():
         offset = sum(a * s * d for a, s, d in zip(amounts, spread, dirs)).astype(np.float32)
     drawn = morph_view.reported_latent(value, g.latent_dim, model_id) if view == "browser" else None
     if drawn is not None:  # the downloads show exactly the latent the browser drew
-        frame_png = png_bytes(g.generate(drawn[None], latents.labels_for(g, 1, frame_label))[0], FRAME_PX)
+        frame_png = png_bytes(g.generate(drawn[None], latent_maths.labels_for(g, 1, frame_label))[0], FRAME_PX)
     else:
-        frame_png = latents.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
+        frame_png = latent_maths.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
     if picture is not None:
         with picture:
             st.image(frame_png, caption=f"morph {t:.2f}", width="stretch", output_format="PNG")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import ui
 from app.cards import card_view
 from app.catalogue import check_upload, find_models
+from app.guard import section
+from app.model_cache import load_generator
 from app.paths import models_dir
 from inference import InferenceError
 
@@ -39,18 +40,18 @@ for entry in models:
             st.error(f"**This file is not opened.** {entry.problem}", icon=":material/block:")
             continue
         try:
-            g = ui.load_generator(entry.path)
+            g = load_generator(entry.path)
         except (InferenceError, OSError) as error:  # OSError: deleted or unreadable since it was listed
             st.error(f"**This file is not a usable generator.** {error}\n\nRe-export it, or delete `{entry.path}`.",
                      icon=":material/broken_image:")
             continue
-        with ui.section():
+        with section():
             card_view(entry, g)
         c1, c2, c3 = st.columns(3)
         if c1.button("Open in Explore", icon=":material/palette:", key=f"open-{entry.path}"):
             st.session_state["open_model"] = str(entry.path)
             st.switch_page("app/pages/explore.py")
-        with ui.section():
+        with section():
             c2.download_button("ONNX", entry.path.read_bytes(), file_name=entry.path.name,
                                mime="application/octet-stream", key=f"dl-{entry.path}", icon=":material/download:")
             if entry.card_path.is_file():

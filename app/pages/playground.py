@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app import ui
+from app.guard import guard
 from app.live_plot import live_plot
 from app.paths import mtime, runs_dir
 from app.playground_figures import canvas_figure, game_figure, progress_figure, selected_points
@@ -231,4 +231,4 @@ with live:
     else:
         refreshing = going(run)
         # guarded again: a fragment's reruns happen outside the page's own guard
-        st.fragment(run_every=REFRESH_S if refreshing else None)(ui.guard(live_view))(str(run.path), refreshing)
+        st.fragment(run_every=REFRESH_S if refreshing else None)(guard(live_view))(str(run.path), refreshing)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, ui
+from app import charts
+from app.guard import guard, section
 from app.paths import runs_dir
 from app.processes import delete_run, going, run_log
+from app.run_view import run_view
 from app.summaries import run_summary
 from training.runfolder.folder import RunFolder, list_runs
 
@@ -23,7 +25,7 @@ any_active = any(going(r) for r in runs.values())
 
 
 @st.fragment(run_every=5 if any_active else None)  # the table keeps up with running runs
-@ui.guard
+@guard
 def table():
     summaries = [run_summary(r) for r in runs.values() if r.path.is_dir()]
     summaries.sort(key=lambda s: s["updated"] or "", reverse=True)
@@ -40,7 +42,7 @@ ids = [s["run"] for s in summaries]
 problems = {s["run"]: s["problem"] for s in summaries if s["problem"]}
 
 st.subheader("Compare")
-with ui.section():
+with section():
     picked = st.multiselect("Runs to overlay", ids, default=ids[:min(2, len(ids))], key="overlay")
     if picked:
         rows = {rid: runs[rid].read_metrics() for rid in picked}
@@ -84,10 +86,10 @@ run = runs[current]
 with st.container(border=True):
     if run.id in problems:
         st.warning(problems[run.id], icon=":material/rule:")
-    ui.run_view(run, key=f"runs-{run.id}")
+    run_view(run, key=f"runs-{run.id}")
     with st.expander("Config and log"):
-        with ui.section():
+        with section():
             st.json(run.read_config(), expanded=False)
         st.code(run_log(run, 40) or "(empty log)", language="text")
-    with ui.section():
+    with section():
         delete_section(run)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import study_view, ui
+from app import study_view
+from app.guard import guard, section
 from app.paths import runs_dir
 
 st.title("Studies")
@@ -19,7 +20,7 @@ if not names:
 name = st.selectbox("Study", names, key="study")
 
 
-@ui.guard
+@guard
 def show(name: str) -> None:
     study = study_view.load(root, name)
     rows = study_view.trial_rows(study)
@@ -43,9 +44,9 @@ def show(name: str) -> None:
                  column_config={"fid": st.column_config.NumberColumn("FID", help="the result: FID at the budget"),
                                 "last_eval_fid": st.column_config.NumberColumn("last eval FID"),
                                 "last_eval_step": st.column_config.NumberColumn("at step")})
-    with ui.section():
+    with section():
         st.plotly_chart(study_view.objective_figure(study), key=f"objective-{name}")
-    with ui.section():
+    with section():
         figure = study_view.parallel_figure(study)
         if figure is None:
             st.caption("The parallel-coordinates chart appears with the first complete trial.")
@@ -53,7 +54,7 @@ def show(name: str) -> None:
             st.plotly_chart(figure, key=f"parallel-{name}")
 
 
-@ui.guard
+@guard
 def under_way(name: str) -> bool:
     return study_view.under_way(study_view.load(root, name))
 

@@ -5,9 +5,10 @@ import shlex
 
 import streamlit as st
 
-from app import ui
+from app.guard import section
 from app.paths import mtime, runs_dir
 from app.processes import LaunchError, going, override_value, start_training, train_argv
+from app.run_view import run_view
 from training import config as configs
 from training.registry import REGISTRIES
 from training.runfolder.folder import list_runs, sanitize_name
@@ -135,7 +136,7 @@ with watch:
     root = runs_dir()
     mine = st.session_state.get("watching", [])
     shown = []
-    with ui.section():
+    with section():
         for run in list_runs(root):
             if going(run) or run.id in mine:
                 shown.append(run)
@@ -147,4 +148,4 @@ with watch:
         if not run.path.is_dir():
             continue
         with st.container(border=True):
-            ui.run_view(run, key=f"train-{run.id}")
+            run_view(run, key=f"train-{run.id}")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import latents
+from app import latent_maths
 from app.morph_view import runtime_problem
 from inference import Generator
 from tests.app.test_browser import App
@@ -94,8 +94,8 @@ def state(frame) -> dict:
 def python_frame(t: float) -> tuple[np.ndarray, np.ndarray]:
     """Python inference's latent and image for morph position t between the default keys (seed 0, #0 and #1)."""
     g = Generator.load(MODEL, device="cpu")
-    keys = np.stack([latents.latent(g, 0, 0), latents.latent(g, 0, 1)]).astype(np.float32)
-    z = latents.clip_to_bound(g, latents.path_point(keys, t, "slerp"))
+    keys = np.stack([latent_maths.latent(g, 0, 0), latent_maths.latent(g, 0, 1)]).astype(np.float32)
+    z = latent_maths.clip_to_bound(g, latent_maths.path_point(keys, t, "slerp"))
     return z, g.generate(z[None])[0, ..., 0]
 
 

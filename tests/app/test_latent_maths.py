@@ -1,11 +1,11 @@
-"""app/latents.py: key latents, the morph path, directions, and the cost of one slider move."""
+"""app/latent_maths.py: key latents, the morph path, directions, and the cost of one slider move."""
 from __future__ import annotations
 
 import time
 
 import numpy as np
 
-from app.latents import clip_to_bound, directions, frame_png, labels_for, latent, path_point
+from app.latent_maths import clip_to_bound, directions, frame_png, labels_for, latent, path_point
 from inference import Generator
 
 from tests.helpers import make_onnx_generator

@@ -1,24 +1,15 @@
-"""Streamlit pieces shared by the pages: error display, cached models, the live run view."""
+"""A run's live view, on the Train and Runs pages: its header, progress, buttons (stop, resume,
+export, explore, publish), health, charts, sample grids and timelapse, all read from its folder."""
 from __future__ import annotations
-
-import contextlib
-import functools
-import logging
-from pathlib import Path
-from typing import Callable, Iterator
 
 import streamlit as st
 
 from app import charts, health_view, processes, timelapse_view
-from app.catalogue import ModelExists, file_key, model_files, publish, publish_target
-from app.latents import directions
-from app.paths import inside, models_dir, runs_dir
+from app.catalogue import model_files, publish, publish_target
+from app.guard import guard, section
+from app.paths import inside
 from app.summaries import eta_text
-from inference import Generator, InferenceError
-from training.config import ConfigError
-from training.runfolder.folder import UNREADABLE, RunError, RunFolder
-
-log = logging.getLogger("gan_studio.app")
+from training.runfolder.folder import UNREADABLE, RunFolder
 
 # state -> (colour, Material icon) for the run header
 STATE_STYLE = {"queued": ("gray", "hourglass_empty"), "running": ("green", "play_circle"),
@@ -26,73 +17,6 @@ STATE_STYLE = {"queued": ("gray", "hourglass_empty"), "running": ("green", "play
                "finished": ("blue", "check_circle"), "failed": ("red", "error"), "diverged": ("red", "warning"),
                "pruned": ("violet", "content_cut")}  # pruned: a sweep's trial that fell behind (docs/sweeps.md)
 
-
-def show_error(error: BaseException) -> None:
-    """A clear message and the way out, never a traceback (that goes to the server's log). The
-    message is the error's one line, as the command lines print it after `error:`."""
-    # a launch error carries the process's own output, which keeps its lines
-    line = str(error) if isinstance(error, processes.LaunchError) else " ".join(str(error).split())
-    if isinstance(error, InferenceError):
-        st.error(f"**This model cannot be used.** {line}\n\nPick another model, or re-export it "
-                 "with `python -m training export RUN`.", icon=":material/broken_image:")
-    elif isinstance(error, ModelExists):
-        st.error(f"**Not published.** {line}", icon=":material/block:")
-    elif isinstance(error, ConfigError):
-        st.error(f"**Invalid settings.** {line}", icon=":material/tune:")
-    elif isinstance(error, (RunError, processes.LaunchError)):
-        st.error(f"**Run problem.** {line}", icon=":material/directions_run:")
-    elif isinstance(error, OSError):
-        st.error(f"**File problem.** {line}\n\nCheck that the folder exists and is writable "
-                 f"(runs: `{runs_dir()}`, models: `{models_dir()}`).", icon=":material/folder_off:")
-    else:
-        log.exception("unexpected error in the app")
-        st.error(f"**Something went wrong:** {type(error).__name__}: {line}\n\nThis is a bug in GAN Studio, not "
-                 "in what you did: the server's console has its traceback. Reload the page to go on.",
-                 icon=":material/report:")
-
-
-def guard(fn: Callable) -> Callable:
-    """Run ``fn`` and show any exception as a message. Streamlit's own rerun/stop signals are
-    BaseExceptions, not Exceptions, so they pass through untouched."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - the point: no raw tracebacks in the page
-            show_error(error)
-    return wrapper
-
-
-@contextlib.contextmanager
-def section() -> Iterator[None]:
-    """``with section():`` around one widget or part of a page: an error there becomes one message
-    in its place and the page goes on below it (stop and rerun signals pass, as in guard)."""
-    try:
-        yield
-    except Exception as error:  # noqa: BLE001 - the rest of the page must keep working
-        show_error(error)
-
-
-@st.cache_resource(max_entries=16, show_spinner="Loading the model…")
-def _load(path: str, mtime_ns: int, size: int) -> Generator:
-    # keyed by mtime and size too: a re-exported file gets a fresh session
-    return Generator.load(path)
-
-
-def load_generator(path: Path) -> Generator:
-    return _load(*file_key(path))
-
-
-@st.cache_data(max_entries=16, show_spinner="Finding latent directions…")
-def _directions(path: str, mtime_ns: int, size: int, k: int):
-    return directions(_load(path, mtime_ns, size), k)
-
-
-def load_directions(path: Path, k: int = 5):
-    return _directions(*file_key(path), k)
-
-
-# --- the live view of one run ---
 
 def run_header(run: RunFolder, status: dict) -> None:
     state = status.get("state", "?")

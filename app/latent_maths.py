@@ -1,4 +1,4 @@
-"""Latent maths for the Explore page: key latents, the morph path, GANSpace-style directions.
+"""Explore's latent maths: key latents, the sample grid, the morph path, GANSpace-style directions.
 
 Numpy on top of an inference.Generator; nothing here knows about Streamlit.
 """
