@@ -27,10 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.app.test_browser import App  # noqa: E402
+from tests.app.browser import IDLE, App  # noqa: E402
 from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, REPO_ROOT  # noqa: E402
 
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 FRAME_IMG = "[data-testid='stImage']:has-text('morph') img"
 
 

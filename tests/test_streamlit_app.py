@@ -1,4 +1,5 @@
-"""The app as a whole (streamlit_app.py and every page): empty states, and no torch anywhere."""
+"""streamlit_app.py, the app as a whole: its navigation reaches every page, empty states guide the
+user, and no page or helper imports torch."""
 from __future__ import annotations
 
 import subprocess
@@ -21,6 +22,14 @@ def test_empty_states_guide_the_user(tmp_path, monkeypatch):
 
 PAGES = ("app/pages/explore.py", "app/pages/train.py", "app/pages/runs.py", "app/pages/studies.py", "app/pages/playground.py", "app/pages/model_files.py")
 
+
+def test_every_page_script_is_in_the_navigation():
+    """A page script left out of streamlit_app.py's list would be a file no user can reach."""
+    scripts = sorted(f"app/pages/{p.name}" for p in (REPO_ROOT / "app" / "pages").glob("*.py") if p.name != "__init__.py")
+    assert sorted(PAGES) == scripts
+    entry = (REPO_ROOT / "streamlit_app.py").read_text()
+    assert all(f'st.Page("{page}"' in entry for page in PAGES)
+
 NO_TORCH = """
 import importlib, pkgutil, sys
 sys.path.insert(0, ".")
@@ -29,8 +38,7 @@ from streamlit.testing.v1 import AppTest
 
 pages = {PAGES!r}
 for module in pkgutil.iter_modules(app.__path__):  # every helper module; the pages run as pages below
-    if f"app/{{module.name}}.py" not in pages:
-        importlib.import_module(f"app.{{module.name}}")
+    importlib.import_module(f"app.{{module.name}}")
 at = AppTest.from_file("streamlit_app.py", default_timeout=120)
 at.run()
 for page in pages[1:]:

@@ -1,39 +1,21 @@
-"""The app in a real browser: `streamlit run` on localhost, headless Debian Chromium via Playwright.
-
-Screenshots go to test-artifacts/ (gitignored); the README's come from here (docs/screenshots/).
-Never `playwright install`: it downloads a browser, which fails offline; we use /usr/bin/chromium.
-"""
+"""The app in a real browser: `streamlit run` on localhost, headless Debian Chromium via Playwright
+(tests/app/browser.py). Screenshots go to test-artifacts/; the README's come from here (docs/screenshots/)."""
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from app.morph_view import runtime_problem
-from tests.helpers import (CHROMIUM, CHROMIUM_FLAGS, REPO_ROOT, make_onnx_generator, only_run,
-                           stop_training_processes)
-
-REPO = REPO_ROOT
-ARTIFACTS = REPO / "test-artifacts"
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+from tests.app.browser import App, open_browser, settle, shot
+from tests.helpers import CHROMIUM, REPO_ROOT, make_onnx_generator, only_run, stop_training_processes
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -44,7 +26,7 @@ def server(tmp_path, mnist_root):
     models.mkdir()
     runs.mkdir()
     # GAN_STUDIO_SCREENSHOT_MODELS: another folder of models to show (e.g. for the README's shots)
-    sources = [REPO / "exported", *[Path(p) for p in os.environ.get("GAN_STUDIO_SCREENSHOT_MODELS", "").split(os.pathsep) if p]]
+    sources = [REPO_ROOT / "exported", *[Path(p) for p in os.environ.get("GAN_STUDIO_SCREENSHOT_MODELS", "").split(os.pathsep) if p]]
     for onnx in sorted(o for folder in sources for o in folder.glob("*.onnx")):
         for f in (onnx, onnx.with_suffix(".json")):
             if f.is_file():
@@ -60,63 +42,12 @@ def server(tmp_path, mnist_root):
     app.stop()
 
 
-class App:
-    """`streamlit run streamlit_app.py` on a free localhost port; stop() and start() again to
-    show that runs outlive the app."""
-
-    def __init__(self, env: dict, log_path: Path):
-        self.env, self.log_path, self.proc = env, log_path, None
-
-    def start(self) -> None:
-        self.port = free_port()
-        self.url = f"http://localhost:{self.port}"
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(self.port),
-                 "--server.headless", "true", "--server.address", "localhost"],
-                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/_stcore/health", timeout=2)
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail("streamlit did not start:\n" + self.log_path.read_text()[-3000:])
-                time.sleep(0.5)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": 1440, "height": 1300})
-        yield context.new_page()
-        browser.close()
-
-
-def settle(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished the script run that the last action started."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector(IDLE, timeout=timeout)
-
-
-def shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+    p, browser, page = open_browser()
+    yield page
+    browser.close()
+    p.stop()
 
 
 def move_morph(page) -> None:

@@ -1,6 +1,6 @@
 """Explore's morph studio in a real headless Chromium: the generator runs in the page.
 
-The shipped MNIST DCGAN in the app's models folder; `streamlit run` on localhost (tests/app/test_browser.App).
+The shipped MNIST DCGAN in the app's models folder; `streamlit run` on localhost (tests/app/browser.App).
 The component reports each Streamlit script run it sees (``data-server-run``, the fragment's own counter),
 so "no server round trip" is counted, not assumed.
 """
@@ -19,11 +19,10 @@ from PIL import Image
 from app import latent_maths
 from app.morph_view import runtime_problem
 from inference import Generator
-from tests.app.test_browser import App
-from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, REPO_ROOT
+from tests.app.browser import IDLE, App, open_browser
+from tests.helpers import CHROMIUM, REPO_ROOT
 
 MODEL = REPO_ROOT / "exported" / "mnist-dcgan.onnx"
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,17 +53,6 @@ def server(tmp_path, runtime):
     app.start()
     yield app
     app.stop()
-
-
-def open_browser(init_script: str | None = None):
-    from playwright.sync_api import sync_playwright
-
-    p = sync_playwright().start()
-    browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
-    context = browser.new_context(viewport={"width": 1440, "height": 1300}, accept_downloads=True)
-    if init_script:
-        context.add_init_script(init_script)
-    return p, browser, context.new_page()
 
 
 def studio_frame(page, timeout: float = 120_000):

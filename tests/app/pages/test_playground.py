@@ -1,5 +1,6 @@
-"""The 2-D playground page: through AppTest (its controls, its messages, a real run started, stepped
-and stopped) and in a real headless Chromium (a ring of 8 trains and the plot moves)."""
+"""The 2-D playground page (app/pages/playground.py): through AppTest (its controls, its messages, a
+real run started, stepped and stopped) and in a real headless Chromium (a ring of 8 trains and the
+plot moves)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +9,13 @@ import time
 
 import pytest
 
-from app.playground_figures import arrow_segments, canvas_points, selected_points
 from training.playground import files
-from training.runfolder.folder import list_runs
+from training.playground.settings import check_settings
+from training.runfolder.folder import create_run, list_runs
 
-from tests.helpers import CHROMIUM, app_text, new_app, no_errors, only_run, plotly_specs, rerun_until
+from tests.app.browser import App, open_browser, settle, shot
+from tests.helpers import (CHROMIUM, app_text, new_app, no_errors, only_run, plotly_specs, rerun_until,
+                           stop_training_processes)
 
 PAGE = "app/pages/playground.py"
 
@@ -65,17 +68,6 @@ def test_drawn_points_need_two_and_lines_must_be_points(app_env):
     assert "--points '1,1; -1,0.5'" in at.code[0].value
 
 
-def test_the_canvas_turns_a_selection_into_points():
-    grid = canvas_points()
-    assert grid.shape == (33 * 33, 2) and grid.min() == -4 and grid.max() == 4
-    event = {"selection": {"points": [{"x": 1.25, "y": -0.5, "curve_number": 0},
-                                      {"x": 9, "y": 9, "curve_number": 1}]}}   # the drawn points' own trace
-    assert selected_points(event) == [[1.25, -0.5]]
-    assert selected_points(None) == [] and selected_points({"selection": {}}) == []
-    xs, ys = arrow_segments(grid[:2], [[3.0, 0.0], [0.0, -1.5]], 0.5)
-    assert xs == [-4, -3.5, None, -3.75, -3.75, None] and ys == [-4, -4, None, -4, -4.25, None]
-
-
 def test_start_a_run_step_it_and_stop_it(app_env):
     at = new_app(PAGE)
     at.checkbox(key="pg_paused").check().run()
@@ -104,7 +96,7 @@ def test_start_a_run_step_it_and_stop_it(app_env):
     assert at.button(key="pg_step").disabled and any("stopped" in m.value for m in at.markdown)
 
 
-def draw_two_lassos(page, settle) -> None:
+def draw_two_lassos(page) -> None:
     """Pick the points target and draw two small lassos on the canvas: each adds the grey dots it
     encloses, and the command then names them."""
     target = page.locator("[data-testid='stSelectbox']").filter(has_text="Target")
@@ -136,24 +128,18 @@ def draw_two_lassos(page, settle) -> None:
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")
 def test_in_a_browser_the_ring_trains_and_the_plot_moves(tmp_path):
-    # the project's browser fixtures (streamlit on a free port, Chromium with the project's flags)
-    from tests.app.test_browser import App, settle, shot
-    from playwright.sync_api import sync_playwright
-    from tests.helpers import CHROMIUM_FLAGS, stop_training_processes
-
     runs = tmp_path / "runs"
     runs.mkdir()
     app = App({**os.environ, "GAN_STUDIO_RUNS": str(runs)}, tmp_path / "streamlit.log")
     app.start()
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
-            page = browser.new_context(viewport={"width": 1440, "height": 1300}).new_page()
+        p, browser, page = open_browser()
+        try:
             page.goto(app.url + "/playground", wait_until="domcontentloaded")
             page.wait_for_selector("text=Set up", timeout=90_000)
             settle(page)
             assert page.locator("[data-testid='stException']").count() == 0
-            draw_two_lassos(page, settle)
+            draw_two_lassos(page)
             assert page.locator("[data-testid='stException']").count() == 0
             target = page.locator("[data-testid='stSelectbox']").filter(has_text="Target")
             target.click()
@@ -188,7 +174,9 @@ def test_in_a_browser_the_ring_trains_and_the_plot_moves(tmp_path):
             while run.read_status()["state"] != "stopped" and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert run.read_status()["state"] == "stopped"
+        finally:
             browser.close()
+            p.stop()
     finally:
         stop_training_processes(runs)
         app.stop()
@@ -196,9 +184,6 @@ def test_in_a_browser_the_ring_trains_and_the_plot_moves(tmp_path):
 
 
 def test_a_torn_snapshot_is_a_message_not_a_traceback(app_env):
-    from training.playground.settings import check_settings
-    from training.runfolder.folder import create_run
-
     run = create_run(app_env["runs"], "playground-ring", check_settings({}).to_dict())
     run.write_status(state="stopped", step=10, message="stopped")
     files.snapshot_path(run).write_text('{"step": 10, "grid": ')
