@@ -24,13 +24,13 @@ def documented_commands() -> list[tuple[str, list[str]]]:
             line = match.group(1).split(" # ")[0].split("  #")[0].strip().rstrip("\\").strip()
             line = re.sub(r"\s*(&&|\||;|&$).*$", "", line)  # the first command of a shell line
             line = re.sub(r"\[(--[^]]*)\]", r"\1", line)  # optional flags, shown [--like this]: all given
-            if "..." in line or "…" in line:
-                continue  # an elided command names the command in prose; its --help still runs below
+            if "..." in line or "…" in line or re.search(r"\s[A-Z]\b", line):
+                continue  # elided or with one-letter placeholders (`--direction K`): prose; its --help still runs below
             try:
                 words = shlex.split(line)
             except ValueError:
                 continue
-            found.setdefault(" ".join(words), (f"{doc.name}: {line}", words))
+            found.setdefault(" ".join(words), (f"{doc.relative_to(REPO_ROOT)}: {line}", words))
     return sorted(found.values())
 
 
