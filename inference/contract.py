@@ -88,11 +88,14 @@ def _parse_latent_dim(v: Any) -> int:
     return _parse_int(v, 1)
 
 
-def _parse_distribution(v: Any) -> str:
-    v = str(v).strip().lower()
-    if v not in DISTRIBUTIONS:
-        raise ValueError(f"must be one of {', '.join(DISTRIBUTIONS)}")
-    return v
+def _one_of(choices, hint: str = "") -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        v = str(v).strip().lower()
+        if v not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}{hint}")
+        return v
+
+    return parse
 
 
 def _parse_bound(v: Any) -> float | None:
@@ -102,13 +105,6 @@ def _parse_bound(v: Any) -> float | None:
     if f <= 0:
         raise ValueError("must be > 0 (or empty for no bound)")
     return f
-
-
-def _parse_scheme(v: Any) -> str:
-    v = str(v).strip().lower()
-    if v not in LATENT_SCHEMES:
-        raise ValueError(f"must be one of {', '.join(LATENT_SCHEMES)} (a newer GAN Studio may know more)")
-    return v
 
 
 def _parse_directions(v: Any) -> dict | None:
@@ -209,9 +205,9 @@ _REQUIRED = object()
 FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str], Any]] = {
     "format": (_parse_format, str, FORMAT),
     "latent_dim": (_parse_latent_dim, str, _REQUIRED),
-    "latent_distribution": (_parse_distribution, str, _REQUIRED),
+    "latent_distribution": (_one_of(DISTRIBUTIONS), str, _REQUIRED),
     "latent_bound": (_parse_bound, lambda v: "" if v is None else _fmt_float(v), None),
-    "latent_scheme": (_parse_scheme, str, LEGACY_LATENT_SCHEME),
+    "latent_scheme": (_one_of(LATENT_SCHEMES, " (a newer GAN Studio may know more)"), str, LEGACY_LATENT_SCHEME),
     "image_shape": (_parse_image_shape, _fmt_join, _REQUIRED),
     "output_range": (_parse_output_range, _fmt_join, _REQUIRED),
     "num_classes": (_parse_num_classes, str, 0),

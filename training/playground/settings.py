@@ -45,21 +45,24 @@ RANGES = {
 
 @dataclass
 class Settings:
+    # the target and the nets
     target: str = "ring"
     points: list | None = None
     point_std: float = 0.05
-    loss: str = "non-saturating"
-    lr_g: float = 2e-3
-    lr_d: float = 2e-3
-    n_critic: int = 1
+    latent_dim: int = 2
     g_width: int = 64
     d_width: int = 64
     depth: int = 3
     pack: int = 2
-    batch_size: int = 256
-    latent_dim: int = 2
+    # how they learn
+    loss: str = "non-saturating"
     clip_value: float = 0.01
     gp_lambda: float = 0.1
+    lr_g: float = 2e-3
+    lr_d: float = 2e-3
+    n_critic: int = 1
+    batch_size: int = 256
+    # the session
     steps: int = 20_000
     snapshot_every: int = 50
     seed: int = 0
