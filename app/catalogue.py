@@ -15,6 +15,7 @@ from typing import Any
 
 from app.paths import inside, models_dir, mtime, refusal, runs_dir
 from inference import Generator, InferenceError
+from studio.errors import UserError
 from training.runfolder.folder import RunError, RunFolder, UnreadableFile, list_runs, read_json_object, sanitize_name
 
 # What stands beside NAME.onnx and belongs to it: its card, its evaluation report, its web copy, its
@@ -22,7 +23,7 @@ from training.runfolder.folder import RunError, RunFolder, UnreadableFile, list_
 SIDE_SUFFIXES = (".json", ".eval.json", ".fp16.onnx", ".encoder.onnx")
 
 
-class ModelExists(Exception):
+class ModelExists(UserError):
     """Publishing onto a model name that is taken, without the user's say-so."""
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from app.paths import REPO, inside, launch_dir, refusal, runs_dir
+from studio.errors import UserError
 from training.runfolder import lock as run_lock
 from training.runfolder.folder import ACTIVE_STATES, RunError, RunFolder, process_alive, sanitize_name
 
@@ -29,7 +30,7 @@ STARTUP_GRACE_S = 60.0
 DELETE_WAIT_S = 10.0   # how long a run's process gets to stop gracefully before it is killed
 
 
-class LaunchError(Exception):
+class LaunchError(UserError):
     """The training process ended before it made its run folder; the message has its output."""
 
 

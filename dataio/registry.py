@@ -14,8 +14,10 @@ from typing import Callable
 
 import numpy as np
 
+from studio.errors import UserError
 
-class DataError(Exception):
+
+class DataError(UserError):
     """The data is missing or malformed; the message says what is wrong and how to fix it."""
 
 

@@ -5,7 +5,7 @@
 Prints the table of scores with their provenance and, when the model's card holds scores, how the
 new ones compare (or why they cannot: another evaluator). ``python -m training evaluate`` does the
 same for run folders (torch draws the samples) and can write the scores into the card. Errors
-reach the user as every GAN Studio CLI's do (``inference.cli_errors``), checked before any work.
+reach the user as every GAN Studio CLI's do (``studio.cli``), checked before any work.
 """
 from __future__ import annotations
 
@@ -15,11 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from dataio import DataError
-from inference import InferenceError
-from inference.cli_errors import Parser, check_output_file, run_cli
+from studio.cli import Parser, check_output_file, run_cli
 
-from .errors import EvaluationError
 from .inception import inception_extractor
 from .provenance import comparison, format_table
 from .scoring import check_request, evaluate_generator, load_generator
@@ -76,4 +73,4 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(_parser(), argv, _command, (EvaluationError, InferenceError, DataError))
+    return run_cli(_parser(), argv, _command)

@@ -1,6 +1,6 @@
 """python -m inference MODEL: inspect a generator, draw a grid, or render an interpolation.
 
-Errors reach the user as every GAN Studio CLI's do (``cli_errors``): one line and status 2 for a
+Errors reach the user as every GAN Studio CLI's do (``studio.cli``): one line and status 2 for a
 wrong input, checked before the model runs; a traceback only for a bug.
 """
 
@@ -13,13 +13,15 @@ import sys
 
 import numpy as np
 
+from studio.cli import Parser, UsageError, check_output_file, check_range, run_cli
+
 from . import projection_cli
-from .cli_errors import Parser, UsageError, check_output_file, check_range, run_cli
 from .errors import InferenceError
 from .generator import DEVICES, Generator
 from .images import image_grid, save_gif, save_png, upscale
 from .latents import METHODS
 from .limits import check_bytes
+
 
 def _parser() -> argparse.ArgumentParser:
     p = Parser(
@@ -178,4 +180,4 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(_parser(), argv, _command, (InferenceError,))
+    return run_cli(_parser(), argv, _command)

@@ -1,7 +1,8 @@
 """The one error type of the inference package."""
+from studio.errors import UserError
 
 
-class InferenceError(Exception):
+class InferenceError(UserError):
     """Anything that stops a GAN Studio generator from loading or running.
 
     The message always says what was wrong (and where), so an app or the CLI can show it

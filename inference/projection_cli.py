@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli_errors import UsageError, check_output_file
+from studio.cli import UsageError, check_output_file
+
 from .errors import InferenceError
 from .generator import Generator
 from .images import encode_png, upscale

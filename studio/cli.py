@@ -1,10 +1,11 @@
 """How errors reach the user of every command line (``python -m training``, ``evaluation``, ``inference``).
 
-A user error (a bad option, a missing file, a run that is busy) ends the command with one line,
-``error: what is wrong and how to fix it``, and exit status 2; ``--debug`` (or
-``GAN_STUDIO_DEBUG=1``) prints its traceback too. Anything else is a bug: its traceback is printed,
-then one line saying so, and the exit status is 1. Argparse's own refusals follow the same rule
-(one line, status 2). Here, in the bottom package, so that every CLI can share it.
+A user error (any ``studio.errors.UserError``: a bad option, a missing file, a run that is busy; or
+running out of memory) ends the command with one line, ``error: what is wrong and how to fix it``,
+and exit status 2; ``--debug`` (or ``GAN_STUDIO_DEBUG=1``) prints its traceback too. Anything else
+is a bug: its traceback is printed, then one line saying so, and the exit status is 1. Argparse's
+own refusals follow the same rule (one line, status 2). The type alone decides, so no CLI lists
+error classes and a renamed class stays a user error.
 
 The checks that run before any work (output suffixes, writable folders) live here too, since all
 three CLIs take output paths.
@@ -16,15 +17,17 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
+
+from studio.errors import UserError
 
 USER_ERROR, BUG, INTERRUPTED = 2, 1, 130
 BUG_LINE = ("this is a bug in GAN Studio, not in what you typed: please report it on the project's issue "
             "tracker with the command you ran and the traceback above.")
 
 
-class UsageError(Exception):
-    """Anything the user can fix from the command line; the message says what and how."""
+class UsageError(UserError):
+    """A command line's options that do not go together or name nothing usable; the message says what and how."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -56,18 +59,13 @@ def one_line(error: BaseException) -> str:
     return f"error: {text}"
 
 
-UserErrors = Iterable[type[BaseException]] | Callable[[], Iterable[type[BaseException]]]
+def is_user_error(error: BaseException) -> bool:
+    """Out of memory counts too: asking for fewer or smaller images is the user's fix."""
+    return isinstance(error, (UserError, MemoryError))
 
 
-def is_user_error(error: BaseException, user_errors: UserErrors = ()) -> bool:
-    """``user_errors``: the exception types that mean "the input was wrong", or a function that
-    names them when asked (so a CLI need not import a heavy module just for its error class)."""
-    types = user_errors() if callable(user_errors) else user_errors
-    return isinstance(error, (UsageError, MemoryError, *types))
-
-
-def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None, command: Callable[[argparse.Namespace], int],
-            user_errors: UserErrors = ()) -> int:
+def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+            command: Callable[[argparse.Namespace], int]) -> int:
     """Parse ``argv``, run ``command(args)`` and turn what it raises into the exit status and stderr
     described above."""
     args = parser.parse_args(argv)
@@ -78,7 +76,7 @@ def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None, command
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last stop: every error leaves here as a line or a bug report
-        if not is_user_error(error, user_errors):
+        if not is_user_error(error):
             traceback.print_exc()
             print(f"{one_line(error)}\n{BUG_LINE}", file=sys.stderr)
             return BUG

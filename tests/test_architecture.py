@@ -3,6 +3,7 @@ imports inside functions say why they are there, and no source file outgrows one
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import subprocess
 import sys
@@ -234,3 +235,63 @@ def test_the_torch_free_packages_import_with_torch_missing():
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"attempts": [], "failed": {}, "torch": False}, result
+
+
+# Exceptions defined in the project that are not the user's to fix, each with why. Every other one
+# derives from studio.errors.UserError, so every CLI and the app tell it from a bug by its type.
+NOT_USER_ERRORS = {
+    "RegistryError": "a registration the catalogue cannot read, or a name registered twice: a bug in the source",
+    "Diverged": "control flow: the trainer ends the run as diverged and writes why into its status",
+    "TrialFailed": "control flow: Optuna records the trial as failed and the sweep goes on",
+    "WorkerStopping": "control flow: a sweep worker asked to stop queues its trial again and ends",
+    "NoDirections": "control flow: export and upgrade catch it and go on without SeFa directions",
+}
+
+
+def defined_classes(root: Path = REPO_ROOT) -> dict[str, list[tuple[str, list[str]]]]:
+    """Class name -> (module, names of its bases) of each class of that name in the project's packages;
+    a base written ``module.Name`` counts as ``Name``."""
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for name, path in module_files(root).items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef):
+                bases = [base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                         for base in node.bases]
+                found.setdefault(node.name, []).append((name, bases))
+    return found
+
+
+def derives(name: str, classes: dict, wanted) -> bool:
+    """Whether class ``name`` is, or has among its ancestors, a name for which ``wanted(name)`` holds."""
+    if wanted(name):
+        return True
+    return any(derives(base, classes, wanted) for _, bases in classes.get(name, []) for base in bases if base != name)
+
+
+def _builtin_exception(name: str) -> bool:
+    value = getattr(builtins, name, None)
+    return isinstance(value, type) and issubclass(value, BaseException)
+
+
+def test_every_error_a_user_can_fix_is_a_user_error():
+    classes = defined_classes()
+    exceptions = {name for name in classes if derives(name, classes, _builtin_exception)}
+    assert {"UserError", "DataError", "ConfigError", "RunBusy", "UsageError"} <= exceptions
+    user = {name for name in exceptions if derives(name, classes, lambda n: n == "UserError")}
+    neither = sorted(f"{module}.{name}" for name in exceptions - user - set(NOT_USER_ERRORS)
+                     for module, _ in classes[name])
+    assert not neither, ("exception classes that derive from neither studio.errors.UserError nor are listed in "
+                         f"NOT_USER_ERRORS with why they are no user's to fix: {neither}")
+    assert set(NOT_USER_ERRORS) <= exceptions - user, "NOT_USER_ERRORS lists a class that is gone or a user error: " \
+        f"{sorted(set(NOT_USER_ERRORS) - (exceptions - user))}"
+
+
+def test_the_user_error_finder_follows_bases_across_modules(tmp_path):
+    for package, code in {"studio": "class UserError(Exception):\n    pass\n",
+                          "dataio": "from studio import errors\nclass DataError(errors.UserError):\n    pass\n",
+                          "training": "class Slip(KeyError):\n    pass\nclass Deeper(Slip):\n    pass\n"}.items():
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text(code)
+    classes = defined_classes(tmp_path)
+    assert derives("DataError", classes, lambda n: n == "UserError")
+    assert derives("Deeper", classes, _builtin_exception) and not derives("Deeper", classes, lambda n: n == "UserError")

@@ -15,7 +15,7 @@ from evaluation import EvaluationError, evaluate_model
 from evaluation.cli import main as evaluation_main
 from inference import Generator, InferenceError, save_gif, save_png, upscale
 from inference.cli import main as inference_main
-from inference.cli_errors import BUG_LINE, Parser, run_cli
+from studio.cli import BUG_LINE, Parser, run_cli
 from training import config as configs
 from training.cli.main import main as training_main
 

@@ -13,13 +13,14 @@ from typing import Any
 
 import torch
 
+from studio.errors import UserError
 from training.runfolder.folder import RunFolder, atomic_write_bytes
 
 CHECKPOINTS = ("last", "best")
 
 
-class CheckpointError(Exception):
-    pass
+class CheckpointError(UserError):
+    """A checkpoint that is missing, torn or from another config; the message says which and what to do."""
 
 
 def checkpoint_file(run: RunFolder, which: str = "last") -> Path:

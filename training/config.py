@@ -15,6 +15,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from studio.errors import UserError
+
 PRESETS_DIR = Path(__file__).parent / "presets"
 
 
@@ -22,7 +24,7 @@ AUGMENTATIONS = ("translation", "cutout", "color")  # training/augment.py implem
 LR_SCHEDULES = ("constant", "linear_decay", "cosine")  # training/lr_schedule.py
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):  # a ValueError too: a value is wrong, and callers catch it as one
     """A config that cannot be trained; the message names the field and the fix."""
 
 

@@ -10,7 +10,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from inference.cli_errors import UserErrors, is_user_error, one_line
+from studio.cli import is_user_error, one_line
 from training import config as configs
 from training.data.dataset import load_dataset
 from training.distributed import end_processes, init_processes
@@ -52,10 +52,10 @@ def load_training_data(config: configs.Config):
     return load_dataset(config.dataset, config.data_root, "train", config.image_size, config.channels)
 
 
-def _record_failure(run: RunFolder, trainer: Trainer | None, error: BaseException, user_errors: UserErrors) -> None:
+def _record_failure(run: RunFolder, trainer: Trainer | None, error: BaseException) -> None:
     """Mark the run failed with the error's line; a user error's traceback stays out of the log.
     A run folder that is gone is not made again."""
-    if is_user_error(error, user_errors):
+    if is_user_error(error):
         log.error("run failed: %s", one_line(error).removeprefix("error: "))
     else:
         log.exception("run failed")
@@ -71,7 +71,7 @@ def _record_failure(run: RunFolder, trainer: Trainer | None, error: BaseExceptio
 
 
 def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable: Resumable | None = None,
-                 user_errors: UserErrors = (), make_trainer: Callable[..., Trainer] = Trainer) -> str:
+                 make_trainer: Callable[..., Trainer] = Trainer) -> str:
     """Train ``run`` (from ``resumable``'s checkpoint when given) and return its final state.
     ``make_trainer`` builds the trainer from (config, run, processes, device, dataset): a sweep's
     trials use a Trainer that reports its evaluations (training.sweep.worker)."""
@@ -99,7 +99,7 @@ def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable
         return state
     except BaseException as error:
         if processes.is_main and run is not None and not isinstance(error, SystemExit):
-            _record_failure(run, trainer, error, user_errors)
+            _record_failure(run, trainer, error)
         raise
     finally:
         end_processes(processes)

@@ -27,6 +27,7 @@ from torch import nn
 
 from inference import Generator
 from inference.encoder import INPUT, OUTPUT, PREFIX, encoder_path, file_sha256
+from studio.errors import UserError
 from training.export.generator import machine_description
 from training.export.small_net import export_checked, parity_error
 from training.runfolder.folder import atomic_write_json, read_json_object, UnreadableFile
@@ -39,7 +40,7 @@ BATCH = 128
 VAL_SEED, TRAIN_SEED = 999_999, 1_000_000
 
 
-class EncoderError(Exception):
+class EncoderError(UserError):
     """A user error of train-encoder (the CLI prints it as one line)."""
 
 

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from evaluation.evaluators import cache_dir
+from studio.errors import UserError
 from training.runfolder.folder import atomic_write_bytes
 
 log = logging.getLogger("training")
@@ -36,8 +37,8 @@ TARGET_ACCURACY = {"mnist": 0.993, "fashion-mnist": 0.92}
 DEFAULT_EPOCHS = {"mnist": 4, "fashion-mnist": 5}
 
 
-class EvaluatorError(Exception):
-    pass
+class EvaluatorError(UserError):
+    """An evaluator network that cannot be trained or exported as asked; the message says why."""
 
 
 class EvaluatorCNN(nn.Module):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from inference.cli_errors import UsageError, check_output_file
+from studio.cli import UsageError, check_output_file
 
 
 def cmd_train_encoder(args) -> int:

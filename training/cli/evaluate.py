@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from inference.cli_errors import UsageError, check_output_file
+from studio.cli import UsageError, check_output_file
 from training.log_setup import setup_logging
 from training.runfolder.folder import atomic_write_json, find_run
 

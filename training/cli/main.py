@@ -1,6 +1,6 @@
 """``python -m training``: train, resume, export, and look at presets and runs.
 
-Errors reach the user as every GAN Studio CLI's do (``inference.cli_errors``): a user error is one
+Errors reach the user as every GAN Studio CLI's do (``studio.cli``): a user error is one
 line and exit status 2 (``--debug`` adds its traceback), a bug prints its traceback and says so.
 Everything that can be checked before a run folder, a model file or a long computation exists is
 checked first (``preflight``), and a run folder has one writer: the process holding its lock
@@ -15,9 +15,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from dataio import DataError
-from inference.cli_errors import Parser, UsageError, check_output_file, check_writable_folder, run_cli
-from inference.errors import InferenceError
+from studio.cli import Parser, UsageError, check_output_file, check_writable_folder, run_cli
 from training import config as configs
 from training.cli.encoder import add_parser as add_encoder_parser
 from training.cli.evaluate import add_parsers as add_evaluate_parsers
@@ -29,18 +27,6 @@ from training.log_setup import setup_logging
 from training.registry import REGISTRIES
 from training.runfolder.lock import RunBusy, RunLock, holder
 from training.runfolder.folder import DEFAULT_RUNS_DIR, RunError, RunFolder, atomic_write_json, create_run, find_run, list_runs
-
-# Error classes of modules that import torch or onnxruntime: a user error when raised, looked up only
-# then (a module never imported raised nothing), so `presets` and `runs` start without torch.
-HEAVY_USER_ERRORS = (("training.checkpoint", "CheckpointError"), ("training.export.generator", "ExportError"),
-                     ("training.auxiliary.evaluator_net", "EvaluatorError"), ("evaluation.errors", "EvaluationError"),
-                     ("training.export.upgrade", "UpgradeError"), ("training.auxiliary.encoder", "EncoderError"))
-
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    heavy = tuple(getattr(sys.modules[module], name) for module, name in HEAVY_USER_ERRORS if module in sys.modules)
-    return configs.ConfigError, RunError, DataError, InferenceError, *heavy
-
 
 def check_config(config: configs.Config) -> None:
     """The config against the registries, the device and the nets (``preflight.check_config``)."""
@@ -92,7 +78,7 @@ def cmd_train(args) -> int:
     with lock or nullcontext():
         if _is_main_process():
             print(f"run folder: {run.path}", file=sys.stderr)
-        return 0 if run_training(config, run, dataset, user_errors=user_errors) in ("finished", "stopped") else 1
+        return 0 if run_training(config, run, dataset) in ("finished", "stopped") else 1
 
 
 def cmd_resume(args) -> int:
@@ -125,7 +111,7 @@ def cmd_resume(args) -> int:
         if main:
             atomic_write_json(run.config_path, config.to_dict())
             run.write_status(state="queued", pid=os.getpid(), total_steps=config.steps, message="resuming")
-        state = run_training(config, run, dataset, resumable, user_errors=user_errors)
+        state = run_training(config, run, dataset, resumable)
         return 0 if state in ("finished", "stopped") else 1
 
 
@@ -263,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evaluate_parsers(sub, str(DEFAULT_RUNS_DIR))
     add_timelapse_parser(sub, str(DEFAULT_RUNS_DIR))
-    add_sweep_parser(sub, str(DEFAULT_RUNS_DIR), user_errors)
+    add_sweep_parser(sub, str(DEFAULT_RUNS_DIR))
     add_playground_parser(sub)
     add_encoder_parser(sub)
 
@@ -275,4 +261,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli(build_parser(), argv, lambda args: args.func(args), user_errors)
+    return run_cli(build_parser(), argv, lambda args: args.func(args))

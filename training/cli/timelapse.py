@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from inference.cli_errors import UsageError, check_output_file
+from studio.cli import UsageError, check_output_file
 from training.runfolder.folder import atomic_write_bytes, find_run
 from training.runfolder.timelapse import make_timelapse
 

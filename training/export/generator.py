@@ -31,6 +31,7 @@ from inference import hardware
 from inference.encoder import encoder_path
 from inference.contract import (INPUT_LABEL, INPUT_LATENT, LATENT_SCHEME, OUTPUT_IMAGE, metadata_from_props,
                                 metadata_to_card, metadata_to_props)
+from studio.errors import UserError
 from training import config as configs
 from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoint
 from training.latents import sample_latents
@@ -46,8 +47,8 @@ PARITY_BOUND = 1e-4
 PARITY_BOUND_FP16 = 2e-2
 
 
-class ExportError(Exception):
-    pass
+class ExportError(UserError):
+    """A run that cannot be exported as asked (the message says why and what to do)."""
 
 
 class _Unconditional(nn.Module):

@@ -24,6 +24,7 @@ from onnx import numpy_helper, shape_inference
 from inference.contract import INPUT_LATENT, LATENT_SCHEME, PREFIX, metadata_from_card, metadata_from_props, \
     metadata_to_props
 from inference.encoder import encoder_path, file_sha256
+from studio.errors import UserError
 from training.runfolder.folder import atomic_write_bytes, atomic_write_json
 from training.export.sefa import MAX_DIRECTIONS, NoDirections, directions_from_weight
 
@@ -36,7 +37,7 @@ SEEDS_NOTE = ("a seed now names the contract's philox latent (the same in Python
               "draws another image than it did before the upgrade")
 
 
-class UpgradeError(Exception):
+class UpgradeError(UserError):
     """A file the upgrade cannot read or must not write (the message says why and what to do)."""
 
 

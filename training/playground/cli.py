@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from inference.cli_errors import check_writable_folder
+from studio.cli import check_writable_folder
 from training.log_setup import setup_logging
 from training.playground import files
 from training.playground.settings import LOSSES, RANGES, STARTS, Settings, check_settings

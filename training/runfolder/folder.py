@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from studio.errors import UserError
+
 STATES = ("queued", "running", "stopping", "stopped", "finished", "failed", "diverged",
           "pruned")  # pruned: a sweep's trial stopped for falling behind (training.sweep.worker)
 ACTIVE_STATES = ("queued", "running", "stopping")
@@ -26,7 +28,7 @@ NO_STATUS = {"state": "queued", "step": 0, "message": "no status yet"}
 DEFAULT_RUNS_DIR = Path(os.environ.get("GAN_STUDIO_RUNS", "runs"))
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A run that cannot be found, created or read; the message says which and why."""
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable
 
-from inference.cli_errors import UsageError, UserErrors, check_output_file, check_writable_folder
+from studio.cli import UsageError, check_output_file, check_writable_folder
 
 
-def add_parser(sub, runs_dir: str, user_errors: Callable[[], UserErrors]) -> None:
-    """The `sweep` command; ``user_errors`` lists the errors a trial may end with (training.cli.main's)."""
+def add_parser(sub, runs_dir: str) -> None:
+    """The `sweep` command."""
     p = sub.add_parser("sweep", help="hyperparameter search on Optuna: each trial a run folder; --report: the best")
     p.add_argument("--space", metavar="SPACE.yaml", help="the search space (sweeps/*.yaml, docs/sweeps.md)")
     p.add_argument("--preset", help="the preset every trial starts from (default: the space's `preset:`)")
@@ -39,7 +38,7 @@ def add_parser(sub, runs_dir: str, user_errors: Callable[[], UserErrors]) -> Non
     p.add_argument("--best-config", metavar="FILE.yaml", help="--report: also write the best trial's config there, "
                    "for `python -m training train --config FILE`")
     p.add_argument("--force", action="store_true", help="--best-config: replace an existing file")
-    p.set_defaults(func=lambda args: cmd_sweep(args, user_errors()))
+    p.set_defaults(func=cmd_sweep)
 
 
 def _study_name(args) -> str:
@@ -50,7 +49,7 @@ def _study_name(args) -> str:
     raise UsageError("name the study: --study NAME (or give --space, whose file name is the default)")
 
 
-def cmd_sweep(args, user_errors: UserErrors = ()) -> int:
+def cmd_sweep(args) -> int:
     # optuna and SQLAlchemy: only this command needs them, not `presets` or `runs`
     from training.sweep import study as studies
 
@@ -81,8 +80,8 @@ def cmd_sweep(args, user_errors: UserErrors = ()) -> int:
     study = studies.create_or_join(name, storage, terms, pruner=pruner_for(space.pruner), seed=args.sampler_seed)
     print(f"study {name} in {studies.redact(url)}: "
           f"{studies.results(study)} of {args.trials} results so far", file=sys.stderr)
-    worker = Worker(study, space, base, Path(runs_dir), args.trials, user_errors,
-                    poll_s=min(args.heartbeat, 5), claim_file=studies.claim_file(url))
+    worker = Worker(study, space, base, Path(runs_dir), args.trials, poll_s=min(args.heartbeat, 5),
+                    claim_file=studies.claim_file(url))
     worker.keep_dataset(config, dataset)
     ran = worker.run()
     print(f"this worker ran {ran} trial(s)", file=sys.stderr)

@@ -28,7 +28,7 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import TrialState
 
-from inference.cli_errors import UserErrors
+from studio.errors import UserError
 from training import config as configs
 from training.preflight import check_config, check_data, pick_checkpoint, registry_names
 from training.runfolder.lock import RunLock
@@ -94,7 +94,6 @@ class Worker:
     base: dict[str, Any]          # the config values every trial starts from
     runs_dir: Path
     trials: int                   # results (complete + pruned) the study wants
-    user_errors: UserErrors = ()
     poll_s: float = 5.0
     claim_file: Path | None = None  # SQLite: the lock file beside the database (study.claim_file)
     _data: dict = field(default_factory=dict)
@@ -175,7 +174,7 @@ class Worker:
             return self.objective(trial)
 
         try:
-            self.study.optimize(objective, n_trials=1, catch=(TrialFailed, *self.user_errors))
+            self.study.optimize(objective, n_trials=1, catch=(TrialFailed, UserError))
         except WorkerStopping:
             self.stopping = True
             if numbers:  # the stopped trial ran as FAIL; queue it again, with its run folder, for any worker
@@ -205,8 +204,7 @@ class Worker:
             dataset = self._dataset(config)
             with RunLock.acquire(run, "train"):
                 run.write_status(pid=os.getpid(), message=f"trial {trial.number} of study {self.study.study_name}")
-                state = run_training(config, run, dataset, resumable, user_errors=self.user_errors,
-                                     make_trainer=make_trainer)
+                state = run_training(config, run, dataset, resumable, make_trainer=make_trainer)
         else:  # trained to its budget before its worker died: its last evaluation is the result
             state = "finished"
             run.write_status(state="finished", step=resumable.step, message=f"finished at step {resumable.step} "
