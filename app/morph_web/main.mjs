@@ -80,7 +80,7 @@ async function openModel(args) {
   state.modelId = args.model_id;
 }
 
-// --- the latent the sliders name (the same arithmetic as app/latents.py, float32 where numpy is) ---
+// --- the latent the sliders name (the same arithmetic as app/latent_maths.py, float32 where numpy is) ---
 
 const f32 = Math.fround;
 
