@@ -1,41 +1,31 @@
 """inference/cli.py: python -m inference, run as a user runs it (a subprocess, from any folder)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO_ROOT
-
-
-def _cli(*args, cwd=None):
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))  # so the package imports from any cwd
-    return subprocess.run([sys.executable, "-m", "inference", *map(str, args)], cwd=cwd or REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+from tests.inference.common import cli
 
 
 def test_cli_info_grid_and_gif(tmp_path, cond_path, gen_path):
-    r = _cli(gen_path, "--info")
+    r = cli(gen_path, "--info")
     assert r.returncode == 0, r.stderr
     assert "latent_dim: 8" in r.stdout and "provider: CPUExecutionProvider" in r.stdout
     assert "image_shape: 1,4,4" in r.stdout and '"fid": 12.5' in r.stdout
 
-    r = _cli(gen_path, "--n", 6, "--seed", 3, "--nrow", 3, "--out", tmp_path / "grid.png")
+    r = cli(gen_path, "--n", 6, "--seed", 3, "--nrow", 3, "--out", tmp_path / "grid.png")
     assert r.returncode == 0, r.stderr
     with Image.open(tmp_path / "grid.png") as im:
         assert im.size == (3 * 6 + 2, 2 * 6 + 2)
 
-    r = _cli(cond_path, "--interpolate", 1, 2, 3, "--steps", 4, "--label", 2, "--boomerang",
+    r = cli(cond_path, "--interpolate", 1, 2, 3, "--steps", 4, "--label", 2, "--boomerang",
              "--gif", tmp_path / "walk.gif", "--out", tmp_path / "strip.png", "--scale", 2)
     assert r.returncode == 0, r.stderr
     with Image.open(tmp_path / "walk.gif") as im:
         assert im.n_frames == 7 + 5 and im.size == (8, 8)
     assert (tmp_path / "strip.png").is_file()
 
-    r = _cli(cond_path, "--n", 6, "--out", tmp_path / "classes.png")  # classes cycle by column
+    r = cli(cond_path, "--n", 6, "--out", tmp_path / "classes.png")  # classes cycle by column
     assert r.returncode == 0, r.stderr
 
 
@@ -48,7 +38,7 @@ def test_cli_info_grid_and_gif(tmp_path, cond_path, gen_path):
     (["{gen}", "--truncation", "2", "--out", "x.png"], "truncation"),
 ])
 def test_cli_errors_are_one_line(tmp_path, gen_path, cond_path, args, words):
-    r = _cli(*[a.format(gen=gen_path, cond=cond_path) for a in args], cwd=tmp_path)
+    r = cli(*[a.format(gen=gen_path, cond=cond_path) for a in args], cwd=tmp_path)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ") and words in r.stderr
     assert "Traceback" not in r.stderr

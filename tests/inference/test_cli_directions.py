@@ -7,7 +7,7 @@ from PIL import Image
 from inference import Generator, image_grid
 
 from tests.helpers import make_onnx_generator, make_philox_generator
-from tests.inference.test_cli import _cli
+from tests.inference.common import cli
 
 
 def _grid(path) -> np.ndarray:
@@ -21,10 +21,10 @@ def test_direction_moves_the_grid_deterministically(tmp_path):
     for name, extra in (("plain", []), ("d1", ["--direction", 1, "--amount", 2.5]),
                         ("d1-again", ["--direction", 1, "--amount", 2.5]), ("d1-back", ["--direction", 1, "--amount", -2.5]),
                         ("d0", ["--direction", 0])):
-        r = _cli(model, "--seed", 4, "--n", 6, "--nrow", 3, "--out", tmp_path / f"{name}.png", *extra)
+        r = cli(model, "--seed", 4, "--n", 6, "--nrow", 3, "--out", tmp_path / f"{name}.png", *extra)
         assert r.returncode == 0, r.stderr
         outs[name] = _grid(tmp_path / f"{name}.png")
-    assert "moved 2.5 along direction 1" in _cli(model, "--n", 2, "--out", tmp_path / "x.png", "--direction", 1,
+    assert "moved 2.5 along direction 1" in cli(model, "--n", 2, "--out", tmp_path / "x.png", "--direction", 1,
                                                  "--amount", 2.5).stdout
     np.testing.assert_array_equal(outs["d1"], outs["d1-again"])
     for other in ("plain", "d1-back", "d0"):
@@ -36,7 +36,7 @@ def test_direction_moves_the_grid_deterministically(tmp_path):
         moved = (z.astype(np.float64) + amount * g.direction(k).astype(np.float64)).astype(np.float32)
         np.testing.assert_array_equal(outs[name], image_grid(g.generate(moved), 3)[..., 0])
 
-    info = _cli(model, "--info").stdout
+    info = cli(model, "--info").stdout
     assert "directions: 4 sefa directions of W (share 0:" in info
 
 
@@ -48,7 +48,7 @@ def test_a_bad_direction_gets_a_clear_message(tmp_path):
                           ((model, "--amount", 2), "--amount needs --direction K"),
                           ((model, "--direction", 0, "--amount", "nan"), "--amount must be a finite number"),
                           ((old, "--direction", 0), "old.onnx has no stored directions")):
-        r = _cli(*args, "--out", tmp_path / "x.png")
+        r = cli(*args, "--out", tmp_path / "x.png")
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert message in r.stderr and r.stderr.startswith("error: "), r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
