@@ -8,16 +8,11 @@ from examples/setup.sh when node_modules is missing. Never `playwright install`:
 """
 from __future__ import annotations
 
-import base64
-import functools
-import http.server
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,14 +22,11 @@ from PIL import Image
 
 from inference.images import image_grid, to_uint8
 
-from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, REPO_ROOT, SHARED_DATA
+from tests.examples.common import ARTIFACTS, EXAMPLES, NODE, REPO, canvas_pixels, open_page, wait_generation
+from tests.helpers import SHARED_DATA
 
-REPO = REPO_ROOT
-EXAMPLES = REPO / "examples"
 GENERATE = EXAMPLES / "node" / "generate.mjs"
 DATA = Path(os.environ.get("GAN_STUDIO_DATA") or SHARED_DATA)
-ARTIFACTS = REPO / "test-artifacts" / "examples"
-NODE = shutil.which("node")
 TRAIN_SETS = ["steps=5", "batch_size=16", "log_every=5"]
 
 
@@ -68,24 +60,6 @@ def models(tmp_path_factory) -> dict[str, Path]:
         jobs = {k: pool.submit(_train_and_export, preset, root)
                 for k, preset in (("dcgan", "dcgan-mnist"), ("cgan", "cgan-mnist"))}
         return {k: job.result() for k, job in jobs.items()}
-
-
-def _ensure_npm_deps(folder: str, package: str) -> None:
-    """Run examples/setup.sh when examples/<folder>/node_modules lacks `package`."""
-    if (EXAMPLES / folder / "node_modules" / package / "package.json").is_file():
-        return
-    if not (shutil.which("npm") and NODE):
-        pytest.skip(f"examples/{folder}/node_modules is missing and there is no node/npm to run examples/setup.sh")
-    p = subprocess.run(["bash", str(EXAMPLES / "setup.sh")], cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, f"examples/setup.sh failed:\n{p.stdout}\n{p.stderr}"
-    assert (EXAMPLES / folder / "node_modules" / package / "package.json").is_file()
-
-
-@pytest.fixture(scope="module")
-def node_example():
-    if NODE is None:
-        pytest.skip("no `node` on PATH: the Node example needs Node.js 18+ (apt-get install nodejs npm)")
-    _ensure_npm_deps("node", "onnxruntime-node")
 
 
 def _card(model: Path) -> dict:
@@ -183,25 +157,6 @@ def test_node_cli_conditional_label_and_metadata_without_card(models, node_examp
 
 # --- the web page in headless Chromium ----------------------------------------------------------
 
-class _StaticHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/wasm", ".mjs": "text/javascript", ".onnx": "application/octet-stream"}
-
-    def log_message(self, *args):  # keep pytest's output quiet
-        pass
-
-
-@pytest.fixture(scope="module")
-def web_server():
-    """The repository root over http on a free 127.0.0.1 port, static files only."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_StaticHandler, directory=str(REPO)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture(scope="module")
 def web_models(models) -> dict[str, str]:
     """The models copied under the served root; {key: path relative to examples/web/}."""
@@ -214,47 +169,6 @@ def web_models(models) -> dict[str, str]:
             shutil.copy(f, folder / f.name)
         rel[key] = f"../../{(folder / model.name).relative_to(REPO).as_posix()}"
     return rel
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed (pip install -r requirements-dev.txt)")
-    _ensure_npm_deps("web", "onnxruntime-web")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
-
-
-def _open(browser, url):
-    page = browser.new_page(viewport={"width": 1100, "height": 720})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.goto(url)
-    return page, errors
-
-
-def _wait_generation(page, n: int, errors) -> None:
-    """Wait until the page has drawn its n-th image and is idle, or fail with its status line."""
-    page.wait_for_function(
-        f"document.body.dataset.state === 'error' || (document.getElementById('image').dataset.generation >= {n} "
-        "&& document.body.dataset.state === 'ready')", timeout=60_000)
-    status = page.inner_text("#status")
-    assert page.evaluate("document.body.dataset.state") == "ready", f"page failed: {status}; {errors}"
-    assert page.evaluate("+document.getElementById('image').dataset.generation") == n, status
-    assert status.startswith("ready")
-
-
-def _canvas_pixels(page) -> np.ndarray:
-    """The canvas' own pixels (the model's H x W, before CSS upscaling), RGBA uint8."""
-    data_url = page.evaluate("document.getElementById('image').toDataURL('image/png')")
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGBA"))
 
 
 def _page_latent(page, model_rel: str, seed: int) -> np.ndarray:
@@ -280,12 +194,12 @@ def _move_first_slider(page) -> float:
 @pytest.mark.browser
 def test_browser_example_generates_and_a_slider_changes_the_image(browser, web_server, web_models):
     model = web_models["dcgan"]
-    page, errors = _open(browser, f"{web_server}/examples/web/?model={model}&seed=7")
-    _wait_generation(page, 1, errors)
+    page, errors = open_page(browser, f"{web_server}/examples/web/?model={model}&seed=7")
+    wait_generation(page, 1, errors)
     assert "dcgan" in page.inner_text("#model-info") and "model card" in page.inner_text("#model-info")
     assert page.locator("#sliders input[type=range]").count() == 8
     assert page.locator("#class-row").is_hidden()
-    first = _canvas_pixels(page)
+    first = canvas_pixels(page)
     assert first.shape == (28, 28, 4)
     assert (first[..., 3] == 255).all()
     # the image is the model's output for the page's latent (onnxruntime-web wasm vs onnxruntime in Python)
@@ -295,8 +209,8 @@ def test_browser_example_generates_and_a_slider_changes_the_image(browser, web_s
     page.screenshot(path=str(ARTIFACTS / "web-dcgan-before.png"), full_page=True)
 
     value = _move_first_slider(page)
-    _wait_generation(page, 2, errors)
-    second = _canvas_pixels(page)
+    wait_generation(page, 2, errors)
+    second = canvas_pixels(page)
     assert (second != first).any(), "moving a slider must change the image"
     z[0, 0] = value
     assert np.abs(second[..., 0].astype(int) - _reference(served.resolve(), z)[0, ..., 0]).max() <= 1
@@ -308,20 +222,20 @@ def test_browser_example_generates_and_a_slider_changes_the_image(browser, web_s
 @pytest.mark.browser
 def test_browser_example_conditional_class_picker(browser, web_server, web_models):
     model = web_models["cgan"]
-    page, errors = _open(browser, f"{web_server}/examples/web/?model={model}&label=3")
-    _wait_generation(page, 1, errors)
+    page, errors = open_page(browser, f"{web_server}/examples/web/?model={model}&label=3")
+    wait_generation(page, 1, errors)
     assert page.locator("#class-row").is_visible()
     assert page.locator("#label").input_value() == "3"
-    three = _canvas_pixels(page)
+    three = canvas_pixels(page)
     page.select_option("#label", "5")
-    _wait_generation(page, 2, errors)
-    five = _canvas_pixels(page)
+    wait_generation(page, 2, errors)
+    five = canvas_pixels(page)
     assert (five != three).any(), "another class must give another image"
     served = (REPO / "examples" / "web" / model).resolve()
     assert np.abs(five[..., 0].astype(int) - _reference(served, _page_latent(page, model, 0), [5])[0, ..., 0]).max() <= 1
     _move_first_slider(page)
-    _wait_generation(page, 3, errors)
-    assert (_canvas_pixels(page) != five).any()
+    wait_generation(page, 3, errors)
+    assert (canvas_pixels(page) != five).any()
     page.screenshot(path=str(ARTIFACTS / "web-cgan.png"), full_page=True)
     assert not errors, errors
     page.close()
@@ -329,7 +243,7 @@ def test_browser_example_conditional_class_picker(browser, web_server, web_model
 
 @pytest.mark.browser
 def test_browser_example_says_what_is_wrong_with_a_missing_model(browser, web_server):
-    page, errors = _open(browser, f"{web_server}/examples/web/?model=../../test-artifacts/examples/no-such-model.onnx")
+    page, errors = open_page(browser, f"{web_server}/examples/web/?model=../../test-artifacts/examples/no-such-model.onnx")
     page.wait_for_function("document.body.dataset.state === 'error'", timeout=30_000)
     status = page.inner_text("#status")
     assert "no-such-model.onnx" in status and "404" in status and "python -m training export" in status

@@ -16,8 +16,7 @@ from PIL import Image
 from inference import Generator, latents
 from inference.philox import MAX_SEED
 
-from tests.examples.test_examples import (ARTIFACTS, NODE, REPO, _canvas_pixels, _open, _wait_generation,  # noqa: F401
-                                          browser, node_example, web_server)
+from tests.examples.common import ARTIFACTS, NODE, REPO, canvas_pixels, open_page, wait_generation
 from tests.helpers import make_philox_generator
 
 # (seed, n, dim, distribution, bound, truncation): every branch of the transform, a seed past 2**32,
@@ -75,7 +74,7 @@ def test_node_draws_the_same_latents_as_python():
 
 @pytest.mark.browser
 def test_chromium_draws_the_same_latents_as_python(browser, web_server):
-    page, errors = _open(browser, f"{web_server}/examples/web/?model=../../test-artifacts/none.onnx")
+    page, errors = open_page(browser, f"{web_server}/examples/web/?model=../../test-artifacts/none.onnx")
     result = page.evaluate(f"""async (cases) => {{
         const {{latents, philox4x32}} = await import(new URL('../common/gan.mjs', location.href).href);
         return {{kat: {KAT}, out: cases.map(([s, n, d, dist, b, t]) => Array.from(latents(s, n, d, dist, b, t)))}};
@@ -124,23 +123,23 @@ def test_the_same_seed_gives_the_same_pixels_in_node_and_python(philox_model, no
 @pytest.mark.browser
 def test_the_page_draws_pythons_pixels_for_a_seed_and_a_direction(browser, web_server, philox_model):
     rel = f"../../{philox_model.relative_to(REPO).as_posix()}"
-    page, errors = _open(browser, f"{web_server}/examples/web/?model={rel}&seed=42")
-    _wait_generation(page, 1, errors)
+    page, errors = open_page(browser, f"{web_server}/examples/web/?model={rel}&seed=42")
+    wait_generation(page, 1, errors)
     assert "seeds as in Python" in page.inner_text("#model-info")
     g = Generator.load(philox_model)
     z = g.sample_latent(1, seed=42)
-    assert np.abs(_canvas_pixels(page)[..., 0].astype(int) - g.generate(z)[0, ..., 0]).max() <= 1
+    assert np.abs(canvas_pixels(page)[..., 0].astype(int) - g.generate(z)[0, ..., 0]).max() <= 1
 
     slider = page.locator("#directions input[type=range]").first
     assert page.locator("#directions input[type=range]").count() == 4  # the model stores 4
     slider.focus()
     for i in range(5):  # one key press at a time: presses during a run would collapse into one image
         page.keyboard.press("ArrowRight")
-        _wait_generation(page, 2 + i, errors)
+        wait_generation(page, 2 + i, errors)
     amount = float(slider.input_value())
     assert amount == pytest.approx(0.5)
     moved = (z.astype(np.float64) + amount * g.direction(0).astype(np.float64)).astype(np.float32)
-    pixels = _canvas_pixels(page)[..., 0].astype(int)
+    pixels = canvas_pixels(page)[..., 0].astype(int)
     assert np.abs(pixels - g.generate(moved)[0, ..., 0]).max() <= 1
     assert (pixels != g.generate(z)[0, ..., 0]).any()
     assert not errors, errors
