@@ -34,7 +34,9 @@ from bench.train_speed_report import conditions, report
 from training import config as configs
 from training.data.dataset import ImageDataset, convert_images, load_dataset
 from training.runfolder.folder import create_run
-from training.trainer import Trainer, grad_norm
+from training.session import build_session
+from training.step import grad_norm
+from training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "train_speed.md"
@@ -60,12 +62,12 @@ def preset_config(preset: str, precision: str, device: str) -> configs.Config:
 
 
 class TimedBatches:
-    """Wraps ``Trainer._real_batch`` and adds up the time spent in it (exact on CPU; on CUDA the
-    copies are asynchronous, so it is a lower bound)."""
+    """Wraps the trainer's ``Session.real_batch`` and adds up the time spent in it (exact on CPU; on
+    CUDA the copies are asynchronous, so it is a lower bound)."""
 
     def __init__(self, trainer: Trainer):
-        self.original, self.seconds = trainer._real_batch, 0.0
-        trainer._real_batch = self
+        self.original, self.seconds = trainer.session.real_batch, 0.0
+        trainer.session.real_batch = self
 
     def __call__(self):
         start = time.perf_counter()
@@ -107,8 +109,8 @@ def measure_speed(preset: str, data: ImageDataset, args) -> dict:
     device = torch.device(args.device)
     fp32 = preset_config(preset, "fp32", args.device)
     num_classes = len(data.class_names) if fp32.conditional else 0
-    trainers = {mode: Trainer(preset_config(preset, mode, args.device), None, device=device, dataset=data)
-                for mode in ("fp32", "auto")}
+    trainers = {mode: Trainer(build_session(preset_config(preset, mode, args.device), device=device, dataset=data),
+                              None) for mode in ("fp32", "auto")}
     runners = {"loop": PlainLoop(fp32, data.images, data.labels, num_classes, args.device),
                **{mode: TrainerSteps(t) for mode, t in trainers.items()}}
     for runner in runners.values():
@@ -125,7 +127,7 @@ def measure_speed(preset: str, data: ImageDataset, args) -> dict:
     return {"preset": preset, "model": fp32.model, "loss": fp32.loss, "batch": fp32.batch_size,
             "image": f"{fp32.channels}x{fp32.image_size}x{fp32.image_size}", "n_critic": fp32.n_critic,
             "steps": steps, "speed": speed, "median": {m: statistics.median(v) for m, v in speed.items()},
-            "ratio": ratio, "auto_precision": str(trainers["auto"].precision),
+            "ratio": ratio, "auto_precision": str(trainers["auto"].session.precision),
             "auto_step_s": statistics.median(seconds["auto"]) / steps,
             "data_share": batches.seconds / sum(seconds["auto"])}
 
@@ -137,14 +139,14 @@ def measure_writing(preset: str, data: ImageDataset, runs_dir: Path, step_s: flo
     device = torch.device(args.device)
     config = preset_config(preset, "auto", args.device).replace(steps=1)
     run = create_run(runs_dir, preset, config.to_dict())
-    trainer = Trainer(config, run, device=device, dataset=data)
+    trainer = Trainer(build_session(config, device=device, dataset=data), run)
     writer = trainer.writer
     stats = trainer.train_step(measure_grads=True)
     trainer.step = config.checkpoint_every
     calls: dict[str, list[float]] = {"accumulate": [], "row": [], "status": [], "samples": [], "checkpoint": []}
     for _ in range(REPEATS):
         calls["accumulate"].append(timed(lambda: writer.accumulate(stats), device))
-        calls["row"].append(timed(lambda: (grad_norm(trainer.G), grad_norm(trainer.D),
+        calls["row"].append(timed(lambda: (grad_norm(trainer.session.G), grad_norm(trainer.session.D),
                                            writer.flush(trainer.step, 0, 1.0, 1.0, 1)), device))
         calls["status"].append(timed(lambda: writer.progress(trainer.step, 0, {"images_per_s": 1.0}, 1), device))
         calls["samples"].append(timed(trainer.write_samples, device))

@@ -157,11 +157,12 @@ def tiny_config(images: Path, **changes) -> configs.Config:
 
 def tiny_run(runs: Path, images: Path) -> RunFolder:
     """A finished run of tiny_config's 10 steps: checkpoints last.pt, step_0000005.pt, step_0000010.pt."""
-    from training.trainer import Trainer  # torch: only the tests that train need it
+    from training.session import build_session  # torch: only the tests that train need it
+    from training.trainer import Trainer
 
     config = tiny_config(images)
     run = create_run(runs, "tiny", config.to_dict())
-    assert Trainer(config, run).train() == "finished"
+    assert Trainer(build_session(config), run).train() == "finished"
     return run
 
 

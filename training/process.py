@@ -1,6 +1,7 @@
 """One training process at work on its run folder: logging, the progress bar, the trainer, and what
 a failure leaves in the folder (`python -m training train` and `resume` end here, once every check
-of ``preflight`` has passed and the process holds the run's lock)."""
+of ``preflight`` has passed and the process holds the run's lock). It builds the session from the
+config (training/session.py) and hands it to a trainer."""
 from __future__ import annotations
 
 import logging
@@ -17,6 +18,7 @@ from training.distributed import end_processes, init_processes
 from training.log_setup import setup_logging
 from training.preflight import Resumable
 from training.runfolder.folder import RunError, RunFolder
+from training.session import Session, build_session
 from training.trainer import Trainer
 
 log = logging.getLogger("training")
@@ -71,15 +73,15 @@ def _record_failure(run: RunFolder, trainer: Trainer | None, error: BaseExceptio
 
 
 def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable: Resumable | None = None,
-                 make_trainer: Callable[..., Trainer] = Trainer) -> str:
+                 make_trainer: Callable[[Session, RunFolder], Trainer] = Trainer) -> str:
     """Train ``run`` (from ``resumable``'s checkpoint when given) and return its final state.
-    ``make_trainer`` builds the trainer from (config, run, processes, device, dataset): a sweep's
-    trials use a Trainer that reports its evaluations (training.sweep.worker)."""
+    ``make_trainer`` makes the trainer of the built session and the run: a sweep's trials use a
+    Trainer that reports its evaluations (training.sweep.worker)."""
     processes, device = init_processes(config.device)
     setup_logging(run, processes.is_main)
     trainer = None
     try:
-        trainer = make_trainer(config, run, processes, device, dataset)
+        trainer = make_trainer(build_session(config, processes, device, dataset), run)
         if resumable is not None and resumable.state is not None:
             for note in resumable.notes():
                 log.warning(note)
@@ -89,7 +91,7 @@ def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable
                 log.info("resumed %s at step %d", run.id, trainer.step)
         if processes.is_main:
             log.info("run %s: %s on %s, %d images, %s, %d process(es)", run.id, config.model, config.dataset,
-                     len(trainer.images), device, processes.world_size)
+                     len(trainer.session.images), device, processes.world_size)
         update, bar = _progress_bar(config.steps, trainer.step, processes.is_main, lambda: trainer.writer.health.line)
         state = trainer.train(update)
         if bar is not None:

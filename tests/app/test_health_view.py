@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from training.runfolder.folder import create_run
+from training.session import build_session
 from training.trainer import Trainer
 
 from tests.helpers import app_text, new_app, no_errors, plotly_specs, small_config
@@ -19,7 +20,7 @@ def overpowered(app_env, mnist_train, one_thread):
     config = small_config(lr_g=2.5e-5, batch_size=64, steps=160, log_every=5, sample_every=40, health_warmup=50,
                           health_sustain=50)
     run = create_run(app_env["runs"], "overpowered", config.to_dict())
-    assert Trainer(config, run, dataset=mnist_train).train() == "finished"
+    assert Trainer(build_session(config, dataset=mnist_train), run).train() == "finished"
     [finding] = [e for e in run.read_health() if e["event"] == "found"]
     assert finding["kind"] == "d_overpowering"
     return run, finding

@@ -64,17 +64,18 @@ def test_an_empty_policy_is_the_identity_and_unknown_names_are_refused(real):
         configs.build_config({"augment": "translation,flip"})
 
 
-def test_the_trainer_augments_every_image_d_sees_real_and_fake(tmp_path, one_thread):
-    from training.trainer import Trainer
+def test_a_step_augments_every_image_d_sees_real_and_fake(tmp_path, one_thread):
+    from training.session import build_session
+    from training.step import training_step
 
     from tests.helpers import image_folder, tiny_config
 
-    trainer = Trainer(tiny_config(image_folder(tmp_path / "images", 16), augment="translation,color"), None)
+    session = build_session(tiny_config(image_folder(tmp_path / "images", 16), augment="translation,color"))
     made, seen = [], []
-    augment = trainer.augment
-    trainer.augment = lambda images: made.append(augment(images)) or made[-1]
-    trainer.D.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
-    trainer.train_step()
+    augment = session.augment
+    session.augment = lambda images: made.append(augment(images)) or made[-1]
+    session.D.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    training_step(session, 0)
     assert len(seen) == 3  # D's step: the real batch and the fakes; G's step: the fakes
     assert all(any(x is y for y in made) for x in seen), "D saw an image that was not augmented"
     assert len(made) == 3

@@ -24,17 +24,18 @@ torch.set_num_threads(1)
 from training import config as configs
 from training.data.dataset import load_dataset
 from training.distributed import init_processes
-from training.trainer import Trainer
+from training.session import build_session
+from training.step import training_step
 processes, device = init_processes("cpu")
 data = load_dataset("mnist", None, "train")
 data = dataclasses.replace(data, images=data.images[:2000], labels=data.labels[:2000])
 failures = []
 for preset in ["gan-mlp-mnist", "wgan-mnist", "wgan-gp-mnist", "dcgan-mnist", "cgan-mnist", "sngan-mnist"]:
     config = configs.resolve(preset, ["batch_size=8", "g_width=8", "d_width=16", "n_critic=2"])
-    trainer = Trainer(config, None, processes, device, data)
-    for _ in range(3):
-        trainer.train_step()
-    for name, net in (("G", trainer.G), ("D", trainer.D)):
+    session = build_session(config, processes, device, data)
+    for step in range(3):
+        training_step(session, step)
+    for name, net in (("G", session.G), ("D", session.D)):
         # Parameters only: batch-norm running statistics are each process's own until DDP
         # broadcasts rank 0's at the next forward (and only rank 0's are ever saved).
         flat = torch.cat([p.detach().flatten().double() for p in net.parameters()])

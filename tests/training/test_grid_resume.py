@@ -16,6 +16,7 @@ from training.checkpoint import load_checkpoint, save_checkpoint
 from training.latents import sample_latents
 from training.run_writer import GRID_SIZE, RunWriter, grid_png, sample_grid
 from training.runfolder.folder import create_run
+from training.session import build_session
 from training.trainer import Trainer
 
 from tests.helpers import small_config
@@ -33,7 +34,7 @@ def started_run(tmp_path, mnist_train, steps=6, done=3):
     """A run trained to step ``done`` of ``steps`` (checkpoint at ``done``), as a stopped run leaves it."""
     config = small_config(steps=steps, checkpoint_every=done, sample_every=done)
     run = create_run(tmp_path, "grid", config.to_dict())
-    first = Trainer(dataclasses.replace(config, steps=done), run, dataset=mnist_train)
+    first = Trainer(build_session(dataclasses.replace(config, steps=done), dataset=mnist_train), run)
     assert first.train() == "finished"
     return config, run, first.writer.grid
 
@@ -59,7 +60,7 @@ def test_a_resumed_run_keeps_its_grid_even_when_the_code_would_draw_another(tmp_
     other = sample_grid(dataclasses.replace(config, seed=config.seed + 7), 0, CPU)
     assert not torch.equal(other.z, grid.z)
     monkeypatch.setattr("training.trainer.sample_grid", lambda *args: other)
-    resumed = Trainer(config, run, dataset=mnist_train)
+    resumed = Trainer(build_session(config, dataset=mnist_train), run)
     assert torch.equal(resumed.writer.grid.z, other.z)  # before the resume: what the code draws today
     resumed.resume_from(run)
     torch.testing.assert_close(resumed.writer.grid.z, grid.z, rtol=0, atol=0)
@@ -67,7 +68,7 @@ def test_a_resumed_run_keeps_its_grid_even_when_the_code_would_draw_another(tmp_
     # The last PNG (step 6, after the resume) shows the run's first latents through the final generator.
     assert [p.stem for p in run.sample_grids()] == ["step_0000000", "step_0000003", "step_0000006"]
     np.testing.assert_array_equal(last_grid_png(run),
-                                  rendered(resumed.sampling_generator, grid, resumed.G.output_range))
+                                  rendered(resumed.sampling_generator, grid, resumed.session.G.output_range))
     torch.testing.assert_close(load_checkpoint(run.last_checkpoint)["grid_z"], grid.z, rtol=0, atol=0)
 
 
@@ -77,14 +78,14 @@ def test_a_checkpoint_without_the_grid_resumes_with_the_legacy_torch_grid(tmp_pa
     del old["grid_z"], old["grid_labels"]  # what the trainer wrote before checkpoints carried the grid
     save_checkpoint(run, old, old["step"], keep=0)
 
-    resumed = Trainer(config, run, dataset=mnist_train)
+    resumed = Trainer(build_session(config, dataset=mnist_train), run)
     resumed.resume_from(run)
     legacy = torch_seed_plus_2(config, GRID_SIZE)
     assert not torch.equal(legacy, grid.z)  # the two schemes really differ, so the check below can fail
     torch.testing.assert_close(resumed.writer.grid.z, legacy, rtol=0, atol=0)
     assert resumed.train() == "finished"
     np.testing.assert_array_equal(last_grid_png(run), rendered(
-        resumed.sampling_generator, run_writer.SampleGrid(legacy, None, 8), resumed.G.output_range))
+        resumed.sampling_generator, run_writer.SampleGrid(legacy, None, 8), resumed.session.G.output_range))
     # From now on the run's checkpoints carry that grid, so later resumes keep it too.
     torch.testing.assert_close(load_checkpoint(run.last_checkpoint)["grid_z"], legacy, rtol=0, atol=0)
 

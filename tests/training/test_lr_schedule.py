@@ -8,6 +8,7 @@ import pytest
 
 from training import config as configs
 from training.lr_schedule import rate_factor
+from training.session import build_session
 from training.trainer import Trainer
 
 from tests.helpers import image_folder, tiny_config
@@ -27,13 +28,13 @@ def test_the_factor_follows_warm_up_then_the_schedule():
 
 
 def rates(trainer: Trainer) -> tuple[float, float]:
-    return trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]
+    return trainer.session.opt_g.param_groups[0]["lr"], trainer.session.opt_d.param_groups[0]["lr"]
 
 
 def test_the_trainer_sets_the_rate_of_each_step_and_a_resume_continues_it(tmp_path, one_thread):
     images = image_folder(tmp_path / "images", 16)
     config = tiny_config(images, steps=8, lr_g=1e-3, lr_d=2e-3, lr_schedule="linear_decay", lr_warmup_steps=2)
-    trainer = Trainer(config, None)
+    trainer = Trainer(build_session(config), None)
     seen = []
     for _ in range(config.steps):
         stats = trainer.train_step()
@@ -47,11 +48,11 @@ def test_the_trainer_sets_the_rate_of_each_step_and_a_resume_continues_it(tmp_pa
 
     # stop after 4 steps, resume in a new trainer: the optimisers come back at the config's base rates,
     # and the step alone sets the rate of the next update
-    first = Trainer(config, None)
+    first = Trainer(build_session(config), None)
     for _ in range(4):
         first.train_step()
         first.step += 1
-    resumed = Trainer(config, None)
+    resumed = Trainer(build_session(config), None)
     resumed.load_state_dict(first.state_dict())
     assert rates(resumed) == (1e-3, 2e-3)
     resumed.train_step()
@@ -59,6 +60,6 @@ def test_the_trainer_sets_the_rate_of_each_step_and_a_resume_continues_it(tmp_pa
 
 
 def test_a_constant_schedule_leaves_the_rates_alone_and_logs_none(tmp_path, one_thread):
-    trainer = Trainer(tiny_config(image_folder(tmp_path / "images", 16), lr_g=3e-4), None)
+    trainer = Trainer(build_session(tiny_config(image_folder(tmp_path / "images", 16), lr_g=3e-4)), None)
     stats = trainer.train_step()
     assert "lr_g" not in stats and rates(trainer)[0] == 3e-4

@@ -14,6 +14,8 @@ from training.config import ConfigError, field_choices
 from training.losses import build_loss
 from training.precision import choose
 from training.runfolder.folder import create_run, list_runs
+from training.session import build_session
+from training.step import training_step
 from training.trainer import Trainer
 
 from tests.helpers import assert_same_losses, small_config, training_rows
@@ -52,21 +54,21 @@ def test_auto_on_a_gpu_takes_bf16_where_it_has_it_else_fp16_with_a_scaler():
 
 def test_a_trainer_on_a_cpu_without_native_bf16_trains_in_fp32(mnist_train, monkeypatch):
     monkeypatch.setattr(hardware, "cpu_flags", lambda: NO_BF16)
-    trainer = Trainer(small_config("dcgan-keras-mnist", steps=2), None, dataset=mnist_train)
-    assert trainer.precision.name == "fp32"
-    seen = record_dtypes(trainer.D)
-    trainer.train_step()
+    session = build_session(small_config("dcgan-keras-mnist", steps=2), dataset=mnist_train)
+    assert session.precision.name == "fp32"
+    seen = record_dtypes(session.D)
+    training_step(session, 0)
     assert seen == {torch.float32}
 
 
 def test_bf16_runs_the_forward_passes_in_bf16_and_keeps_weights_and_losses_in_fp32(mnist_train):
-    trainer = Trainer(small_config("dcgan-keras-mnist", steps=2, precision="bf16"), None, dataset=mnist_train)
-    seen = record_dtypes(trainer.D)
-    stats = trainer.train_step(measure_grads=True)
+    session = build_session(small_config("dcgan-keras-mnist", steps=2, precision="bf16"), dataset=mnist_train)
+    seen = record_dtypes(session.D)
+    stats = training_step(session, 0, measure_grads=True)
     assert seen == {torch.bfloat16}
     assert stats["loss_d"].dtype == stats["loss_g"].dtype == torch.float32
-    assert {p.dtype for p in [*trainer.G.parameters(), *trainer.D.parameters()]} == {torch.float32}
-    moments = [s["exp_avg"] for s in trainer.opt_d.state.values()]
+    assert {p.dtype for p in [*session.G.parameters(), *session.D.parameters()]} == {torch.float32}
+    moments = [s["exp_avg"] for s in session.opt_d.state.values()]
     assert moments and {m.dtype for m in moments} == {torch.float32}
     assert stats["grad_norm_d"] > 0 and stats["grad_norm_g"] > 0
 
@@ -81,9 +83,9 @@ def record_dtypes(module: torch.nn.Module) -> set[torch.dtype]:
 def test_r1_under_bf16_is_computed_in_fp32(mnist_train):
     """Scores from an autocast forward are rescored in fp32 before R1 differentiates them."""
     config = small_config("dcgan-mnist", r1_gamma=10.0)
-    trainer = Trainer(config, None, dataset=mnist_train)
-    loss, D = build_loss(config), trainer.D
-    real = loss.prepare_real(trainer._real_batch()[0])
+    session = build_session(config, dataset=mnist_train)
+    loss, D = build_loss(config), session.D
+    real = loss.prepare_real(session.real_batch()[0])
     fp32_scores = D(real)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         bf16_scores = D(real)
@@ -96,21 +98,21 @@ def test_r1_under_bf16_is_computed_in_fp32(mnist_train):
 def test_a_bf16_run_resumes_exactly_and_under_another_precision(mnist_train, tmp_path):
     config = small_config("dcgan-mnist", steps=6, deterministic=True, precision="bf16", checkpoint_every=3)
     straight = create_run(tmp_path, "straight", config.to_dict())
-    assert Trainer(config, straight, dataset=mnist_train).train() == "finished"
+    assert Trainer(build_session(config, dataset=mnist_train), straight).train() == "finished"
 
     halves = small_config("dcgan-mnist", steps=3, deterministic=True, precision="bf16", checkpoint_every=3)
     run = create_run(tmp_path, "halves", halves.to_dict())
-    assert Trainer(halves, run, dataset=mnist_train).train() == "finished"
+    assert Trainer(build_session(halves, dataset=mnist_train), run).train() == "finished"
     assert load_checkpoint(run.last_checkpoint)["precision"].startswith("bf16")
-    resumed = Trainer(config, run, dataset=mnist_train)
+    resumed = Trainer(build_session(config, dataset=mnist_train), run)
     resumed.resume_from(run)
     assert resumed.train() == "finished"
     assert_same_losses(training_rows(run), training_rows(straight))
 
     as_fp32 = small_config("dcgan-mnist", steps=9, deterministic=True, precision="fp32", checkpoint_every=3)
-    again = Trainer(as_fp32, run, dataset=mnist_train)
+    again = Trainer(build_session(as_fp32, dataset=mnist_train), run)
     again.resume_from(run)
-    assert again.precision.name == "fp32" and again.step == 6
+    assert again.session.precision.name == "fp32" and again.step == 6
     assert again.train() == "finished"
 
 
@@ -119,7 +121,7 @@ def test_status_and_log_say_which_precision_and_why(mnist_train, tmp_path, monke
     config = small_config(steps=2)
     run = create_run(tmp_path, "said", config.to_dict())
     with caplog.at_level("INFO", logger="training"):
-        Trainer(config, run, dataset=mnist_train).train()
+        Trainer(build_session(config, dataset=mnist_train), run).train()
     status = run.read_status()
     assert status["precision"] == "bf16" and "amx_bf16" in status["precision_reason"]
     assert "precision: bf16 (auto: the CPU has native bf16 (amx_bf16))" in caplog.text
@@ -139,8 +141,9 @@ def test_fp16_on_a_cpu_is_refused_before_a_run_folder_exists(tmp_path, cli_env):
 def test_fp16_on_cuda_trains_with_a_gradient_scaler_and_saves_its_scale(mnist_train, tmp_path):
     config = small_config("dcgan-mnist", steps=3, precision="fp16", device="cuda")
     run = create_run(tmp_path, "fp16", config.to_dict())
-    trainer = Trainer(config, run, dataset=mnist_train)
-    assert trainer.precision.name == "fp16" and trainer.scaler_d is not None and trainer.channels_last
+    trainer = Trainer(build_session(config, dataset=mnist_train), run)
+    session = trainer.session
+    assert session.precision.name == "fp16" and session.scaler_d is not None and session.channels_last
     assert trainer.train() == "finished"
     state = load_checkpoint(run.last_checkpoint)
     assert state["scaler_d"]["scale"] > 0

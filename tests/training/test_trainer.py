@@ -1,6 +1,7 @@
 """The trainer on real MNIST: every preset trains and writes a complete run folder, a short run
 measurably improves its samples, SIGINT stops cleanly, a NaN loss ends as `diverged` with the last
-good checkpoint kept, EMA as the config asks, resumed learning rates, n_critic and g_steps."""
+good checkpoint kept, EMA turned on at a resume, resumed learning rates, live evaluation. One step's
+updates are tests/training/test_step.py's."""
 from __future__ import annotations
 
 import dataclasses
@@ -22,6 +23,7 @@ from training.data.dataset import convert_images, load_dataset
 from training.latents import sample_latents
 from training.run_writer import GRID_SIZE
 from training.runfolder.folder import create_run
+from training.session import build_session
 from training.trainer import Trainer
 
 from tests.helpers import assert_same_losses, small_config, training_rows
@@ -70,13 +72,13 @@ def test_every_preset_trains_on_real_data(preset, mnist_train, fashion_train, tm
     config = configs.resolve(preset, ["batch_size=16", "steps=3", "log_every=1", "sample_every=1000",
                                       "checkpoint_every=3", "keep_checkpoints=1"], {"dataset": data.name})
     run = create_run(tmp_path / "runs", preset, config.to_dict())
-    trainer = Trainer(config, run, dataset=subset(data, config))
-    g_before, d_before = parameters(trainer.G), parameters(trainer.D)
+    trainer = Trainer(build_session(config, dataset=subset(data, config)), run)
+    g_before, d_before = parameters(trainer.session.G), parameters(trainer.session.D)
 
     assert trainer.train() == "finished"
 
     # Every parameter tensor of both players moved, and nothing became NaN.
-    for name, module, before in (("G", trainer.G, g_before), ("D", trainer.D, d_before)):
+    for name, module, before in (("G", trainer.session.G, g_before), ("D", trainer.session.D, d_before)):
         after = parameters(module)
         unchanged = [k for k in before if torch.equal(before[k], after[k]) and k not in zero_gradient(config, module)]
         assert not unchanged, f"{preset}: {name} parameters never updated: {unchanged}"
@@ -115,7 +117,7 @@ def test_every_preset_trains_on_real_data(preset, mnist_train, fashion_train, tm
     assert state["step"] == 3 and state["config"] == config.to_dict()
     assert [p.name for p in run.checkpoints()] == ["step_0000003.pt"]
     for key, value in state["generator"].items():
-        assert torch.equal(value, trainer.G.state_dict()[key])
+        assert torch.equal(value, trainer.session.G.state_dict()[key])
     if config.ema:
         assert state["ema"] is not None
 
@@ -160,7 +162,7 @@ def test_short_training_improves_samples(mnist_train, mnist_root):
     baseline = frechet_distance(*feature_statistics(features(train_pixels[:2000])), *reference)
 
     config = configs.resolve("dcgan-mnist", ["batch_size=32", "g_width=16", "d_width=16", "steps=150"])
-    trainer = Trainer(config, None, dataset=mnist_train)
+    trainer = Trainer(build_session(config, dataset=mnist_train), None)
     z = sample_latents(config, 2000, torch.device("cpu"), torch.Generator().manual_seed(123))
 
     def distance() -> float:
@@ -169,7 +171,7 @@ def test_short_training_improves_samples(mnist_train, mnist_root):
         with torch.no_grad():
             images = g(z)
         g.train()
-        lo, hi = trainer.G.output_range
+        lo, hi = trainer.session.G.output_range
         return frechet_distance(*feature_statistics(features(((images - lo) / (hi - lo)).numpy())), *reference)
 
     before = distance()
@@ -184,7 +186,7 @@ def test_short_training_improves_samples(mnist_train, mnist_root):
 def test_sigint_finishes_the_step_checkpoints_and_resumes(mnist_train, tmp_path):
     config = small_config(steps=12, deterministic=True)
     run = create_run(tmp_path, "sigint", config.to_dict())
-    trainer = Trainer(config, run, dataset=mnist_train)
+    trainer = Trainer(build_session(config, dataset=mnist_train), run)
 
     def interrupt(step, row):
         if step == 3:
@@ -199,7 +201,7 @@ def test_sigint_finishes_the_step_checkpoints_and_resumes(mnist_train, tmp_path)
     assert state["step"] == status["step"]
     assert training_rows(run)[-1]["step"] == status["step"]
 
-    resumed = Trainer(config, run, dataset=mnist_train)
+    resumed = Trainer(build_session(config, dataset=mnist_train), run)
     resumed.resume_from(run)
     assert resumed.step == status["step"]
     assert resumed.train() == "finished"
@@ -208,7 +210,7 @@ def test_sigint_finishes_the_step_checkpoints_and_resumes(mnist_train, tmp_path)
 
     # ... and the stop-and-resume logged what an uninterrupted run logs.
     straight = create_run(tmp_path, "straight", config.to_dict())
-    Trainer(config, straight, dataset=mnist_train).train()
+    Trainer(build_session(config, dataset=mnist_train), straight).train()
     assert_same_losses(training_rows(run), training_rows(straight))
 
 
@@ -216,10 +218,10 @@ def test_sigint_finishes_the_step_checkpoints_and_resumes(mnist_train, tmp_path)
 def test_nan_loss_ends_diverged_and_keeps_the_last_good_checkpoint(which, mnist_train, tmp_path):
     config = small_config(checkpoint_every=2)
     run = create_run(tmp_path, "nan", config.to_dict())
-    trainer = Trainer(config, run, dataset=mnist_train)
+    trainer = Trainer(build_session(config, dataset=mnist_train), run)
     calls = {"n": 0}
     name = "discriminator_loss" if which == "loss_d" else "generator_loss"
-    original = getattr(trainer.loss, name)
+    original = getattr(trainer.session.loss, name)
 
     def poisoned(*args):
         loss, stats = original(*args)
@@ -228,7 +230,7 @@ def test_nan_loss_ends_diverged_and_keeps_the_last_good_checkpoint(which, mnist_
             loss = loss * float("nan")
         return loss, stats
 
-    setattr(trainer.loss, name, poisoned)
+    setattr(trainer.session.loss, name, poisoned)
     assert trainer.train() == "diverged"
     status = run.read_status()
     assert status["state"] == "diverged" and status["step"] == 4
@@ -240,67 +242,44 @@ def test_nan_loss_ends_diverged_and_keeps_the_last_good_checkpoint(which, mnist_
     assert [r["step"] for r in training_rows(run)] == [1, 2, 3, 4]  # no NaN row written
 
 
-# ----------------------------------------------------------------------------- EMA, resume, step shape
-def test_trainer_ema_follows_the_config(mnist_train):
-    config = small_config("sngan-mnist", steps=3, ema=True, ema_start=2, ema_decay=0.5, g_width=8, d_width=8)
-    trainer = Trainer(config, None, dataset=mnist_train)
-    assert trainer.sampling_generator is trainer.ema.model
-    for _ in range(2):  # steps 0 and 1: copies
-        trainer.train_step()
-        trainer.step += 1
-    for a, b in zip(trainer.ema.model.parameters(), trainer.G.parameters()):
-        assert torch.equal(a, b)
-    previous = [p.clone() for p in trainer.ema.model.parameters()]
-    trainer.train_step()  # step 2: averages with decay 0.5
-    for avg, old, cur in zip(trainer.ema.model.parameters(), previous, trainer.G.parameters()):
-        torch.testing.assert_close(avg, 0.5 * old + 0.5 * cur)
-
-
+# ----------------------------------------------------------------------------- EMA and rates at a resume
 def test_ema_turned_on_at_resume_starts_from_the_trained_generator(mnist_train):
     config = small_config("dcgan-mnist", steps=2, g_width=8, d_width=8)
-    trainer = Trainer(config, None, dataset=mnist_train)
+    trainer = Trainer(build_session(config, dataset=mnist_train), None)
     for _ in range(2):
         trainer.train_step()
         trainer.step += 1
     state = trainer.state_dict()
     assert state["ema"] is None
-    resumed = Trainer(dataclasses.replace(config, ema=True, steps=4), None, dataset=mnist_train)
+    resumed = Trainer(build_session(dataclasses.replace(config, ema=True, steps=4), dataset=mnist_train), None)
     resumed.load_state_dict(state)
-    for average, trained in zip(resumed.ema.model.state_dict().values(), trainer.G.state_dict().values()):
-        assert torch.equal(average, trained)  # not the fresh initialisation
+    assert resumed.sampling_generator is resumed.session.ema.model
+    trained = trainer.session.G.state_dict().values()
+    for average, weights in zip(resumed.session.ema.model.state_dict().values(), trained):
+        assert torch.equal(average, weights)  # not the fresh initialisation
 
 
 def test_resume_with_new_learning_rates_uses_them(mnist_train):
     config = small_config("dcgan-mnist", steps=2, g_width=8, d_width=8)
-    trainer = Trainer(config, None, dataset=mnist_train)
+    trainer = Trainer(build_session(config, dataset=mnist_train), None)
     trainer.train_step()
     trainer.step += 1
     state = trainer.state_dict()
     lowered = dataclasses.replace(config, steps=4, lr_g=5e-5, lr_d=2e-5, beta1=0.0)
-    resumed = Trainer(lowered, None, dataset=mnist_train)
+    resumed = Trainer(build_session(lowered, dataset=mnist_train), None)
     resumed.load_state_dict(state)
-    for optimizer, lr in ((resumed.opt_g, 5e-5), (resumed.opt_d, 2e-5)):
+    for optimizer, lr in ((resumed.session.opt_g, 5e-5), (resumed.session.opt_d, 2e-5)):
         assert [g["lr"] for g in optimizer.param_groups] == [lr] * len(optimizer.param_groups)
         assert all(g["betas"][0] == 0.0 for g in optimizer.param_groups)
         assert optimizer.state  # Adam's moments came back with the checkpoint
     resumed.train_step()
 
 
-@pytest.mark.parametrize("n_critic,g_steps", [(1, 2), (3, 1)])
-def test_a_step_makes_n_critic_discriminator_and_g_steps_generator_updates(n_critic, g_steps, mnist_train):
-    config = small_config("dcgan-mnist", g_width=8, d_width=8, n_critic=n_critic, g_steps=g_steps)
-    trainer = Trainer(config, None, dataset=mnist_train)
-    trainer.train_step()
-    adam_steps = lambda optimizer: {int(state["step"]) for state in optimizer.state.values()}  # noqa: E731
-    assert adam_steps(trainer.opt_d) == {n_critic}
-    assert adam_steps(trainer.opt_g) == {g_steps}
-
-
 # ----------------------------------------------------------------------------- the live-evaluation hook
 def test_evaluation_rows_keep_the_best_fid_as_best_pt(mnist_train, tmp_path, monkeypatch):
     config = small_config(steps=6, eval_every=2, checkpoint_every=100)
     run = create_run(tmp_path, "eval", config.to_dict())
-    trainer = Trainer(config, run, dataset=mnist_train)
+    trainer = Trainer(build_session(config, dataset=mnist_train), run)
     fids = iter([30.0, 20.0, 25.0])
     monkeypatch.setattr(trainer, "score", lambda: {"fid": next(fids), "n_generated": config.eval_samples})
     assert trainer.train() == "finished"
@@ -315,7 +294,7 @@ def test_evaluation_rows_keep_the_best_fid_as_best_pt(mnist_train, tmp_path, mon
 def test_a_failing_evaluation_turns_itself_off_and_training_goes_on(mnist_train, tmp_path, monkeypatch, caplog):
     config = small_config(steps=4, eval_every=1)
     run = create_run(tmp_path, "noeval", config.to_dict())
-    trainer = Trainer(config, run, dataset=mnist_train)
+    trainer = Trainer(build_session(config, dataset=mnist_train), run)
     calls = []
 
     def no_evaluator():

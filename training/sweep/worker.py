@@ -34,6 +34,7 @@ from training.preflight import check_config, check_data, pick_checkpoint, regist
 from training.runfolder.lock import RunLock
 from training.runfolder.folder import RunError, RunFolder, atomic_write_json, create_run, find_run
 from training.process import load_training_data, run_training
+from training.session import Session
 from training.sweep.space import SearchSpace, SpaceError, check_space
 from training.sweep.study import StudyError, counts, quiet, retry_callback
 from training.trainer import Trainer
@@ -64,8 +65,8 @@ def pruner_for(spec: dict[str, Any]) -> optuna.pruners.BasePruner:
 class TrialTrainer(Trainer):
     """A Trainer whose live evaluations go to ``report(step, fid)``; it stops when that says prune."""
 
-    def __init__(self, *args, report: Callable[[int, float], bool], **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, session: Session, run: RunFolder | None, report: Callable[[int, float], bool]):
+        super().__init__(session, run)
         self.report = report
         self.pruned_at: tuple[int, float] | None = None
 
@@ -196,8 +197,8 @@ class Worker:
             trial.report(fid, step)
             return trial.should_prune()
 
-        def make_trainer(*args) -> TrialTrainer:
-            made.append(TrialTrainer(*args, report=report))
+        def make_trainer(session: Session, run: RunFolder) -> TrialTrainer:
+            made.append(TrialTrainer(session, run, report=report))
             return made[-1]
 
         if resumable is None or resumable.step < config.steps:

@@ -18,6 +18,7 @@ from training.checkpoint import save_checkpoint
 from training.cli.main import main
 from training.models import build_models
 from training.runfolder.folder import RunFolder, create_run, list_runs
+from training.session import build_session
 from training.trainer import Trainer
 
 from tests.helpers import wait_for_process
@@ -95,7 +96,7 @@ def test_kill_9_sigterm_and_resume_log_what_an_uninterrupted_run_logs(tmp_path, 
     # ----- the same losses as a run never interrupted (deterministic, CPU)
     config = configs.build_config(json.loads(run.config_path.read_text()))
     straight = create_run(tmp_path / "straight", "straight", config.to_dict())
-    assert Trainer(config, straight, dataset=mnist_train).train() == "finished"
+    assert Trainer(build_session(config, dataset=mnist_train), straight).train() == "finished"
     reference = train_rows(straight)
     assert len(reference) == len(rows)
     print(f"killed after checkpoint {killed_at}, SIGTERM stopped at {stopped_at}; losses identical: "

@@ -22,7 +22,7 @@ from tests.helpers import REPO_ROOT, file_hashes, image_folder, tiny_run
 
 
 def test_export_does_not_import_the_training_loop():
-    loop = ("training.trainer", "training.run_writer", "training.distributed")
+    loop = ("training.trainer", "training.session", "training.step", "training.run_writer", "training.distributed")
     code = (f"import sys, training.export.generator; loaded = [m for m in {loop!r} if m in sys.modules]; "
             "print(loaded); sys.exit(1 if loaded else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)

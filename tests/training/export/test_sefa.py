@@ -78,11 +78,12 @@ def test_sefa_reads_the_first_layer_of_every_generator(model, conditional):
 
 
 def test_a_real_trained_run_exports_its_directions(tmp_path):
-    from training.trainer import Trainer  # torch training: only this test needs it
+    from training.session import build_session  # torch training: only this test needs it
+    from training.trainer import Trainer
 
     config = tiny_config(image_folder(tmp_path / "images", 16), g_width=24)  # W is 24 x 8: not square
     run = create_run(tmp_path / "runs", "sefa", config.to_dict())
-    assert Trainer(config, run).train() == "finished"
+    assert Trainer(build_session(config), run).train() == "finished"
     out = export_run(run, tmp_path / "tiny.onnx", metrics={})
 
     model = onnx.load(str(out))

@@ -12,6 +12,7 @@ from training import config as configs
 from training.export.generator import export_run
 from training.models import build_models
 from training.runfolder.folder import create_run
+from training.session import build_session
 from training.trainer import Trainer
 
 
@@ -33,11 +34,11 @@ def test_the_resnet_pair_trains_on_mnist_and_exports(mnist_train, tmp_path, one_
         g_width=16, d_width=16, batch_size=16, steps=4, log_every=2, sample_every=1000, checkpoint_every=4,
         ema_start=0, lr_warmup_steps=1, augment="translation,cutout,color", latent_dim=32))
     run = create_run(tmp_path / "runs", "resnet", config.to_dict())
-    trainer = Trainer(config, run, dataset=mnist_train)
-    before = [p.detach().clone() for p in trainer.G.parameters()]
+    trainer = Trainer(build_session(config, dataset=mnist_train), run)
+    before = [p.detach().clone() for p in trainer.session.G.parameters()]
     assert trainer.train() == "finished"
-    assert all(torch.isfinite(p).all() for p in trainer.G.parameters())
-    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters())), "G never learned"
+    assert all(torch.isfinite(p).all() for p in trainer.session.G.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.session.G.parameters())), "G never learned"
     rows = [r for r in run.read_metrics() if "loss_d" in r]
     assert [r["step"] for r in rows] == [2, 4] and all(np.isfinite(r["loss_d"]) for r in rows)
     assert rows[1]["lr_g"] < rows[0]["lr_g"]  # linear decay after the one warm-up step
@@ -52,5 +53,5 @@ def test_the_resnet_pair_trains_on_mnist_and_exports(mnist_train, tmp_path, one_
     image = session.run(["image"], {"z": z})[0]
     assert image.shape == (5, 1, 28, 28) and np.abs(image).max() <= 1
     with torch.no_grad():
-        want = trainer.ema.model.eval()(torch.from_numpy(z)).numpy()
+        want = trainer.session.ema.model.eval()(torch.from_numpy(z)).numpy()
     assert np.abs(image - want).max() <= 1e-3

@@ -11,10 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-import training.trainer as trainer_module
+import training.session as session_module
 from training.runfolder.health import HealthMonitor, active_findings, grid_diversity, health_line
 from training.models import build_models
 from training.runfolder.folder import RunFolder, create_run, list_runs
+from training.session import build_session
 from training.trainer import Trainer
 
 from tests.helpers import small_config, training_rows
@@ -28,7 +29,7 @@ WATCH = dict(health_warmup=50, health_sustain=50, health_window=100)
 def train(tmp_path, preset: str, data, name: str = "run", **changes) -> RunFolder:
     config = small_config(preset, **changes)
     run = create_run(tmp_path / "runs", name, config.to_dict())
-    Trainer(config, run, dataset=data).train()
+    Trainer(build_session(config, dataset=data), run).train()
     return run
 
 
@@ -114,7 +115,7 @@ def test_a_generator_that_ignores_z_is_found_collapsed_on_the_fixed_grid(tmp_pat
         first.weight.requires_grad_(False)
         return models
 
-    monkeypatch.setattr(trainer_module, "build_models", z_blind)
+    monkeypatch.setattr(session_module, "build_models", z_blind)
     run = train(tmp_path, "gan-mlp-mnist", mnist_train, steps=60, sample_every=20, health_warmup=20)
     [finding] = found(run, "mode_collapse")
     assert finding["sign"] == "mode_collapse:grid"
@@ -150,7 +151,7 @@ def test_live_evaluation_finds_a_collapse_and_then_no_progress(tmp_path, mnist_t
         models.generator = LookupGenerator(mnist_train.images[:500], config.latent_dim, collapse_after=15)
         return models
 
-    monkeypatch.setattr(trainer_module, "build_models", lookup)
+    monkeypatch.setattr(session_module, "build_models", lookup)
     run = train(tmp_path, "gan-mlp-mnist", mnist_train, steps=40, log_every=5, sample_every=10, eval_every=10,
                 eval_samples=200, health_warmup=5, health_fid_patience=2)
     evals = {r["step"]: r for r in run.read_metrics() if r.get("kind") == "eval"}
@@ -185,15 +186,15 @@ def test_an_unclipped_critic_explodes_and_the_divergence_says_so(tmp_path, mnist
     config = small_config("wgan-mnist", clip_value=1000.0, lr_d=2e-3, lr_g=1e-5, n_critic=1, g_width=32, d_width=64,
                           steps=40, log_every=2, health_warmup=4, health_sustain=10)
     run = create_run(tmp_path / "runs", "boom", config.to_dict())
-    trainer = Trainer(config, run, dataset=mnist_train)
-    original, calls = trainer.loss.discriminator_loss, {"n": 0}
+    trainer = Trainer(build_session(config, dataset=mnist_train), run)
+    original, calls = trainer.session.loss.discriminator_loss, {"n": 0}
 
     def poisoned(*args):
         loss, stats = original(*args)
         calls["n"] += 1
         return (loss * float("nan") if calls["n"] == 30 else loss), stats
 
-    trainer.loss.discriminator_loss = poisoned
+    trainer.session.loss.discriminator_loss = poisoned
     assert trainer.train() == "diverged"
 
     rows = training_rows(run)
@@ -216,10 +217,10 @@ def test_a_resumed_run_finds_what_an_uninterrupted_one_finds(tmp_path, mnist_tra
     config = small_config("wgan-mnist", clip_value=1000.0, lr_d=2e-3, lr_g=1e-5, n_critic=1, g_width=32, d_width=64,
                           steps=30, log_every=2, health_warmup=4, health_sustain=10)
     straight = create_run(tmp_path / "runs", "straight", config.to_dict())
-    Trainer(config, straight, dataset=mnist_train).train()
+    Trainer(build_session(config, dataset=mnist_train), straight).train()
     run = create_run(tmp_path / "runs", "resumed", config.to_dict())
-    Trainer(config.replace(steps=12), run, dataset=mnist_train).train()  # its last checkpoint: step 12
-    resumed = Trainer(config, run, dataset=mnist_train)
+    Trainer(build_session(config.replace(steps=12), dataset=mnist_train), run).train()  # its last checkpoint: step 12
+    resumed = Trainer(build_session(config, dataset=mnist_train), run)
     resumed.resume_from(run)
     run.truncate_metrics(resumed.step)  # as `python -m training resume` does
     assert resumed.step == 12 and resumed.train() == "finished"

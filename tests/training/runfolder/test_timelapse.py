@@ -12,6 +12,7 @@ from PIL import Image, ImageSequence
 from training.cli.main import main
 from training.runfolder.folder import create_run
 from training.runfolder.timelapse import CAPTION_PX, TimelapseError, collect_frames, make_timelapse
+from training.session import build_session
 from training.trainer import Trainer
 
 from tests.helpers import small_config
@@ -27,7 +28,7 @@ def trained(tmp_path_factory, mnist_train):
     try:
         config = small_config(steps=30, sample_every=10)
         run = create_run(tmp_path_factory.mktemp("timelapse") / "runs", "grids", config.to_dict())
-        assert Trainer(config, run, dataset=mnist_train).train() == "finished"
+        assert Trainer(build_session(config, dataset=mnist_train), run).train() == "finished"
     finally:
         torch.set_num_threads(threads)
     return run
