@@ -5,20 +5,13 @@ through here.
     split = read_split("mnist", root=None, split="test")  # ImageSet: uint8 [N, C, H, W], int64 labels
     DATASETS.names(); DATASETS.describe("folder").fields   # ("data_root", "image_size")
 
-Each dataset family is one module here that registers its reader (``registry.py`` says how);
-``sources.py`` decides where the files come from (--data-root, $GAN_STUDIO_DATA, system
-packages, the download cache). Readers return the images as stored; resizing and channel
-conversion for a run happen in ``training.data``.
+Each dataset family is one module here that registers its reader (``registry.py`` says how; the
+module is imported when its reader is first asked for); ``sources.py`` decides where the files
+come from (--data-root, $GAN_STUDIO_DATA, system packages, the download cache). Readers return
+the images as stored; resizing and channel conversion for a run happen in ``training.data``.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from dataio.registry import DATASETS, DataError, ImageSet, read_split
 
-from dataio.registry import DATASETS, DataError, DatasetInfo, ImageSet, read_split
-
-__all__ = ["DATASETS", "DataError", "DatasetInfo", "ImageSet", "read_split"]
-
-# Importing every module runs its registration, so a new dataset needs no line here.
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+__all__ = ["DATASETS", "DataError", "ImageSet", "read_split"]

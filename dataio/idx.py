@@ -27,10 +27,6 @@ _EXPECTED = (
     "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
     "t10k-labels-idx1-ubyte.gz (or uncompressed, or torchvision's {dir}/raw/ folder)"
 )
-_DESCRIPTIONS = {
-    "mnist": "MNIST handwritten digits: 28x28 gray, 10 classes, 60,000 train / 10,000 test",
-    "fashion-mnist": "Fashion-MNIST (Zalando) clothing photos: 28x28 gray, 10 classes, 60,000 train / 10,000 test",
-}
 
 
 def _split_files(folder: Path, split: str) -> tuple[Path, Path] | None:
@@ -97,5 +93,7 @@ def _reader(name: str):
     return read
 
 
-for _name, _description in _DESCRIPTIONS.items():
-    DATASETS.register(_name, description=_description, fields=("data_root",))(_reader(_name))
+DATASETS.register("mnist", description="MNIST handwritten digits: 28x28 gray, 10 classes, 60,000 train / 10,000 test",
+                  fields=("data_root",))(_reader("mnist"))
+DATASETS.register("fashion-mnist", description="Fashion-MNIST (Zalando) clothing photos: 28x28 gray, 10 classes, "
+                  "60,000 train / 10,000 test", fields=("data_root",))(_reader("fashion-mnist"))

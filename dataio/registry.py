@@ -1,13 +1,13 @@
 """What every dataset reader returns, the error it raises, and the table of readers by name.
 
 Each dataset family is one module of this package that registers its reader with
-``@DATASETS.register(name, description=..., fields=...)``; ``dataio/__init__`` imports every
-module, so a new dataset is one new file. ``fields`` names the config fields the reader uses,
-so a front end can show them next to the description without reading the code.
+``@DATASETS.register(name, description=..., fields=...)`` (``studio.registry``: listed from the
+source, the module imported when its reader is asked for), so a new dataset is one new file.
+``fields`` names the config fields the reader uses, so a front end can show them next to the
+description without reading the code.
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from studio.errors import UserError
+from studio.registry import Registry
 
 
 class DataError(UserError):
@@ -50,50 +51,10 @@ def _dtype_name(array) -> str:
     return str(array.dtype).removeprefix("torch.")
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    description: str  # one line
-    fields: tuple[str, ...]  # the config fields its reader uses, e.g. ("data_root", "image_size")
-
-
 # reader(root, split) -> ImageSet; a reader whose fields include "image_size" also takes image_size.
 Reader = Callable[..., ImageSet]
-
-
-class DatasetRegistry:
-    def __init__(self):
-        self._readers: dict[str, Reader] = {}
-        self._infos: dict[str, DatasetInfo] = {}
-
-    def register(self, name: str, *, description: str, fields: tuple[str, ...]) -> Callable[[Reader], Reader]:
-        def add(reader: Reader) -> Reader:
-            if name in self._readers:
-                raise ValueError(f"dataset {name!r} is registered twice")
-            self._readers[name] = reader
-            self._infos[name] = DatasetInfo(name, description, tuple(fields))
-            return reader
-
-        return add
-
-    def get(self, name: str) -> Reader:
-        """The reader; an unknown name raises the DataError that suggests the nearest one."""
-        return self._readers[self.describe(name).name]
-
-    def describe(self, name: str) -> DatasetInfo:
-        try:
-            return self._infos[name]
-        except KeyError:
-            raise DataError(unknown_name_message("dataset", name, self.names())) from None
-
-    def names(self) -> list[str]:
-        return sorted(self._readers)
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._readers
-
-
-DATASETS = DatasetRegistry()
+# An unknown name is the user's to fix: a DataError naming the nearest dataset.
+DATASETS: Registry[Reader] = Registry("dataset", "dataio", "DATASETS", unknown=DataError)
 
 
 def read_split(name: str, root: str | Path | None = None, split: str = "train",
@@ -111,8 +72,3 @@ def read_split(name: str, root: str | Path | None = None, split: str = "train",
     options = {"image_size": image_size} if "image_size" in info.fields else {}
     return DATASETS.get(name)(root, split, **options)
 
-
-def unknown_name_message(kind: str, name: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"unknown {kind} {name!r}.{hint} Valid: {', '.join(valid)}."

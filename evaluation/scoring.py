@@ -21,8 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from dataio import DATASETS
-from dataio.registry import unknown_name_message
 from inference import Generator, InferenceError
+from studio.registry import unknown_name_message
 
 from .errors import EvaluationError
 from .evaluators import Evaluator, default_evaluator_file, get_evaluator

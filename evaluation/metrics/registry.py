@@ -13,9 +13,11 @@ mixtures). It applies when the fields it reads are there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
+
+from studio.registry import Registry, RegistryError
 
 LOWER, HIGHER, NEITHER = "lower", "higher", ""
 
@@ -69,35 +71,33 @@ class Metric:
         return tuple(s.key for s in self.scores)
 
 
-class MetricRegistry:
-    def __init__(self):
-        self._metrics: dict[str, Metric] = {}
+class MetricRegistry(Registry[Metric]):
+    """``studio.registry``'s mechanism, plus what a metric writes: its scores, whose keys no two
+    metrics share, listed and computed in registration order (the order of every table)."""
+
+    def __init__(self, package: str | None = None):
+        super().__init__("metric", package, "METRICS")
 
     def register(self, name: str, *scores: Score, needs: tuple[str, ...] = ("features", "reference"),
                  when: str = "always"):
-        if name in self._metrics:
-            raise ValueError(f"metric {name!r} is registered twice")
-        taken = {s.key for m in self._metrics.values() for s in m.scores}
+        if name in self._entries:
+            raise RegistryError(f"metric {name!r} is registered twice")
+        taken = {s.key for m in self for s in m.scores}
         clash = taken.intersection(s.key for s in scores)
         if clash:
-            raise ValueError(f"metric {name!r} writes keys another metric writes: {sorted(clash)}")
+            raise RegistryError(f"metric {name!r} writes keys another metric writes: {sorted(clash)}")
 
         def decorator(fn: Callable[[Samples], dict[str, float]]):
-            self._metrics[name] = Metric(name, tuple(scores), fn, tuple(needs), when)
+            self._add(name, Metric(name, tuple(scores), fn, tuple(needs), when), fn.__module__)
             return fn
 
         return decorator
 
-    def __iter__(self):
-        return iter(self._metrics.values())
+    def __iter__(self) -> Iterator[Metric]:
+        return iter(self._entries.values())
 
     def __getitem__(self, name: str) -> Metric:
-        if name not in self._metrics:
-            raise KeyError(f"unknown metric {name!r}; registered: {', '.join(self._metrics)}")
-        return self._metrics[name]
-
-    def names(self) -> list[str]:
-        return list(self._metrics)
+        return self.get(name)
 
     def scores(self) -> list[Score]:
         """Every key any metric writes, in registration order."""
@@ -129,4 +129,5 @@ class MetricRegistry:
         return out
 
 
-METRICS = MetricRegistry()
+# Its entries are the modules of evaluation.metrics, which that package imports in the order of every table.
+METRICS = MetricRegistry("evaluation.metrics")

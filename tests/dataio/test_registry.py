@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataio import DATASETS, DataError, DatasetInfo, ImageSet, read_split, registry
+from dataio import DATASETS, DataError, ImageSet, read_split, registry
+from studio.registry import Registry, RegistryError
 from tests.helpers import MNIST_ROOT, REPO_ROOT
 
 ALL_DATASETS = ["cifar10", "fashion-mnist", "folder", "mnist", "stacked-mnist", "svhn"]
@@ -35,7 +36,7 @@ def test_every_dataset_says_what_it_is_and_which_fields_it_reads():
 
 
 def test_image_size_reaches_only_the_readers_that_read_it(tmp_path, monkeypatch):
-    table = registry.DatasetRegistry()
+    table = Registry("dataset", unknown=DataError)
     monkeypatch.setattr(registry, "DATASETS", table)
     calls = []
 
@@ -50,9 +51,10 @@ def test_image_size_reaches_only_the_readers_that_read_it(tmp_path, monkeypatch)
     assert calls == [(Path.home(), "train", {}), (tmp_path, "test", {"image_size": 16})]
     with pytest.raises(DataError, match="positive number of pixels"):
         read_split("sized", image_size=0)
-    with pytest.raises(ValueError, match="registered twice"):
+    with pytest.raises(RegistryError, match="registered twice"):
         table.register("sized", description="again", fields=())(reader)
-    assert table.describe("sized") == DatasetInfo("sized", "sized while read", ("data_root", "image_size"))
+    assert (table.describe("sized").description, table.describe("sized").fields) == ("sized while read",
+                                                                                ("data_root", "image_size"))
 
 
 def test_image_set_refuses_what_training_could_not_use():

@@ -1,10 +1,10 @@
-"""training/registry.py: models and losses listed from their source without torch, imported when built."""
+"""training/registry.py: models and losses listed from their source without torch, imported when built
+(the mechanism itself: tests/studio/test_registry.py)."""
 from __future__ import annotations
 
 import ast
 import dataclasses
 import inspect
-import itertools
 import json
 import subprocess
 import sys
@@ -16,7 +16,7 @@ from training.cli.main import main
 from training.config import FIELDS, ConfigError, resolve
 from training.losses import build_loss
 from training.models import build_models
-from training.registry import LOSSES, MODELS, REGISTRIES, Registry, RegistryError
+from training.registry import LOSSES, MODELS, REGISTRIES
 
 from tests.helpers import REPO_ROOT
 
@@ -86,85 +86,6 @@ def test_unknown_names_suggest_the_nearest_one():
         build_models(dataclasses.replace(config, model="nope"))
     with pytest.raises(ConfigError, match="unknown loss 'nope'"):
         build_loss(dataclasses.replace(config, loss="nope"))
-
-
-_packages = itertools.count()
-
-
-@pytest.fixture
-def plugin_package(tmp_path, monkeypatch):
-    """A fresh importable package holding a registry ``THINGS`` and no entries yet: write its modules."""
-    name = f"registry_fixture_{next(_packages)}"
-    folder = tmp_path / name
-    folder.mkdir()
-    (folder / "__init__.py").write_text(
-        f"from training.registry import Registry\nTHINGS = Registry('thing', {name!r}, 'THINGS')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def write(module: str, code: str) -> None:
-        (folder / f"{module}.py").write_text(f"from {name} import THINGS\n" + textwrap.dedent(code))
-
-    return name, write
-
-
-def test_a_new_variant_is_one_new_file_imported_only_when_asked_for(plugin_package):
-    name, write = plugin_package
-    write("alpha", '''
-        @THINGS.register("alpha", description="the first", fields=("steps",))
-        def build():
-            return "built alpha"
-    ''')
-    write("beta", '''
-        @THINGS.register(
-            "beta",
-            description="the second, "
-                        "on two lines",
-        )
-        class Beta:
-            pass
-    ''')
-    things = __import__(name).THINGS
-    assert things.names() == ["alpha", "beta"]
-    assert things.describe("beta").description == "the second, on two lines"
-    assert things.describe("alpha").fields == ("steps",) and things.describe("alpha").module == f"{name}.alpha"
-    assert f"{name}.alpha" not in sys.modules
-    assert things.get("alpha")() == "built alpha" and f"{name}.beta" not in sys.modules
-
-
-def test_registrations_the_catalogue_cannot_read_are_refused_clearly(plugin_package):
-    name, write = plugin_package
-    write("computed", '''
-        NAME = "gamma"
-
-        @THINGS.register(NAME, description="computed")
-        def build():
-            pass
-    ''')
-    with pytest.raises(RegistryError, match=r"computed.py:5: THINGS.register takes a literal name"):
-        __import__(name).THINGS.names()
-
-
-def test_a_name_declared_twice_is_refused(plugin_package):
-    name, write = plugin_package
-    for module in ("one", "two"):
-        write(module, '@THINGS.register("same", description="x")\ndef build():\n    pass\n')
-    with pytest.raises(RegistryError, match="'same' is registered twice"):
-        __import__(name).THINGS.names()
-
-
-def test_an_entry_registered_at_run_time_from_elsewhere_is_listed_too(plugin_package):
-    name, write = plugin_package
-    write("alpha", '@THINGS.register("alpha", description="the first")\ndef build():\n    pass\n')
-    things: Registry = __import__(name).THINGS
-
-    @things.register("mine", description="a plugin's", fields=("seed",))
-    def mine():
-        return "mine"
-
-    assert things.names() == ["alpha", "mine"] and "mine" in things
-    assert things.describe("mine").fields == ("seed",) and things.get("mine")() == "mine"
-    with pytest.raises(RegistryError, match="'alpha' is registered twice"):
-        things.register("alpha")(mine)                                   # a catalogued name, from elsewhere
 
 
 def test_presets_shows_every_entry_with_its_description(capsys):
