@@ -106,3 +106,21 @@ def test_d_keeps_no_gradient_from_gs_update_and_learns_again_after_it(images):
     for kept, now in zip(grads_after_d, [p.grad for p in session.D.parameters()]):
         assert torch.equal(kept, now)  # G's backward added nothing to D's gradients
     assert all(p.requires_grad for p in session.D.parameters())
+
+
+def test_a_gradient_scaler_changes_neither_the_update_nor_the_logged_gradient_norms(images):
+    """fp16's path through a GradScaler (CUDA only in a run), here on the CPU: the scale is a power
+    of two, so unscaled gradients, the norms measured after unscaling and the new weights are exact."""
+    config = tiny("gan-mlp-mnist", images, precision="fp32")
+    plain, scaled = build_session(config), build_session(config)
+    scaled.scaler_g = torch.amp.GradScaler("cpu", init_scale=2.0 ** 12)
+    scaled.scaler_d = torch.amp.GradScaler("cpu", init_scale=2.0 ** 12)
+    torch.manual_seed(5)
+    expected = training_step(plain, 0, measure_grads=True)
+    torch.manual_seed(5)
+    stats = training_step(scaled, 0, measure_grads=True)
+    for key in ("grad_norm_d", "grad_norm_g", "loss_d", "loss_g"):
+        assert float(stats[key]) == pytest.approx(float(expected[key]), rel=1e-6), key
+    for a, b in zip([*plain.G.parameters(), *plain.D.parameters()], [*scaled.G.parameters(), *scaled.D.parameters()]):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    assert scaled.scaler_d.get_scale() == 2.0 ** 12  # no overflow, so the scale stays until its growth interval
