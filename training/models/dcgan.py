@@ -15,22 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from training.config import ConfigError
 from training.models import MODELS, GANModels, dcgan_init
-from training.models.layers import Dropout, projection_score
-
-
-def upsampling_plan(image_size: int) -> tuple[int, int]:
-    """(start size, number of stride-2 steps) with a start block between 3 and 7 pixels."""
-    size, steps = image_size, 0
-    while size > 7 and size % 2 == 0:
-        size, steps = size // 2, steps + 1
-    if size < 3 or size > 7 or steps == 0:
-        raise ConfigError(
-            f"image_size {image_size} does not halve down to a 3-7 pixel block; "
-            "DCGAN needs sizes like 28, 32, 48, 64 or 128."
-        )
-    return size, steps
+from training.models.layers import Dropout, projection_score, upsampling_plan
 
 
 class DCGANGenerator(nn.Module):

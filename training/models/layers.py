@@ -4,10 +4,47 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from training.config import ConfigError
+
 # Dropout's keep mask is 16 random bits per element compared against an integer threshold, so
 # the keep probability is k / 2**16 with k = round((1 - p) * 2**16): within 2**-17 of 1 - p.
 MASK_BITS = 16
 MASK_LEVELS = 1 << MASK_BITS
+
+
+def upsampling_plan(image_size: int) -> tuple[int, int]:
+    """(start size, number of stride-2 steps) with a start block between 3 and 7 pixels: how the
+    generators that grow a small block by doubling (dcgan, sngan, resnet) reach ``image_size``."""
+    size, steps = image_size, 0
+    while size > 7 and size % 2 == 0:
+        size, steps = size // 2, steps + 1
+    if size < 3 or size > 7 or steps == 0:
+        raise ConfigError(
+            f"image_size {image_size} does not halve down to a 3-7 pixel block; "
+            "the dcgan, sngan and resnet generators need sizes like 28, 32, 48, 64 or 128."
+        )
+    return size, steps
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm with a per-class scale and shift (cGANs with projection, BigGAN): how a conditional
+    generator is told the class in every block."""
+
+    def __init__(self, channels: int, num_classes: int, **bn):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False, **bn)
+        self.scale = nn.Embedding(num_classes, channels)
+        self.shift = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.scale.weight)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.bn(x) * self.scale(labels)[:, :, None, None] + self.shift(labels)[:, :, None, None]
+
+
+def batch_norm(channels: int, num_classes: int, bn: dict) -> nn.Module:
+    """A generator's batch norm: class-conditional when ``num_classes`` (then it takes the labels too)."""
+    return ConditionalBatchNorm2d(channels, num_classes, **bn) if num_classes else nn.BatchNorm2d(channels, **bn)
 
 
 def projection_score(linear: nn.Module, embed: nn.Module | None, h: torch.Tensor,

@@ -18,23 +18,17 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from training.models import MODELS, GANModels
-from training.models.dcgan import upsampling_plan
-from training.models.layers import projection_score
-from training.models.sngan import ConditionalBatchNorm2d
+from training.models.layers import batch_norm, projection_score, upsampling_plan
 
 
 class UpBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int, num_classes: int, bn: dict):
         super().__init__()
         self.num_classes = num_classes
-        self.norm1, self.norm2 = self._norm(c_in, num_classes, bn), self._norm(c_out, num_classes, bn)
+        self.norm1, self.norm2 = batch_norm(c_in, num_classes, bn), batch_norm(c_out, num_classes, bn)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         self.shortcut = nn.Conv2d(c_in, c_out, 1)
-
-    @staticmethod
-    def _norm(channels: int, num_classes: int, bn: dict) -> nn.Module:
-        return ConditionalBatchNorm2d(channels, num_classes, **bn) if num_classes else nn.BatchNorm2d(channels, **bn)
 
     def _normalize(self, norm: nn.Module, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return norm(h, labels) if self.num_classes else norm(h)

@@ -13,21 +13,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from training.models import MODELS, GANModels
-from training.models.dcgan import upsampling_plan
-from training.models.layers import projection_score
-
-
-class ConditionalBatchNorm2d(nn.Module):
-    def __init__(self, channels: int, num_classes: int, **bn):
-        super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=False, **bn)
-        self.scale = nn.Embedding(num_classes, channels)
-        self.shift = nn.Embedding(num_classes, channels)
-        nn.init.ones_(self.scale.weight)
-        nn.init.zeros_(self.shift.weight)
-
-    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.bn(x) * self.scale(labels)[:, :, None, None] + self.shift(labels)[:, :, None, None]
+from training.models.layers import batch_norm, projection_score, upsampling_plan
 
 
 class SNGANGenerator(nn.Module):
@@ -43,12 +29,8 @@ class SNGANGenerator(nn.Module):
         self.project = nn.Linear(latent_dim, self.start_channels * self.start**2)
         widths = [self.start_channels // 2**i for i in range(steps + 1)]
         self.ups = nn.ModuleList(nn.ConvTranspose2d(a, b, 4, 2, padding=1) for a, b in zip(widths, widths[1:]))
-        self.norms = nn.ModuleList(self._norm(c, num_classes, bn) for c in widths)
+        self.norms = nn.ModuleList(batch_norm(c, num_classes, bn) for c in widths)
         self.to_image = nn.Conv2d(widths[-1], channels, 3, padding=1)
-
-    @staticmethod
-    def _norm(channels, num_classes, bn):
-        return ConditionalBatchNorm2d(channels, num_classes, **bn) if num_classes else nn.BatchNorm2d(channels, **bn)
 
     def _normalize(self, i, h, labels):
         return self.norms[i](h, labels) if self.num_classes else self.norms[i](h)

@@ -1,8 +1,10 @@
 """training/models/layers.py: the cheap Dropout keeps nn.Dropout's distribution and interface
 (checked statistically, with tolerances a wrong mask fails), trains under bf16 autocast, replays
-from the global RNG state, and vanishes from the exported graph."""
+from the global RNG state, and vanishes from the exported graph; the pieces several architectures
+share (the upsampling plan, the class-conditional batch norm) live here and nowhere else."""
 from __future__ import annotations
 
+import ast
 import math
 import warnings
 
@@ -14,7 +16,9 @@ from torch import nn
 from training import config as configs
 from training.models import build_models
 from training.models.dcgan_keras import KerasDiscriminator
-from training.models.layers import MASK_LEVELS, Dropout
+from training.models.layers import MASK_LEVELS, ConditionalBatchNorm2d, Dropout, batch_norm, upsampling_plan
+
+from tests.helpers import REPO_ROOT
 
 N = 10**6
 SIGMAS = 6  # a correct mask fails one check in about 5e8; a lane or threshold off by 1% fails them all
@@ -153,3 +157,36 @@ def test_dropout_exports_to_onnx_as_identity(tmp_path):
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
     with torch.no_grad():
         np.testing.assert_allclose(got, d(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_the_upsampling_plan_halves_down_to_a_small_block():
+    assert [upsampling_plan(size) for size in (28, 32, 48, 64, 128)] == [(7, 2), (4, 3), (6, 3), (4, 4), (4, 5)]
+    for size in (7, 100, 2):
+        with pytest.raises(configs.ConfigError, match=f"image_size {size} does not halve down"):
+            upsampling_plan(size)
+
+
+def test_a_conditional_batch_norm_scales_and_shifts_per_class():
+    assert type(batch_norm(4, 0, {"momentum": 0.2})) is nn.BatchNorm2d
+    norm = batch_norm(4, 3, {"eps": 1e-3})
+    assert isinstance(norm, ConditionalBatchNorm2d) and norm.bn.eps == 1e-3 and not norm.bn.affine
+    with torch.no_grad():
+        norm.scale.weight[2].fill_(2.0)
+        norm.shift.weight[2].fill_(5.0)
+    x = torch.randn(6, 4, 3, 3)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    out, plain = norm(x, labels), nn.BatchNorm2d(4, eps=1e-3, affine=False)(x)
+    torch.testing.assert_close(out[labels == 0], plain[labels == 0])  # initialised to plain batch norm
+    torch.testing.assert_close(out[labels == 2], 2.0 * plain[labels == 2] + 5.0)
+
+
+def test_no_architecture_imports_another_one():
+    """What several models share lives in layers.py (or the package), so each file stands alone."""
+    folder = REPO_ROOT / "training" / "models"
+    models = {path.stem for path in folder.glob("*.py")} - {"__init__", "layers"}
+    borrowed = [f"{path.name} imports training.models.{node.module.rpartition('.')[2]}"
+                for path in sorted(folder.glob("*.py"))
+                for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.ImportFrom) and node.module
+                and node.module.startswith("training.models.") and node.module.rpartition(".")[2] in models]
+    assert not borrowed, borrowed
