@@ -21,7 +21,8 @@ pages = [
     st.Page("app/pages/runs.py", title="Runs", icon=":material/monitoring:"),
     st.Page("app/pages/studies.py", title="Studies", icon=":material/science:"),
     st.Page("app/pages/playground.py", title="2-D playground", icon=":material/scatter_plot:"),
-    st.Page("app/pages/model_files.py", title="Models", icon=":material/inventory_2:"),
+    # /models, as the page's address always was: the script's name only avoids training/models/
+    st.Page("app/pages/model_files.py", title="Models", icon=":material/inventory_2:", url_path="models"),
 ]
 page = st.navigation(pages)
 guard(page.run)()
