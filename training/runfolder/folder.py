@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from studio.errors import UserError
 
@@ -85,7 +85,7 @@ def _status_problem(status: dict[str, Any]) -> str | None:
     return None
 
 
-def _metrics_problem(row: Any) -> str | None:
+def _row_problem(row: Any) -> str | None:
     if not isinstance(row, dict):
         return f"a JSON {_json_type(row)}, not an object"
     if "step" in row and not _whole(row["step"]):
@@ -95,8 +95,8 @@ def _metrics_problem(row: Any) -> str | None:
     return None
 
 
-class Metrics(list):
-    """The rows of metrics.jsonl that can be used, and why the others were passed over."""
+class Rows(list):
+    """The rows of one of a run's JSONL files that can be used, and why the others were passed over."""
 
     def __init__(self, rows=(), skipped=(), unreadable: str | None = None):
         super().__init__(rows)
@@ -138,6 +138,45 @@ def folder_gone(path: Path) -> str:
 
 def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=2) + "\n").encode())
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    """One JSON object as the last line of ``path``; a run folder that is gone is not made again."""
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+    except FileNotFoundError:
+        raise RunError(folder_gone(path)) from None
+
+
+def read_rows(path: Path) -> Rows:
+    """Every usable row of ``path``. A half-written last line (a kill mid-write) is passed over quietly;
+    other lines that are not a JSON object with a whole 'step' are listed in ``.skipped``."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return Rows()
+    except OSError as error:
+        return Rows(unreadable=f"unreadable: {path.name}: {error.strerror or error}")
+    rows, skipped = [], []
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            if number == len(lines) and not text.endswith("\n"):
+                continue  # the line being written right now
+            skipped.append(f"line {number}: not valid JSON")
+            continue
+        problem = _row_problem(row)
+        if problem:
+            skipped.append(f"line {number}: {problem}")
+        else:
+            rows.append(row)
+    return Rows(rows, skipped)
 
 
 def sanitize_name(name: str) -> str:
@@ -222,83 +261,38 @@ class RunFolder:
                                      f"see log.txt, then `python -m training resume {self.id}`"}
         return status
 
-    # metrics
+    # metrics.jsonl and health.jsonl (the health monitor's findings, training/runfolder/health.py):
+    # append-only, one JSON object a line, written and cut back the same way
     def append_metrics(self, row: dict[str, Any]) -> None:
-        try:
-            with open(self.metrics_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
-                f.flush()
-        except FileNotFoundError:
-            raise RunError(folder_gone(self.metrics_path)) from None
+        append_row(self.metrics_path, row)
 
-    def read_metrics(self) -> Metrics:
-        """Every usable row. A half-written last line (a kill mid-write) is passed over quietly;
-        other lines that are not a JSON object with a whole 'step' are listed in ``.skipped``."""
-        try:
-            text = self.metrics_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return Metrics()
-        except OSError as error:
-            return Metrics(unreadable=f"unreadable: metrics.jsonl: {error.strerror or error}")
-        rows, skipped = [], []
-        lines = text.splitlines()
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except (ValueError, RecursionError):
-                if number == len(lines) and not text.endswith("\n"):
-                    continue  # the line being written right now
-                skipped.append(f"line {number}: not valid JSON")
-                continue
-            problem = _metrics_problem(row)
-            if problem:
-                skipped.append(f"line {number}: {problem}")
-            else:
-                rows.append(row)
-        return Metrics(rows, skipped)
+    def read_metrics(self) -> Rows:
+        return read_rows(self.metrics_path)
 
     def truncate_metrics(self, last_step: int) -> None:
-        """Keep the rows up to ``last_step``: a resumed run recomputes the ones after it. Lines
-        that were never usable rows are dropped; a file that cannot be read is left as it is."""
-        rows = self.read_metrics()
-        if rows.unreadable:
-            raise RunError(f"run {self.id}: {rows.unreadable}")
-        kept = [r for r in rows if r.get("step", 0) <= last_step]
-        atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        """Keep the rows up to ``last_step``: a resumed run recomputes the ones after it."""
+        self._truncate(self.metrics_path, lambda row: row.get("step", 0) <= last_step)
 
-    # health.jsonl: the health monitor's events (training/runfolder/health.py), append-only like metrics
     def append_health(self, event: dict[str, Any]) -> None:
-        try:
-            with open(self.health_path, "a") as f:
-                f.write(json.dumps(event) + "\n")
-                f.flush()
-        except FileNotFoundError:
-            raise RunError(folder_gone(self.health_path)) from None
+        append_row(self.health_path, event)
 
     def read_health(self) -> list[dict[str, Any]]:
-        """Every event that is a JSON object with a whole 'step'; anything else (a torn last line) is
-        passed over: findings are advice, never a reason a run cannot be shown."""
-        try:
-            text = self.health_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return []
-        events = []
-        for line in text.splitlines():
-            try:
-                event = json.loads(line)
-            except (ValueError, RecursionError):
-                continue
-            if not _metrics_problem(event) and isinstance(event, dict) and "step" in event:
-                events.append(event)
-        return events
+        """The events with a whole 'step'; anything else is passed over quietly (a file that cannot be
+        read too): findings are advice, never a reason a run cannot be shown."""
+        return [event for event in read_rows(self.health_path) if "step" in event]
 
     def truncate_health(self, last_step: int) -> None:
         """Keep the events a run had seen by ``last_step``: a resumed run finds the later ones again."""
-        if self.health_path.exists():
-            kept = [e for e in self.read_health() if e.get("found_at", e["step"]) <= last_step]
-            atomic_write_bytes(self.health_path, "".join(json.dumps(e) + "\n" for e in kept).encode())
+        self._truncate(self.health_path, lambda event: event.get("found_at", event.get("step", 0)) <= last_step)
+
+    def _truncate(self, path: Path, keep: Callable[[dict[str, Any]], bool]) -> None:
+        """Rewrite ``path`` atomically with the rows ``keep`` accepts. Lines that were never usable rows
+        are dropped; a file that cannot be read is left as it is."""
+        rows = read_rows(path)
+        if rows.unreadable:
+            raise RunError(f"run {self.id}: {rows.unreadable}")
+        if path.exists():
+            atomic_write_bytes(path, "".join(json.dumps(row) + "\n" for row in rows if keep(row)).encode())
 
     # samples and checkpoints
     def sample_grids(self) -> list[Path]:

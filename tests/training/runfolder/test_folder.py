@@ -72,6 +72,36 @@ def test_metrics_skip_a_half_written_row_and_a_resume_truncates_the_rest(tmp_pat
     assert [r["step"] for r in run.read_metrics()] == [1, 2]
 
 
+@pytest.mark.parametrize("kind", ["metrics", "health"])
+def test_both_jsonl_files_are_appended_read_and_cut_back_alike(tmp_path, kind):
+    """metrics.jsonl and health.jsonl share one appender, one reader and one truncation."""
+    run = create_run(tmp_path, kind, {})
+    append, read, truncate = (getattr(run, f"{verb}_{kind}") for verb in ("append", "read", "truncate"))
+    path = getattr(run, f"{kind}_path")
+    truncate(5)
+    assert not path.exists()  # nothing to cut back: no empty file made
+    for step in (1, 2, 3):
+        append({"step": step, "kind": "row"})
+    with open(path, "a") as f:
+        f.write("[1, 2]\n" + '{"step": 4, "kind": "ro')  # a line that is no object, then a torn one
+    assert [r["step"] for r in read()] == [1, 2, 3]
+    truncate(2)
+    assert path.read_text() == '{"step": 1, "kind": "row"}\n{"step": 2, "kind": "row"}\n'
+    shutil.rmtree(run.path)
+    with pytest.raises(RunError, match=f"cannot write {path.name}: its folder .* no longer exists"):
+        append({"step": 5})
+    assert not run.path.exists()
+
+
+def test_a_jsonl_file_that_cannot_be_read_is_not_cut_back(tmp_path):
+    run = create_run(tmp_path, "unreadable", {})
+    run.health_path.mkdir()  # read fails with an OSError that is not "no such file"
+    assert run.read_health() == [] and run.read_metrics() == []
+    with pytest.raises(RunError, match="unreadable: health.jsonl"):
+        run.truncate_health(1)
+    assert run.health_path.is_dir()
+
+
 def test_a_dead_process_is_reported_as_failed(tmp_path):
     run = create_run(tmp_path, "dead", {})
     run.write_status(state="running", pid=2**22 + 12345)  # no such process
