@@ -12,6 +12,8 @@ from training.registry import LOSSES, MODELS
 
 BCE_LOSSES = ("minimax", "non-saturating")
 WASSERSTEIN = ("wasserstein", "wgan-gp")
+# The models whose critic is spectrally normalised already (their files say so; the catalogue cannot).
+SPECTRAL_NORM = ("sngan", "resnet")
 
 
 def _reads(registry, name: Any, field: str) -> bool:
@@ -38,7 +40,7 @@ def remedies(kind: str, config: Mapping[str, Any], evidence: Mapping[str, Any] |
 
     lr_d, lr_g = float(c["lr_d"]), float(c["lr_g"])
     bce = loss in BCE_LOSSES
-    spectral = model == "sngan"
+    spectral = model in SPECTRAL_NORM
     # A spectrally normalised D with the hinge loss is this project's strongest recipe (sngan-* presets);
     # its nets are convolutional, so it replaces an MLP pair as a whole.
     to_sngan = (not spectral, "model=sngan --set loss=hinge",

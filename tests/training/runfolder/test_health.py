@@ -274,21 +274,6 @@ def test_a_resumed_run_drops_the_events_after_its_checkpoint(tmp_path):
     assert [json.loads(line)["step"] for line in run.health_path.read_text().splitlines()] == [2, 6]
 
 
-def test_resuming_a_diverged_run_at_the_divergence_step_clears_the_divergence(tmp_path):
-    from training.runfolder.health_log import HealthLog
-
-    config = small_config(steps=20)
-    run = create_run(tmp_path, "d", config.to_dict())
-    run.append_health({"event": "found", "kind": "divergence", "title": "divergence", "sign": "divergence", "step": 8,
-                       "found_at": 8, "summary": "training diverged at step 9", "evidence": {}, "remedies": []})
-    assert health_line(run.read_health()) == "divergence since step 8"
-    log = HealthLog(run, config.to_dict())
-    log.resume(8)  # its last checkpoint was the last good step
-    assert run.read_health()[-1] == {"event": "cleared", "kind": "divergence", "title": "divergence",
-                                     "sign": "divergence", "step": 8, "began": 8}
-    assert log.line == health_line(run.read_health()) == "ok (1 earlier finding(s) cleared)"
-
-
 def test_grid_diversity_is_zero_for_copies_and_grows_with_difference():
     rng = np.random.default_rng(0)
     same = np.repeat(rng.integers(0, 256, (1, 28, 28, 1), dtype=np.uint8), 8, axis=0)
