@@ -14,7 +14,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 from optuna.trial import TrialState
 
 from training import config as configs
@@ -23,20 +22,9 @@ from training.runfolder.folder import RunFolder, list_runs
 from training.sweep.study import open_read_only
 
 from tests.helpers import REPO_ROOT, wait_for_process
+from tests.training.sweep.common import write_space
 
 pytestmark = pytest.mark.usefixtures("one_thread", "restore_logging")
-
-TINY = dict(steps=20, eval_every=10, eval_samples=100, batch_size=32, g_width=16, d_width=16, log_every=10,
-            sample_every=1000, checkpoint_every=10)
-
-
-def write_space(path: Path, fixed: dict | None = None, search: dict | None = None, pruner: dict | None = None) -> Path:
-    space = {"preset": "gan-mlp-mnist", "fixed": {**TINY, **(fixed or {})},
-             "search": search or {"lr_g": {"low": 1e-4, "high": 1e-3, "log": True},
-                                  "augment": {"choices": ["", "translation"]}},
-             "pruner": pruner or {"type": "none"}}
-    path.write_text(yaml.safe_dump(space))
-    return path
 
 
 def study_of(runs: Path, name: str) -> optuna.Study:
@@ -163,13 +151,3 @@ def test_a_bad_space_is_refused_naming_the_field_before_any_trial(tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith("error: ") and expected in err and len(err.strip().splitlines()) == 1
     assert not (runs / "sweeps.db").exists() and not list(list_runs(runs))  # no study, no run
-
-
-def test_a_worker_with_another_space_cannot_join_a_study(tmp_path, capsys):
-    runs = tmp_path / "runs"
-    first = write_space(tmp_path / "a.yaml", fixed=dict(steps=10))
-    assert main(["sweep", "--space", str(first), "--runs-dir", str(runs), "--study", "s", "--trials", "1"]) == 0
-    other = write_space(tmp_path / "b.yaml", fixed=dict(steps=10), search={"lr_d": {"low": 1e-4, "high": 1e-3}})
-    assert main(["sweep", "--space", str(other), "--runs-dir", str(runs), "--study", "s", "--trials", "1"]) == 2
-    assert "study 's' was started with another search space" in capsys.readouterr().err
-    assert len(list(list_runs(runs))) == 1
