@@ -26,6 +26,20 @@ def upsampling_plan(image_size: int) -> tuple[int, int]:
     return size, steps
 
 
+class GrowingGenerator(nn.Module):
+    """A generator that projects z to a ``start`` x ``start`` block and doubles it ``steps`` times to
+    the image's size (``upsampling_plan``); ``bn`` holds its batch norms' settings."""
+
+    output_range = (-1.0, 1.0)
+
+    def __init__(self, latent_dim: int, image_shape: tuple[int, int, int], num_classes: int,
+                 bn_momentum: float, bn_eps: float):
+        super().__init__()
+        self.latent_dim, self.num_classes, self.image_shape = latent_dim, num_classes, image_shape
+        self.start, self.steps = upsampling_plan(image_shape[1])
+        self.bn = dict(momentum=bn_momentum, eps=bn_eps)
+
+
 class ConditionalBatchNorm2d(nn.Module):
     """Batch norm with a per-class scale and shift (cGANs with projection, BigGAN): how a conditional
     generator is told the class in every block."""

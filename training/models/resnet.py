@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from training.models import MODELS, GANModels
-from training.models.layers import batch_norm, projection_score, upsampling_plan
+from training.models.layers import GrowingGenerator, batch_norm, projection_score, upsampling_plan
 
 
 class UpBlock(nn.Module):
@@ -39,20 +39,14 @@ class UpBlock(nn.Module):
         return h + self.shortcut(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
-class ResNetGenerator(nn.Module):
-    output_range = (-1.0, 1.0)
-
+class ResNetGenerator(GrowingGenerator):
     def __init__(self, latent_dim, width, image_shape, num_classes, bn_momentum, bn_eps):
-        super().__init__()
-        self.latent_dim, self.num_classes, self.image_shape = latent_dim, num_classes, image_shape
-        channels, size, _ = image_shape
-        self.start, steps = upsampling_plan(size)
+        super().__init__(latent_dim, image_shape, num_classes, bn_momentum, bn_eps)
         self.width = width
-        bn = dict(momentum=bn_momentum, eps=bn_eps)
         self.project = nn.Linear(latent_dim, width * self.start**2)
-        self.blocks = nn.ModuleList(UpBlock(width, width, num_classes, bn) for _ in range(steps))
-        self.norm = nn.BatchNorm2d(width, **bn)
-        self.to_image = nn.Conv2d(width, channels, 3, padding=1)
+        self.blocks = nn.ModuleList(UpBlock(width, width, num_classes, self.bn) for _ in range(self.steps))
+        self.norm = nn.BatchNorm2d(width, **self.bn)
+        self.to_image = nn.Conv2d(width, image_shape[0], 3, padding=1)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.project(z).view(-1, self.width, self.start, self.start)

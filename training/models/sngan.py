@@ -13,23 +13,18 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from training.models import MODELS, GANModels
-from training.models.layers import batch_norm, projection_score, upsampling_plan
+from training.models.layers import GrowingGenerator, batch_norm, projection_score, upsampling_plan
 
 
-class SNGANGenerator(nn.Module):
-    output_range = (-1.0, 1.0)
-
+class SNGANGenerator(GrowingGenerator):
     def __init__(self, latent_dim, width, image_shape, num_classes, bn_momentum, bn_eps):
-        super().__init__()
-        self.latent_dim, self.num_classes, self.image_shape = latent_dim, num_classes, image_shape
-        channels, size, _ = image_shape
-        self.start, steps = upsampling_plan(size)
-        bn = dict(momentum=bn_momentum, eps=bn_eps)
+        super().__init__(latent_dim, image_shape, num_classes, bn_momentum, bn_eps)
+        steps, channels = self.steps, image_shape[0]
         self.start_channels = width * 2**steps
         self.project = nn.Linear(latent_dim, self.start_channels * self.start**2)
         widths = [self.start_channels // 2**i for i in range(steps + 1)]
         self.ups = nn.ModuleList(nn.ConvTranspose2d(a, b, 4, 2, padding=1) for a, b in zip(widths, widths[1:]))
-        self.norms = nn.ModuleList(batch_norm(c, num_classes, bn) for c in widths)
+        self.norms = nn.ModuleList(batch_norm(c, num_classes, self.bn) for c in widths)
         self.to_image = nn.Conv2d(widths[-1], channels, 3, padding=1)
 
     def _normalize(self, i, h, labels):
