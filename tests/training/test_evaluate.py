@@ -120,18 +120,6 @@ def test_inception_joins_the_report_and_the_card(tmp_path, monkeypatch, mnist_te
     assert card["metadata"]["metrics"]["metrics"]["fid_inception"] == report["inception"]["metrics"]["fid"]
 
 
-def test_evaluate_needs_a_model_unless_it_only_exports_inception(tmp_path, monkeypatch, capsys):
-    import training.export.inception
-
-    assert main(["evaluate"]) == 2
-    assert "name a model" in capsys.readouterr().err
-    monkeypatch.setattr(training.export.inception, "export_inception_onnx", lambda: tmp_path / "inception.onnx")
-    assert main(["evaluate", "--inception"]) == 0
-    assert str(tmp_path / "inception.onnx") in capsys.readouterr().out
-    assert main(["evaluate", str(tmp_path / "missing.onnx")]) == 2
-    assert "model file not found" in capsys.readouterr().err
-
-
 def test_training_with_eval_every_writes_chartable_rows(tmp_path, mnist_test, capsys):
     runs = tmp_path / "runs"
     argv = ["train", "--preset", "gan-mlp-mnist", "--runs-dir", str(runs), "--set", "steps=4", "--set", "batch_size=32",

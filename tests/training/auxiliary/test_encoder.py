@@ -1,13 +1,9 @@
-"""train-encoder (training/auxiliary/encoder.py): an encoder trained for a few steps on a small real ONNX generator
-exports a valid ONNX file bound to that generator, is refused for another one, and the CLI never
-overwrites an encoder without --force."""
+"""training/auxiliary/encoder.py: an encoder trained for a few steps on a small real ONNX generator
+exports a valid ONNX file bound to that generator, and is refused for another one."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -16,7 +12,7 @@ import pytest
 from inference import Generator, InferenceError
 from inference.encoder import Encoder, encoder_path, file_sha256
 from inference.projection import project
-from tests.helpers import REPO_ROOT, file_hashes, make_onnx_generator, make_philox_generator
+from tests.helpers import make_philox_generator
 from training.auxiliary.encoder import EncoderError, train_encoder
 
 
@@ -67,22 +63,7 @@ def test_an_encoder_for_another_generator_is_refused(trained, tmp_path):
     assert fallback.init == "search" and "trained for another generator" in fallback.note
 
 
-def test_cli_refuses_to_overwrite_and_refuses_conditional_models(trained, tmp_path):
+def test_an_encoder_is_not_written_over_its_own_generator(trained):
     model, _ = trained
-    before = file_hashes(model.parent)
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
-
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "training", "train-encoder", *map(str, args)], cwd=REPO_ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
-    again = cli(model, "--steps", "2")
-    assert again.returncode == 2 and "exists; pass --force" in again.stderr and "Traceback" not in again.stderr
-    assert file_hashes(model.parent) == before  # nothing written, nothing trained
-    conditional = make_onnx_generator(tmp_path / "cgan.onnx", num_classes=10)
-    refused = cli(conditional, "--steps", "2")
-    assert refused.returncode == 2 and "class-conditional" in refused.stderr
-    assert not encoder_path(conditional).exists()
-    missing = cli(tmp_path / "nope.onnx")
-    assert missing.returncode == 2 and "no such model file" in missing.stderr
     with pytest.raises(EncoderError, match="is the generator itself"):
         train_encoder(model, model, steps=1, force=True)

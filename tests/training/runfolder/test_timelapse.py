@@ -1,5 +1,5 @@
-"""`python -m training timelapse`: a real run's sample grids as a GIF (one frame per grid, in step
-order) or an MP4, never over an existing file without --force, and a clear line for a run with none."""
+"""training/runfolder/timelapse.py: a real run's sample grids as a GIF (one frame per grid, in step
+order, each with its step above it) or an MP4, and what happens without imageio-ffmpeg."""
 from __future__ import annotations
 
 import io
@@ -78,23 +78,3 @@ def test_without_imageio_ffmpeg_an_mp4_says_why_and_a_gif_still_works(trained, m
         make_timelapse(trained, "mp4")
     data, steps = make_timelapse(trained, "gif")
     assert Image.open(io.BytesIO(data)).n_frames == len(steps) == 4
-
-
-def test_an_existing_file_is_replaced_only_with_force(trained, tmp_path, capsys):
-    out = tmp_path / "taken.gif"
-    out.write_bytes(b"mine")
-    assert main(["timelapse", str(trained.path), "--out", str(out)]) == 2
-    assert "exists; pass --force" in capsys.readouterr().err and out.read_bytes() == b"mine"
-    assert main(["timelapse", str(trained.path), "--out", str(out), "--force"]) == 0
-    assert Image.open(out).n_frames == 4
-    assert main(["timelapse", str(trained.path), "--out", str(tmp_path / "run.png")]) == 2
-    assert "must end in .gif or .mp4" in capsys.readouterr().err
-
-
-def test_a_run_with_no_grids_yet_gets_a_clear_message(tmp_path, capsys):
-    run = create_run(tmp_path / "runs", "fresh", small_config().to_dict())
-    out = tmp_path / "none.gif"
-    assert main(["timelapse", str(run.path), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: run ") and "has no sample grids yet" in err and len(err.splitlines()) == 1
-    assert not out.exists()
