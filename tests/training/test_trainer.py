@@ -122,28 +122,6 @@ def test_every_preset_trains_on_real_data(preset, mnist_train, fashion_train, tm
         assert state["ema"] is not None
 
 
-def test_packed_discriminator_scores_packs_of_samples(mnist_train):
-    from training.models import Packed, build_models
-
-    config = configs.resolve("pacgan-stacked-mnist", ["pack=4", "batch_size=8"])
-    models = build_models(config)
-    assert isinstance(models.discriminator, Packed)
-    first_conv = next(m for m in models.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
-    assert first_conv.in_channels == 3 * 4
-    x = torch.randn(8, 3, 28, 28)
-    scores = models.discriminator(x)
-    assert scores.shape == (2,)
-    # A pack is one sample to D: changing an image changes only its own pack's score.
-    x2 = x.clone()
-    x2[5] += 1
-    changed = models.discriminator.eval()(x2) != models.discriminator(x)
-    assert changed.tolist() == [False, True]
-    with pytest.raises(configs.ConfigError, match="multiple of pack"):
-        configs.resolve("pacgan-stacked-mnist", ["pack=3"])
-    with pytest.raises(configs.ConfigError, match="unconditional"):
-        configs.resolve("cgan-mnist", ["pack=2"])
-
-
 # ----------------------------------------------------------------------------- sample quality
 def test_short_training_improves_samples(mnist_train, mnist_root):
     """Fréchet distance between generated and real test digits, on the top principal components of
