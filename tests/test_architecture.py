@@ -295,3 +295,25 @@ def test_the_user_error_finder_follows_bases_across_modules(tmp_path):
     classes = defined_classes(tmp_path)
     assert derives("DataError", classes, lambda n: n == "UserError")
     assert derives("Deeper", classes, _builtin_exception) and not derives("Deeper", classes, lambda n: n == "UserError")
+
+
+def mirrored_test(path: Path) -> Path:
+    """``pkg/sub/mod.py`` is tested in ``tests/pkg/sub/test_mod.py``; a package's ``__init__`` with
+    behaviour in ``tests/pkg/test_sub.py``."""
+    rel = path.relative_to(REPO_ROOT)
+    if path.name == "__init__.py":
+        return REPO_ROOT / "tests" / Path(*rel.parts[:-2]) / f"test_{rel.parts[-2]}.py"
+    return REPO_ROOT / "tests" / rel.parent / f"test_{path.stem}.py"
+
+
+def has_behaviour(path: Path) -> bool:
+    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+               for node in ast.parse(path.read_text(), str(path)).body)
+
+
+def test_tests_mirror_the_source_tree():
+    modules = [path for name, path in module_files().items() if name != "streamlit_app"
+               and not name.endswith(".__main__") and has_behaviour(path)]
+    missing = sorted(str(p.relative_to(REPO_ROOT)) for p in modules if not mirrored_test(p).is_file())
+    assert len(missing) <= 0.1 * len(modules), (f"{len(missing)} of {len(modules)} modules have no test module at "
+                                                f"the mirrored path: {missing}")
