@@ -16,7 +16,8 @@ from typing import Any
 from app.paths import inside, models_dir, mtime, refusal, runs_dir
 from inference import Generator, InferenceError
 from studio.errors import UserError
-from training.runfolder.folder import RunError, RunFolder, UnreadableFile, list_runs, read_json_object, sanitize_name
+from training.runfolder.files import RunError, UnreadableFile, read_json_object
+from training.runfolder.folder import RunFolder, list_runs, sanitize_name
 
 # What stands beside NAME.onnx and belongs to it: its card, its evaluation report, its web copy, its
 # encoder (inference/encoder.py: projection starts from it).

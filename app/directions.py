@@ -17,7 +17,7 @@ from app.model_cache import load_directions
 from app.catalogue import ModelEntry
 from inference import Generator, metadata_to_card
 from studio.errors import UserError
-from training.runfolder.folder import RunError, UnreadableFile, atomic_write_json, read_json_object
+from training.runfolder.files import RunError, UnreadableFile, atomic_write_json, read_json_object
 
 METHODS = {"PCA": "pca", "SeFa": "sefa"}
 MAX_NAME = 40

@@ -21,7 +21,7 @@ from app.processes import LaunchError
 from inference import InferenceError
 from studio.errors import UserError
 from training.config import ConfigError
-from training.runfolder.folder import RunError
+from training.runfolder.files import RunError
 
 log = logging.getLogger("gan_studio.app")
 

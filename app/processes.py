@@ -17,7 +17,8 @@ from pathlib import Path
 from app.paths import REPO, inside, launch_dir, refusal, runs_dir
 from studio.errors import UserError
 from training.runfolder import lock as run_lock
-from training.runfolder.folder import ACTIVE_STATES, RunError, RunFolder, process_alive, sanitize_name
+from training.runfolder.files import RunError
+from training.runfolder.folder import ACTIVE_STATES, RunFolder, process_alive, sanitize_name
 
 # Popen objects of processes this app started: polled now and then so finished children are
 # reaped (a zombie would otherwise linger until the app exits). Runs never depend on this.

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from training.runfolder.health import health_line
-from training.runfolder.folder import UNREADABLE, RunError, RunFolder
+from training.runfolder.files import RunError
+from training.runfolder.folder import UNREADABLE, RunFolder
 
 
 def _text(value: Any) -> str:

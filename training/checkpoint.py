@@ -14,7 +14,8 @@ from typing import Any
 import torch
 
 from studio.errors import UserError
-from training.runfolder.folder import RunFolder, atomic_write_bytes
+from training.runfolder.files import atomic_write_bytes
+from training.runfolder.folder import RunFolder
 
 CHECKPOINTS = ("last", "best")
 

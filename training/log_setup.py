@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from training.runfolder.folder import RunError, RunFolder, folder_gone
+from training.runfolder.files import RunError, folder_gone
+from training.runfolder.folder import RunFolder
 
 log = logging.getLogger("training")
 

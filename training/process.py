@@ -17,7 +17,8 @@ from training.data.dataset import load_dataset
 from training.distributed import end_processes, init_processes
 from training.log_setup import setup_logging
 from training.preflight import Resumable
-from training.runfolder.folder import RunError, RunFolder
+from training.runfolder.files import RunError
+from training.runfolder.folder import RunFolder
 from training.session import Session, build_session
 from training.trainer import Trainer
 

@@ -25,7 +25,8 @@ from training.runfolder.health import grid_diversity
 from training.runfolder.health_log import HealthLog
 from training.latents import sample_latents
 from training.precision import Precision
-from training.runfolder.folder import RunFolder, atomic_write_bytes, now_iso
+from training.runfolder.files import atomic_write_bytes, now_iso
+from training.runfolder.folder import RunFolder
 
 log = logging.getLogger("training")
 

@@ -22,7 +22,8 @@ from training.config import ConfigError
 from training.playground import files
 from training.playground.settings import LOSSES, RANGES, Settings, check_settings
 from training.playground.targets import TARGETS, make_target, read_points
-from training.runfolder.folder import RunError, RunFolder, list_runs
+from training.runfolder.files import RunError
+from training.runfolder.folder import RunFolder, list_runs
 
 DEFAULTS = Settings()
 RECIPE = (f"ring of 8, {DEFAULTS.loss} loss, Adam {DEFAULTS.lr_g:g} for G and D, {DEFAULTS.n_critic} D step per "

@@ -22,7 +22,8 @@ from app import processes
 from app.catalogue import check_upload, find_models
 from app.processes import delete_run, run_log
 from inference import Generator, InferenceError
-from training.runfolder.folder import RunError, RunFolder, create_run, list_runs
+from training.runfolder.files import RunError
+from training.runfolder.folder import RunFolder, create_run, list_runs
 
 from tests.helpers import (app_text, exported_run, make_onnx_generator, new_app, training_like_process,
                            tree_hashes)

@@ -8,7 +8,8 @@ import pytest
 
 from app.catalogue import ModelExists, check_upload, file_key, find_models, publish
 from inference import InferenceError
-from training.runfolder.folder import RunError, create_run
+from training.runfolder.files import RunError
+from training.runfolder.folder import create_run
 
 from tests.helpers import exported_run, tree_hashes
 

@@ -14,7 +14,7 @@ from app.processes import LaunchError
 from inference import InferenceError
 from studio.errors import UserError
 from training.config import ConfigError
-from training.runfolder.folder import RunError
+from training.runfolder.files import RunError
 from training.runfolder.timelapse import TimelapseError
 
 

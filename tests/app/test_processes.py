@@ -6,7 +6,8 @@ import pytest
 from app import processes
 from app.processes import delete_run, override_value, run_log, stop_training, train_argv
 from training.config import parse_override
-from training.runfolder.folder import RunError, RunFolder, create_run
+from training.runfolder.files import RunError
+from training.runfolder.folder import RunFolder, create_run
 
 
 def test_overrides_round_trip_through_the_cli_parser():

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from training.log_setup import setup_logging
-from training.runfolder.folder import RunError, create_run
+from training.runfolder.files import RunError
+from training.runfolder.folder import create_run
 
 from tests.helpers import REPO_ROOT
 

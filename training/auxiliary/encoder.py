@@ -30,7 +30,7 @@ from inference.encoder import INPUT, OUTPUT, PREFIX, encoder_path, file_sha256
 from studio.errors import UserError
 from training.export.generator import machine_description
 from training.export.small_net import export_checked, parity_error
-from training.runfolder.folder import atomic_write_json, read_json_object, UnreadableFile
+from training.runfolder.files import UnreadableFile, atomic_write_json, read_json_object
 
 log = logging.getLogger("training")
 

@@ -27,7 +27,7 @@ from torch import nn
 
 from evaluation.evaluators import cache_dir
 from studio.errors import UserError
-from training.runfolder.folder import atomic_write_bytes
+from training.runfolder.files import atomic_write_bytes
 
 log = logging.getLogger("training")
 

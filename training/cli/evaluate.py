@@ -9,7 +9,8 @@ from pathlib import Path
 
 from studio.cli import UsageError, check_output_file
 from training.log_setup import setup_logging
-from training.runfolder.folder import atomic_write_json, find_run
+from training.runfolder.files import atomic_write_json
+from training.runfolder.folder import find_run
 
 log = logging.getLogger("training")
 

@@ -26,7 +26,8 @@ from training.playground.cli import add_parser as add_playground_parser
 from training.log_setup import setup_logging
 from training.registry import REGISTRIES
 from training.runfolder.lock import RunBusy, RunLock, holder
-from training.runfolder.folder import DEFAULT_RUNS_DIR, RunError, RunFolder, atomic_write_json, create_run, find_run, list_runs
+from training.runfolder.files import RunError, atomic_write_json
+from training.runfolder.folder import DEFAULT_RUNS_DIR, RunFolder, create_run, find_run, list_runs
 
 def check_config(config: configs.Config) -> None:
     """The config against the registries, the device and the nets (``preflight.check_config``)."""

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from studio.cli import UsageError, check_output_file
-from training.runfolder.folder import atomic_write_bytes, find_run
+from training.runfolder.files import atomic_write_bytes
+from training.runfolder.folder import find_run
 from training.runfolder.timelapse import make_timelapse
 
 

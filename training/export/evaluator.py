@@ -20,7 +20,7 @@ from evaluation.evaluators import INPUT_NAME, INPUT_RANGE, OUTPUTS
 from training.auxiliary.evaluator_net import FEATURE_DIM, TARGET_ACCURACY, EvaluatorError, to_input
 from training.export.generator import machine_description
 from training.export.small_net import OPSET, export_checked, parity_error
-from training.runfolder.folder import atomic_write_json
+from training.runfolder.files import atomic_write_json
 
 log = logging.getLogger("training")
 

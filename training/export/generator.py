@@ -37,7 +37,8 @@ from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoin
 from training.latents import sample_latents
 from training.models import build_models
 from training.export.graph import optimize_for_export
-from training.runfolder.folder import RunFolder, atomic_write_bytes
+from training.runfolder.files import atomic_write_bytes
+from training.runfolder.folder import RunFolder
 from training.export.sefa import NoDirections, sefa_directions
 
 log = logging.getLogger("training")

@@ -25,7 +25,7 @@ from inference.contract import INPUT_LATENT, LATENT_SCHEME, PREFIX, metadata_fro
     metadata_to_props
 from inference.encoder import encoder_path, file_sha256
 from studio.errors import UserError
-from training.runfolder.folder import atomic_write_bytes, atomic_write_json
+from training.runfolder.files import atomic_write_bytes, atomic_write_json
 from training.export.sefa import MAX_DIRECTIONS, NoDirections, directions_from_weight
 
 # Ops that hand z on unchanged in value (reshaped or retyped only): SeFa's layer may sit behind them.

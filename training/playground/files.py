@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.runfolder.folder import RunError, RunFolder, UnreadableFile, atomic_write_json, read_json_object
+from training.runfolder.files import RunError, UnreadableFile, atomic_write_json, read_json_object
+from training.runfolder.folder import RunFolder
 
 CONTROL, SNAPSHOT = "control.json", "snapshot.json"
 MODES = ("play", "pause")

@@ -21,7 +21,8 @@ from training.playground import files
 from training.playground.nets import ToyGAN
 from training.playground.settings import Settings
 from training.playground.targets import make_target
-from training.runfolder.folder import RunFolder, atomic_write_json, now_iso
+from training.runfolder.files import atomic_write_json, now_iso
+from training.runfolder.folder import RunFolder
 from training.stop_signals import stop_on_signals
 
 log = logging.getLogger("training")

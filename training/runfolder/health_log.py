@@ -10,7 +10,8 @@ import logging
 from typing import Any, Mapping
 
 from training.runfolder.health import HealthMonitor
-from training.runfolder.folder import RunError, RunFolder
+from training.runfolder.files import RunError
+from training.runfolder.folder import RunFolder
 
 log = logging.getLogger("training")
 

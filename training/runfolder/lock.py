@@ -15,7 +15,8 @@ import os
 import time
 from pathlib import Path
 
-from training.runfolder.folder import RunError, RunFolder
+from training.runfolder.files import RunError
+from training.runfolder.folder import RunFolder
 
 LOCK_NAME = ".lock"
 

@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from inference.images import encode_gif
-from training.runfolder.folder import RunError, RunFolder
+from training.runfolder.files import RunError
+from training.runfolder.folder import RunFolder
 
 FORMATS = ("gif", "mp4")
 CAPTION_PX = 14      # the strip above each frame that names its step

@@ -100,7 +100,7 @@ def _report(args, studies) -> int:
     study = studies.load_study(_study_name(args), storage)
     print(_report_text(study, args.top))
     if out is not None:
-        from training.runfolder.folder import atomic_write_bytes  # only when a file is written
+        from training.runfolder.files import atomic_write_bytes  # only when a file is written
         from training.sweep.report import best_config, config_text  # optuna, as in cmd_sweep
 
         atomic_write_bytes(out, config_text(*best_config(study)).encode())

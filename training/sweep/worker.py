@@ -32,7 +32,8 @@ from studio.errors import UserError
 from training import config as configs
 from training.preflight import check_config, check_data, pick_checkpoint, registry_names
 from training.runfolder.lock import RunLock
-from training.runfolder.folder import RunError, RunFolder, atomic_write_json, create_run, find_run
+from training.runfolder.files import RunError, atomic_write_json
+from training.runfolder.folder import RunFolder, create_run, find_run
 from training.process import load_training_data, run_training
 from training.session import Session
 from training.sweep.space import SearchSpace, SpaceError, check_space

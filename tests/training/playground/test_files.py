@@ -9,7 +9,8 @@ import pytest
 
 from training.playground import files
 from training.playground.settings import check_settings
-from training.runfolder.folder import RunError, create_run
+from training.runfolder.files import RunError
+from training.runfolder.folder import create_run
 
 
 @pytest.fixture

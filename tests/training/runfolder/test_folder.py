@@ -1,5 +1,6 @@
-"""Run folders, the one place training, export and the app meet: files replaced whole or appended,
-names that cannot leave the runs folder, a dead process's 'running' reported as failed."""
+"""Run folders, the one place training, export and the app meet: names that cannot leave the runs
+folder, metrics and health rows appended and cut back on resume, a dead process's 'running' reported
+as failed."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,8 @@ import stat
 
 import pytest
 
-from training.runfolder.folder import RunError, RunFolder, atomic_write_json, create_run, find_run, list_runs, sanitize_name
+from training.runfolder.files import RunError
+from training.runfolder.folder import RunFolder, create_run, find_run, list_runs, sanitize_name
 
 
 def test_a_new_run_has_its_folders_config_and_queued_status(tmp_path):
@@ -35,30 +37,6 @@ def test_ids_cannot_climb_out_of_the_runs_folder(tmp_path):
     for ref in ("../inside", "no-such-run"):
         with pytest.raises(RunError):
             find_run(ref, tmp_path / "runs")
-
-
-def test_files_are_replaced_whole_and_readable_by_others(tmp_path):
-    path = tmp_path / "status.json"
-    atomic_write_json(path, {"a": 1})
-    atomic_write_json(path, {"a": 2})
-    assert json.loads(path.read_text()) == {"a": 2}
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644  # the app may run as another user
-    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]  # no temporary file left
-
-
-def test_a_folder_deleted_in_the_middle_of_a_write_is_a_clear_error_and_not_made_again(tmp_path, monkeypatch):
-    folder = tmp_path / "run"
-    folder.mkdir()
-    real_fsync = os.fsync
-
-    def fsync_then_delete(fd):  # the app's Delete (shutil.rmtree) between our write and our rename
-        real_fsync(fd)
-        shutil.rmtree(folder)
-
-    monkeypatch.setattr(os, "fsync", fsync_then_delete)
-    with pytest.raises(RunError, match="no longer exists"):
-        atomic_write_json(folder / "status.json", {"a": 1})
-    assert not folder.exists()
 
 
 def test_metrics_skip_a_half_written_row_and_a_resume_truncates_the_rest(tmp_path):

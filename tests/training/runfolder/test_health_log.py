@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from training.runfolder.folder import RunError, create_run
+from training.runfolder.files import RunError
+from training.runfolder.folder import create_run
 from training.runfolder.health import health_line
 from training.runfolder.health_log import HealthLog
 
