@@ -3,10 +3,8 @@ folder, metrics and health rows appended and cut back on resume, a dead process'
 as failed."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import stat
 
 import pytest
 
