@@ -29,7 +29,6 @@ same way: its sessions before (batch 500, spinning), now, and int8, on the MNIST
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
