@@ -22,8 +22,9 @@ const state = {
   running: false, pending: false, stamp: null, generation: 0,
   pointerDown: false, reportTimer: null, lastSent: '',
 };
-// measured latencies (ms) from an input event to the frame with its pixels: read by bench/ and tests/
-window.ganMorph = { latencies: [], state };
+// measured latencies (ms) from an input event to the frame with its pixels, and the last frame's
+// RGBA bytes as the model drew them: read by bench/ and tests/
+window.ganMorph = { latencies: [], pixels: null, state };
 
 function post(type, extra = {}) {
   window.parent.postMessage({ isStreamlitMessage: true, type, ...extra }, '*');
@@ -144,6 +145,9 @@ function rint(v) {
   return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : r;
 }
 
+// Output [1, C, H, W] to RGBA bytes with inference.images.to_uint8's arithmetic (float32, clipped,
+// NaN to 0, rint), so the canvas shows Python's pixels: grey repeated into R, G, B; a 4th channel
+// is alpha, kept as the model drew it (3 channels and grey: opaque).
 function toRGBA(data, shape, range) {
   const [c, h, w] = shape;
   const lo = f32(range[0]);
@@ -151,12 +155,13 @@ function toRGBA(data, shape, range) {
   const plane = h * w;
   const out = new Uint8ClampedArray(plane * 4);
   const byte = (x) => (Number.isNaN(x) ? 0 : rint(Math.min(255, Math.max(0, f32(f32(x - lo) * k)))));
+  const colour = c >= 3;
   for (let p = 0; p < plane; p += 1) {
     const r = byte(data[p]);
     out[4 * p] = r;
-    out[4 * p + 1] = c === 3 ? byte(data[plane + p]) : r;
-    out[4 * p + 2] = c === 3 ? byte(data[2 * plane + p]) : r;
-    out[4 * p + 3] = 255;
+    out[4 * p + 1] = colour ? byte(data[plane + p]) : r;
+    out[4 * p + 2] = colour ? byte(data[2 * plane + p]) : r;
+    out[4 * p + 3] = c === 4 ? byte(data[3 * plane + p]) : 255;
   }
   return out;
 }
@@ -194,7 +199,9 @@ async function drawOnce() {
   const out = await session.run(feeds);
   const ms = performance.now() - t0;
   const [, h, w] = args.image_shape;
-  ctx.putImageData(new ImageData(toRGBA(out.image.data, args.image_shape, args.output_range), w, h), 0, 0);
+  // the canvas premultiplies colour by alpha, so its own pixels are not exact where alpha < 255: keep these
+  window.ganMorph.pixels = toRGBA(out.image.data, args.image_shape, args.output_range);
+  ctx.putImageData(new ImageData(window.ganMorph.pixels, w, h), 0, 0);
   state.generation += 1;
   state.frame = frame;
   canvas.dataset.generation = String(state.generation);
@@ -268,9 +275,10 @@ function buildControls(args) {
     box.append(row);
     return row.querySelector('input');
   });
-  const [, h, w] = args.image_shape;
+  const [c, h, w] = args.image_shape;
   canvas.width = w;
   canvas.height = h;
+  canvas.classList.toggle('alpha', c === 4);
   const scale = Math.max(1, Math.floor((args.px || 256) / Math.max(h, w)));
   canvas.style.width = `${w * scale}px`;
   canvas.style.height = `${h * scale}px`;

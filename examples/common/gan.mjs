@@ -6,6 +6,8 @@
 // `image` float32 [batch, C, H, W] in the range the metadata names.
 
 export const METADATA_PREFIX = 'gan_studio.';
+// image_shape's C: 1 grey, 3 RGB, 4 RGBA (alpha as the 4th channel)
+export const CHANNELS = [1, 3, 4];
 
 /** The model card's path for a model path: NAME.onnx and NAME.fp16.onnx both use NAME.json. */
 export function cardPathFor(modelPath) {
@@ -77,7 +79,7 @@ export function parseMetadata(raw) {
   if (bound !== null && bound <= 0) fail(`metadata latent_bound: must be > 0, got ${bound}`);
   if (distribution === 'uniform' && bound === null) fail('metadata: a uniform latent needs latent_bound');
   const imageShape = toList(raw.image_shape, 'image_shape', 3).map((x) => toInt(x, 'image_shape', 1));
-  if (![1, 3].includes(imageShape[0])) fail(`metadata image_shape: 1 or 3 channels expected, got ${imageShape[0]}`);
+  if (!CHANNELS.includes(imageShape[0])) fail(`metadata image_shape: 1, 3 or 4 channels expected (grey, RGB, RGBA), got ${imageShape[0]}`);
   const outputRange = toList(raw.output_range, 'output_range', 2).map((x) => toFloat(x, 'output_range'));
   if (!(outputRange[0] < outputRange[1])) fail(`metadata output_range: lo must be < hi, got ${outputRange}`);
   const numClasses = raw.num_classes === undefined || raw.num_classes === '' ? 0 : toInt(raw.num_classes, 'num_classes', 0);
@@ -326,28 +328,68 @@ export function latentRange(meta) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pixels
+// Pixels. One output value becomes one byte exactly as Python's inference.images.to_uint8 does it,
+// so a seed gives the same bytes here as in `python -m inference`: (x - lo) * (255 / (hi - lo)) in
+// float32 arithmetic (numpy keeps the model's float32), clipped to 0..255 (NaN: 0), halves rounded
+// to the even neighbour (numpy's rint; Math.round would send 0.5 up). Math.fround after each float64
+// operation gives the correctly rounded float32 result of that operation, so this is exact.
+// Alpha (a 4th channel) is mapped like the others.
 
-/** One uint8 value from a model output value (clipped; NaN becomes the low end). */
-export function toByte(x, lo, hi) {
-  const v = ((x - lo) * 255) / (hi - lo);
-  if (Number.isNaN(v)) return 0;
-  return Math.round(Math.min(255, Math.max(0, v)));
+
+// numpy's rint: a half goes to the even neighbour (v is never negative here)
+function rintEven(v) {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 === 1 ? r - 1 : r;
 }
 
-/** Image `index` of an output [N, C, H, W] as RGBA bytes (H * W * 4), e.g. for ImageData. */
-export function imageToRGBA(data, index, meta) {
+/** A function from one model output value to its byte, for the metadata's output range [lo, hi]. */
+export function byteMapper(lo, hi) {
+  const low = Math.fround(lo);
+  const scale = Math.fround(255 / (hi - lo));
+  return (x) => {
+    const v = Math.fround(Math.fround(x - low) * scale);
+    if (Number.isNaN(v)) return 0;
+    return rintEven(Math.min(255, Math.max(0, v)));
+  };
+}
+
+/** One uint8 value from a model output value (clipped; NaN becomes the low end), as Python's. */
+export function toByte(x, lo, hi) {
+  return byteMapper(lo, hi)(x);
+}
+
+/**
+ * Image `index` of an output [N, C, H, W] as the bytes Python's Generator.generate gives:
+ * Uint8Array(H * W * C), channels last (grey; R, G, B; or R, G, B, A).
+ */
+export function imagePixels(data, index, meta) {
   const [c, h, w] = meta.imageShape;
-  const [lo, hi] = meta.outputRange;
+  const byte = byteMapper(...meta.outputRange);
   const plane = h * w;
   const base = index * c * plane;
-  const out = new Uint8ClampedArray(plane * 4);
-  for (let p = 0; p < plane; p += 1) {
-    const r = toByte(data[base + p], lo, hi);
-    out[4 * p] = r;
-    out[4 * p + 1] = c === 3 ? toByte(data[base + plane + p], lo, hi) : r;
-    out[4 * p + 2] = c === 3 ? toByte(data[base + 2 * plane + p], lo, hi) : r;
-    out[4 * p + 3] = 255;
+  const out = new Uint8Array(plane * c);
+  for (let k = 0; k < c; k += 1) {
+    for (let p = 0; p < plane; p += 1) out[p * c + k] = byte(data[base + k * plane + p]);
+  }
+  return out;
+}
+
+/**
+ * Image `index` of an output [N, C, H, W] as RGBA bytes (H * W * 4), e.g. for ImageData: grey is
+ * repeated into R, G and B; alpha is the model's 4th channel, or opaque for 1 and 3 channels.
+ * A canvas keeps colour premultiplied by alpha, so read these bytes, not the canvas, for the exact
+ * pixels of a transparent image.
+ */
+export function imageToRGBA(data, index, meta) {
+  const [c, h, w] = meta.imageShape;
+  const pixels = imagePixels(data, index, meta);
+  const out = new Uint8ClampedArray(h * w * 4);
+  for (let p = 0; p < h * w; p += 1) {
+    const src = p * c;
+    out[4 * p] = pixels[src];
+    out[4 * p + 1] = pixels[src + (c >= 3 ? 1 : 0)];
+    out[4 * p + 2] = pixels[src + (c >= 3 ? 2 : 0)];
+    out[4 * p + 3] = c === 4 ? pixels[src + 3] : 255;
   }
   return out;
 }

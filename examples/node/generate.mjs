@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 
 import {
-  cardPathFor, checkSession, direction, metadataFromCard, metadataFromOnnx, moveAlong, sampleLatents, toByte,
+  cardPathFor, checkSession, direction, imagePixels, metadataFromCard, metadataFromOnnx, moveAlong, sampleLatents,
 } from '../common/gan.mjs';
 import { encodePng } from './png.mjs';
 
@@ -118,7 +118,7 @@ function grid(images, h, w, c, nrow, padding, scale) {
   const rows = Math.ceil(images.length / cols);
   const gw = (cols * (w + padding) + padding) * scale;
   const gh = (rows * (h + padding) + padding) * scale;
-  const out = new Uint8Array(gw * gh * c); // pad value 0
+  const out = new Uint8Array(gw * gh * c); // pad value 0 (transparent for RGBA), as Python's grid
   images.forEach((img, i) => {
     const y0 = (padding + Math.floor(i / cols) * (h + padding)) * scale;
     const x0 = (padding + (i % cols) * (w + padding)) * scale;
@@ -195,17 +195,8 @@ async function main(argv) {
     throw new Error(`output image has shape [${image.dims}], the metadata says [${want}]`);
   }
 
-  // [N, C, H, W] floats in output_range -> N uint8 images, H x W x C
-  const [lo, hi] = meta.outputRange;
-  const plane = h * w;
-  const images = [];
-  for (let i = 0; i < args.n; i += 1) {
-    const img = new Uint8Array(plane * c);
-    for (let p = 0; p < plane; p += 1) {
-      for (let k = 0; k < c; k += 1) img[p * c + k] = toByte(image.data[(i * c + k) * plane + p], lo, hi);
-    }
-    images.push(img);
-  }
+  // [N, C, H, W] floats in output_range -> N uint8 images, H x W x C, the bytes Python's generate() gives
+  const images = Array.from({ length: args.n }, (_, i) => imagePixels(image.data, i, meta));
   const g = grid(images, h, w, c, nrow, args.padding, args.scale);
   writeFileSync(args.out, encodePng(g.pixels, g.width, g.height, c));
   const what = conditional ? (args.label !== null ? `, label ${args.label} (${meta.classNames[args.label]})` : ', classes cycled') : '';

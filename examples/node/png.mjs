@@ -1,4 +1,4 @@
-// A tiny PNG encoder (8-bit grayscale or RGB), node:zlib only.
+// A tiny PNG encoder (8-bit grey, RGB or RGBA), node:zlib only.
 
 import { deflateSync } from 'node:zlib';
 
@@ -27,12 +27,15 @@ function chunk(type, data) {
   return out;
 }
 
+// PNG's colour type for each channel count: 0 grey, 2 RGB, 6 RGBA (alpha not premultiplied, as the model draws it)
+const COLOUR_TYPE = { 1: 0, 3: 2, 4: 6 };
+
 /**
- * PNG bytes for `pixels` (Uint8Array, row-major, `channels` bytes a pixel: 1 gray, 3 RGB).
+ * PNG bytes for `pixels` (Uint8Array, row-major, `channels` bytes a pixel: 1 grey, 3 RGB, 4 RGBA).
  * Deterministic: the same pixels always give the same bytes (no timestamps, fixed zlib level).
  */
 export function encodePng(pixels, width, height, channels) {
-  if (channels !== 1 && channels !== 3) throw new Error(`PNG: 1 or 3 channels, got ${channels}`);
+  if (!(channels in COLOUR_TYPE)) throw new Error(`PNG: 1, 3 or 4 channels, got ${channels}`);
   if (pixels.length !== width * height * channels) throw new Error('PNG: pixel buffer size does not match');
   const stride = width * channels;
   const raw = Buffer.alloc((stride + 1) * height);
@@ -44,7 +47,7 @@ export function encodePng(pixels, width, height, channels) {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
-  ihdr[9] = channels === 1 ? 0 : 2; // colour type: gray or RGB
+  ihdr[9] = COLOUR_TYPE[channels];
   ihdr[10] = 0; // deflate
   ihdr[11] = 0; // adaptive filtering
   ihdr[12] = 0; // no interlace

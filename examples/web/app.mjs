@@ -23,6 +23,7 @@ const slidersBox = $('sliders');
 const params = new URLSearchParams(location.search);
 const state = {
   ort: null, session: null, meta: null,
+  pixels: null, // the last image's RGBA bytes as the model drew them (the canvas premultiplies alpha)
   seed: 0, base: null, // the seed and its latent, Float32Array(latentDim)
   sliders: [], // <input type=range>, slider i moves z[i]
   directionSliders: [], // slider k moves z along the model's stored SeFa direction k
@@ -237,7 +238,8 @@ async function generateOnce() {
   const out = await session.run(feeds);
   const ms = performance.now() - t0;
   const [, h, w] = meta.imageShape;
-  ctx.putImageData(new ImageData(imageToRGBA(out.image.data, 0, meta), w, h), 0, 0);
+  state.pixels = imageToRGBA(out.image.data, 0, meta);
+  ctx.putImageData(new ImageData(state.pixels, w, h), 0, 0);
   state.generation += 1;
   canvas.dataset.generation = String(state.generation);
   const what = meta.numClasses > 0 ? `, class ${meta.classNames[Number(labelBox.value)]}` : '';
@@ -264,6 +266,7 @@ async function main() {
   const [c, h, w] = meta.imageShape;
   canvas.width = w;
   canvas.height = h;
+  canvas.classList.toggle('alpha', c === 4);
   const scale = Math.max(1, Math.floor(336 / Math.max(h, w)));
   canvas.style.width = `${w * scale}px`;
   canvas.style.height = `${h * scale}px`;
@@ -281,5 +284,8 @@ async function main() {
   buildControls(meta);
   resetToSeed();
 }
+
+// for scripts driving the page (and tests): the exact pixels of the image shown
+window.ganExample = state;
 
 main().catch(fail);
