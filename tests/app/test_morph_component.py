@@ -20,7 +20,7 @@ from app import latent_maths
 from app.morph_view import runtime_problem
 from inference import Generator
 from tests.app.browser import IDLE, App, open_browser
-from tests.helpers import CHROMIUM, REPO_ROOT
+from tests.helpers import CHROMIUM, REPO_ROOT, make_philox_generator
 
 MODEL = REPO_ROOT / "exported" / "mnist-dcgan.onnx"
 
@@ -207,6 +207,55 @@ def test_a_drawing_is_found_in_the_latent_space_and_becomes_a_key(server):
         assert page.locator("[data-testid='stException']").count() == 0
         (REPO_ROOT / "test-artifacts").mkdir(exist_ok=True)
         page.screenshot(path=str(REPO_ROOT / "test-artifacts" / "explore-find-your-drawing.png"), full_page=True)
+    finally:
+        browser.close()
+        p.stop()
+
+
+@pytest.fixture
+def rgba_server(tmp_path, runtime):
+    """The app with one 64x64 RGBA generator (alpha as a 4th channel) that stores SeFa directions."""
+    models, runs = tmp_path / "exported", tmp_path / "runs"
+    runs.mkdir()
+    make_philox_generator(models / "toy-rgba.onnx", latent_dim=16, shape=(4, 64, 64))
+    app = App({**os.environ, "GAN_STUDIO_RUNS": str(runs), "GAN_STUDIO_MODELS": str(models)}, tmp_path / "streamlit.log")
+    app.start()
+    yield app, models / "toy-rgba.onnx"
+    app.stop()
+
+
+def test_a_transparent_colour_model_morphs_in_the_page_with_pythons_pixels(rgba_server):
+    server, model = rgba_server
+    g = Generator.load(model, device="cpu")
+    p, browser, page = open_browser()
+    try:
+        page.goto(server.url, wait_until="domcontentloaded")
+        frame = studio_frame(page)
+        assert frame.evaluate("() => document.getElementById('image').classList.contains('alpha')"), "no checkerboard"
+
+        def drawn() -> tuple[np.ndarray, np.ndarray]:
+            frame.wait_for_function("() => !window.ganMorph.state.running && !window.ganMorph.state.pending")
+            raw = np.asarray(frame.evaluate("() => Array.from(window.ganMorph.pixels)"), np.uint8).reshape(64, 64, 4)
+            return np.asarray(state(frame)["latent"], np.float32), raw
+
+        z0, first = drawn()
+        frame.focus("#morph")
+        for _ in range(25):
+            page.keyboard.press("ArrowRight")
+        frame.wait_for_function("() => Number(document.getElementById('morph').value) === 0.25")
+        knobs = frame.locator("#directions input[type=range]")
+        if knobs.count():  # a direction slider moves the same latent on: still Python's pixels
+            knobs.first.focus()
+            for _ in range(5):
+                page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(300)
+        z, raw = drawn()
+        assert np.abs(z - z0).max() > 0.01 and not np.array_equal(raw, first)
+        expected = g.generate(z[None])[0]  # RGBA, alpha kept: the page's bytes, not the canvas' premultiplied ones
+        assert np.array_equal(raw, expected), f"{(raw != expected).sum()} of {raw.size} bytes differ from Python's"
+        assert 10 < expected[..., 3].std() and page.locator("[data-testid='stException']").count() == 0
+        (REPO_ROOT / "test-artifacts").mkdir(exist_ok=True)
+        page.screenshot(path=str(REPO_ROOT / "test-artifacts" / "explore-morph-rgba.png"), full_page=True)
     finally:
         browser.close()
         p.stop()
