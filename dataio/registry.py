@@ -51,24 +51,27 @@ def _dtype_name(array) -> str:
     return str(array.dtype).removeprefix("torch.")
 
 
-# reader(root, split) -> ImageSet; a reader whose fields include "image_size" also takes image_size.
+# reader(root, split) -> ImageSet; a reader whose fields include "image_size" (or "transparency",
+# "background") also takes it as a keyword.
 Reader = Callable[..., ImageSet]
 # An unknown name is the user's to fix: a DataError naming the nearest dataset.
 DATASETS: Registry[Reader] = Registry("dataset", "dataio", "DATASETS", unknown=DataError)
 
 
 def read_split(name: str, root: str | Path | None = None, split: str = "train",
-               image_size: int | None = None) -> ImageSet:
+               image_size: int | None = None, transparency: str | None = None,
+               background: str | None = None) -> ImageSet:
     """Read one split of a dataset as it is stored (see ``sources`` for where from).
 
-    ``image_size`` reaches only the readers that use it (those listing it in their fields: the
-    image folder, which scales each photo while reading it); the others return their native
-    size, and the caller resizes.
+    ``image_size``, ``transparency`` and ``background`` reach only the readers that use them
+    (those listing them in their fields: the image folder, which scales each photo while reading
+    it and blends or keeps its transparency); the others return their native size and channels,
+    and the caller converts.
     """
     info = DATASETS.describe(name)
     if image_size is not None and image_size < 1:
         raise DataError(f"image_size must be a positive number of pixels, not {image_size!r}")
     root = Path(root).expanduser() if root is not None else None
-    options = {"image_size": image_size} if "image_size" in info.fields else {}
+    given = {"image_size": image_size, "transparency": transparency, "background": background}
+    options = {key: value for key, value in given.items() if key in info.fields and value is not None}
     return DATASETS.get(name)(root, split, **options)
-

@@ -387,3 +387,21 @@ def assert_same_losses(rows, reference):
         assert keys == set(row) - {"time", "images_per_s"}
         for key in keys:
             assert row[key] == pytest.approx(ref[key], rel=1e-6, abs=1e-6), (row["step"], key)
+
+
+def rgba_folder(path: Path, per_class: int = 8, size: int = 32, classes=("circles", "squares")) -> Path:
+    """A labelled folder of transparent PNGs (``per_class`` in each of ``classes``, ``size`` square):
+    an opaque coloured shape on a transparent background whose hidden colour is black, as most
+    exported icons store it; a tiny `folder` dataset with alpha."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    for k, name in enumerate(classes):
+        (path / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            radius = size * (0.2 + 0.2 * i / max(per_class - 1, 1))
+            inside = (np.hypot(yy, xx) <= radius) if k % 2 == 0 else (np.maximum(abs(yy), abs(xx)) <= radius)
+            pixels = np.zeros((size, size, 4), np.uint8)
+            pixels[inside] = (40 + 25 * i, 200 - 150 * k, 120, 255)
+            Image.fromarray(pixels, "RGBA").save(path / name / f"{i:02d}.png")
+    return path

@@ -26,6 +26,8 @@ Augmentation = Callable[[torch.Tensor, float, float], torch.Tensor]
 
 def color(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     """Brightness (+-25% of the range), saturation (x0 to x2, colour images only) and contrast (x0.5 to x1.5)."""
+    if x.shape[1] == 4:  # alpha is coverage, not colour: the colour channels alone are changed
+        return torch.cat([color(x[:, :3], lo, hi), x[:, 3:]], dim=1)
     u = (x - lo) / (hi - lo)
     n = x.shape[0]
     u = u + (torch.rand(n, 1, 1, 1, dtype=x.dtype, device=x.device) - 0.5) * 0.5

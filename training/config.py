@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,14 +23,17 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 
 AUGMENTATIONS = ("translation", "cutout", "color")  # training/augment.py implements each
 LR_SCHEDULES = ("constant", "linear_decay", "cosine")  # training/lr_schedule.py
+TRANSPARENCY = ("composite", "alpha")  # dataio/image_file.py reads each
+FOLDER_SIZES = (8, 256)  # a folder is decoded whole into memory at image_size; 32 to 256 is what its presets use
 
 
 class ConfigError(UserError, ValueError):  # a ValueError too: a value is wrong, and callers catch it as one
     """A config that cannot be trained; the message names the field and the fix."""
 
 
-def _field(default, help: str, *, lo=None, hi=None, lo_open=False, choices=None):
-    return field(default=default, metadata=dict(help=help, lo=lo, hi=hi, lo_open=lo_open, choices=choices))
+def _field(default, help: str, *, lo=None, hi=None, lo_open=False, choices=None, pattern=None):
+    return field(default=default, metadata=dict(help=help, lo=lo, hi=hi, lo_open=lo_open, choices=choices,
+                                                pattern=pattern))
 
 
 @dataclass
@@ -47,7 +51,14 @@ class Config:
     dataset: str = _field("mnist", "dataset name (python -m training presets lists them)")
     data_root: str | None = _field(None, "folder holding the dataset (else $GAN_STUDIO_DATA, system packages, download)")
     image_size: int = _field(28, "images are resized to this square size once, at load time", lo=8, hi=512)
-    channels: int = _field(1, "1 (grayscale) or 3 (RGB); images are converted once, at load time", choices=(1, 3))
+    channels: int = _field(1, "1 (grayscale), 3 (RGB) or 4 (RGB and alpha, with transparency=alpha); images are "
+                           "converted once, at load time", choices=(1, 3, 4))
+    transparency: str = _field("composite", "a folder's transparent images: composite blends each over `background` "
+                               "as it is read; alpha keeps transparency as a 4th channel (channels=4), so the "
+                               "generator draws it and viewers show it on a checkerboard", choices=TRANSPARENCY)
+    background: str = _field("#ffffff", "the colour (#rrggbb) transparent pixels are blended over under "
+                             "transparency=composite; white because icons, emoji and logos are drawn to be seen "
+                             "on a light page, and their dark outlines vanish on black", pattern=r"#[0-9a-fA-F]{6}")
     # Models
     model: str = _field("dcgan", "model name (python -m training presets lists them)")
     conditional: bool = _field(False, "class-conditional: the generator takes a label, the app offers a class picker")
@@ -176,6 +187,8 @@ def _check_value(name: str, value: Any) -> Any:
     meta = f.metadata
     if meta["choices"] is not None and value not in meta["choices"]:
         raise ConfigError(f"{name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}.")
+    if meta["pattern"] is not None and not re.fullmatch(meta["pattern"], value):
+        raise ConfigError(f"{name} must look like {f.default} (#rrggbb); got {value!r}.")
     lo, hi = meta["lo"], meta["hi"]
     if lo is not None and (value <= lo if meta["lo_open"] else value < lo):
         bound = f"greater than {lo}" if meta["lo_open"] else f"at least {lo}"
@@ -214,6 +227,19 @@ def _check_together(c: Config) -> None:
     if unknown:
         raise ConfigError(f"augment: unknown augmentation {unknown[0]!r}; give a comma-separated list of "
                           f"{', '.join(AUGMENTATIONS)} (or nothing).")
+    if c.transparency == "alpha" and c.channels != 4:
+        raise ConfigError(f"transparency=alpha keeps a 4th channel for it: set channels=4 too (now {c.channels}), "
+                          "or transparency=composite to blend it over `background`.")
+    if c.channels == 4 and c.transparency != "alpha":
+        raise ConfigError("channels=4 is RGB plus alpha: set transparency=alpha too, or channels=3 to blend "
+                          "transparent images over `background`.")
+    if c.transparency == "alpha" and c.dataset != "folder":
+        raise ConfigError(f"transparency=alpha needs images with transparency: the folder dataset "
+                          f"(dataset=folder), not {c.dataset}.")
+    low, high = FOLDER_SIZES
+    if c.dataset == "folder" and not low <= c.image_size <= high:
+        raise ConfigError(f"image_size for a folder must be {low} to {high} pixels (32 to 256 suit its presets; "
+                          f"every image is decoded into memory at that size); got {c.image_size}.")
     if c.pack > 1 and c.conditional:
         raise ConfigError("pack > 1 is for unconditional GANs: a pack mixes samples of different labels. Use pack=1.")
 
@@ -247,8 +273,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     except yaml.YAMLError:
         value = raw
     base = FIELDS[key].type.split(" | ")[0]
-    if value is not None and base == "str":
-        value = raw  # "1" stays the text "1" for a text field
+    if base == "str" and raw.strip():
+        value = raw  # "1" stays the text "1" for a text field, and "#000000" is a colour, not a YAML comment
     if isinstance(value, str) and base in ("int", "float"):
         try:  # YAML 1.1 reads 1e-4 (no dot) and nan as text; Python reads them as numbers
             value = float(value)

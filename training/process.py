@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from studio.cli import is_user_error, one_line
 from training import config as configs
-from training.data.dataset import load_dataset
+from training.data.dataset import load_for_config
 from training.distributed import end_processes, init_processes
 from training.log_setup import setup_logging
 from training.preflight import Resumable
@@ -52,7 +52,7 @@ def _progress_bar(total: int, initial: int, enabled: bool, health: Callable[[], 
 
 
 def load_training_data(config: configs.Config):
-    return load_dataset(config.dataset, config.data_root, "train", config.image_size, config.channels)
+    return load_for_config(config, "train")
 
 
 def _record_failure(run: RunFolder, trainer: Trainer | None, error: BaseException) -> None:

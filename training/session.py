@@ -18,7 +18,7 @@ from torch import nn
 from training.augment import DiffAugment
 from training.config import Config
 from training.data.batches import BatchOrder
-from training.data.dataset import ImageDataset, load_dataset, normalize
+from training.data.dataset import ImageDataset, load_for_config, normalize
 from training.distributed import Processes, pick_device, wrap
 from training.ema import EMA, ema_decay
 from training.latents import sample_latents
@@ -99,7 +99,7 @@ def build_session(config: Config, processes: Processes = Processes(), device: to
     if precision.mixed:
         allow_tf32(device)
 
-    data = dataset or load_dataset(c.dataset, c.data_root, "train", c.image_size, c.channels)
+    data = dataset or load_for_config(c, "train")
     num_classes = len(data.class_names) if c.conditional else 0
     check_data(c, data, processes.world_size)
 

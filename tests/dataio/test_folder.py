@@ -1,4 +1,5 @@
-"""Your own image folders: classes from subfolders, broken and hidden files, links, gray and GIF images."""
+"""Your own image folders: classes from subfolders, broken and hidden files, links, gray and GIF images,
+transparency both ways, image bombs and files that vanish mid-read."""
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,55 @@ def test_folder_without_images_names_folder_and_extensions(tmp_path):
         read_split("folder", tmp_path / "empty")
     with pytest.raises(DataError, match="--data-root"):
         read_split("folder")
+
+
+def test_a_transparent_labelled_folder_read_both_ways(tmp_path):
+    from tests.helpers import rgba_folder
+
+    rgba_folder(tmp_path, per_class=8, size=32)
+    composite = read_split("folder", tmp_path, image_size=32)
+    assert composite.images.shape == (16, 3, 32, 32) and composite.class_names == ["circles", "squares"]
+    assert composite.labels.tolist() == [0] * 8 + [1] * 8
+    assert composite.images[0, :, 0, 0].tolist() == [255, 255, 255]  # the default background: white
+    black = read_split("folder", tmp_path, image_size=32, background="#000000")
+    assert black.images[0, :, 0, 0].tolist() == [0, 0, 0]
+    alpha = read_split("folder", tmp_path, image_size=32, transparency="alpha")
+    assert alpha.images.shape == (16, 4, 32, 32)
+    assert alpha.images[0, :, 0, 0].tolist()[3] == 0 and alpha.images[0, :, 16, 16].tolist() == [40, 200, 120, 255]
+    with pytest.raises(DataError, match="transparency must be one of composite, alpha"):
+        read_split("folder", tmp_path, transparency="keep")
+    with pytest.raises(DataError, match="#rrggbb"):
+        read_split("folder", tmp_path, background="white")
+
+
+def test_mixed_modes_and_sizes_nested_classes_a_bomb_and_a_vanished_file(tmp_path, monkeypatch):
+    import dataio.folder as folder
+    from tests.dataio.test_image_file import png_header
+
+    save(tmp_path / "a" / "rgb.png", size=(64, 48))
+    save(tmp_path / "a" / "deeper" / "still-a.png", size=(20, 20), color=(7,), mode="L")
+    (tmp_path / "b").mkdir()
+    Image.new("RGBA", (40, 40), (0, 0, 255, 128)).save(tmp_path / "b" / "half.png")
+    Image.new("P", (33, 33), 3).save(tmp_path / "b" / "palette.gif")
+    (tmp_path / "b" / "bomb.png").write_bytes(png_header(30000, 30000))
+    listed = folder._image_files
+
+    def listing_with_a_file_that_vanishes(root):  # listed, then deleted before it is read
+        paths, outside = listed(root)
+        return sorted(paths + [root / "b" / "gone.png"]), outside
+
+    monkeypatch.setattr(folder, "_image_files", listing_with_a_file_that_vanishes)
+    with pytest.warns(UserWarning, match=r"skipped 2 of 6 .*first: b/bomb.png: declares 900000000 pixels"):
+        data = read_split("folder", tmp_path, image_size=32, transparency="alpha")
+    assert data.images.shape == (4, 4, 32, 32) and data.class_names == ["a", "b"]
+    assert data.labels.tolist() == [0, 0, 1, 1]  # a/deeper/ belongs to a: a class is the first-level folder
+    assert data.images[2, :, 16, 16].tolist() == [0, 0, 255, 128]
+    assert (data.images[[0, 1, 3], 3] == 255).all()  # files without alpha are opaque
+
+
+def test_a_folder_with_only_unreadable_images_says_so(tmp_path):
+    from tests.dataio.test_image_file import png_header
+
+    (tmp_path / "bomb.png").write_bytes(png_header(30000, 30000))
+    with pytest.raises(DataError, match="none of the 1 image files .* could be read .*image bomb"):
+        read_split("folder", tmp_path)

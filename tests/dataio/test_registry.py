@@ -31,7 +31,7 @@ def test_every_dataset_says_what_it_is_and_which_fields_it_reads():
         assert info.name == name
         assert info.description and "\n" not in info.description
         assert "data_root" in info.fields
-    assert DATASETS.describe("folder").fields == ("data_root", "image_size")
+    assert DATASETS.describe("folder").fields == ("data_root", "image_size", "transparency", "background")
     assert DATASETS.describe("mnist").fields == ("data_root",)
 
 

@@ -159,3 +159,20 @@ def test_presets_follow_the_write_ups():
     gp = configs.resolve("wgan-gp-mnist")
     assert (gp.loss, gp.gp_lambda, gp.lr_d, gp.beta1, gp.beta2, gp.n_critic) == ("wgan-gp", 10.0, 1e-4, 0.0, 0.9, 5)
     assert configs.resolve("cgan-mnist").conditional and configs.resolve("sngan-mnist").ema
+
+
+def test_transparency_background_and_four_channels_are_checked_together():
+    alpha = configs.resolve("dcgan-folder-alpha", ["background=#102030"])
+    assert (alpha.channels, alpha.transparency, alpha.background) == (4, "alpha", "#102030")  # --set reads #: a colour
+    plain = configs.resolve("dcgan-folder")
+    assert (plain.transparency, plain.background) == ("composite", "#ffffff")
+    for overrides, message in [(["background=white"], "background must look like #ffffff"),
+                               (["transparency=see-through"], "transparency must be one of composite, alpha"),
+                               (["transparency=alpha"], "set channels=4 too"),
+                               (["channels=4"], "set transparency=alpha too"),
+                               (["image_size=300"], "image_size for a folder must be 8 to 256")]:
+        with pytest.raises(configs.ConfigError, match=message):
+            configs.resolve("dcgan-folder", overrides)
+    with pytest.raises(configs.ConfigError, match="the folder dataset"):
+        configs.resolve("dcgan-mnist", ["transparency=alpha", "channels=4"])
+    assert configs.resolve("dcgan-mnist", ["image_size=300"]).image_size == 300  # the limit is a folder's

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 
 from dataio import DATASETS, DataError, ImageSet, read_split
 
-__all__ = ["DATASETS", "DataError", "ImageDataset", "convert_images", "load_dataset", "normalize"]
+__all__ = ["DATASETS", "DataError", "ImageDataset", "convert_images", "data_key", "load_dataset", "load_for_config",
+           "normalize"]
 
 # Convert this many images at a time, so that the int32 intermediates of the gray conversion
 # stay small even for SVHN or an upscale to 128 px.
@@ -40,19 +41,34 @@ def load_dataset(
     split: str = "train",
     image_size: int | None = None,
     channels: int | None = None,
+    transparency: str | None = None,
+    background: str | None = None,
 ) -> ImageDataset:
     """Read a split (``dataio.read_split``) and convert it once to ``image_size``
     square and ``channels``; ``None`` keeps what the data has.
 
     Non-square images are scaled so that the short side fits, then centre-cropped; square ones
     are just resized (MNIST's 28 -> 32 too: resizing rather than padding keeps one rule for
-    every size, and the digits fill the frame as they do at 28).
+    every size, and the digits fill the frame as they do at 28). ``transparency`` and
+    ``background`` reach the readers that have transparency to handle (a folder): 4 channels are
+    RGB and alpha, and come only from ``transparency="alpha"``.
     """
-    if channels not in (None, 1, 3):
-        raise DataError(f"channels must be 1 (grayscale) or 3 (RGB), not {channels!r}")
-    data = read_split(name, root, split, image_size)
+    if channels not in (None, 1, 3, 4):
+        raise DataError(f"channels must be 1 (grayscale), 3 (RGB) or 4 (RGB and alpha), not {channels!r}")
+    data = read_split(name, root, split, image_size, transparency, background)
     images = convert_images(torch.from_numpy(data.images), image_size, channels)
     return ImageDataset(images, torch.from_numpy(data.labels), data.class_names, data.name, data.source)
+
+
+def load_for_config(config, split: str = "train") -> ImageDataset:
+    """The split as ``config`` (a training Config) trains on it: dataset, size, channels, transparency."""
+    return load_dataset(config.dataset, config.data_root, split, config.image_size, config.channels,
+                        config.transparency, config.background)
+
+
+def data_key(config) -> tuple:
+    """What decides the images ``load_for_config`` returns: configs with equal keys share one dataset."""
+    return config.dataset, config.data_root, config.image_size, config.channels, config.transparency, config.background
 
 
 def normalize(batch_uint8: torch.Tensor, output_range: tuple[float, float]) -> torch.Tensor:
@@ -68,6 +84,11 @@ def convert_images(images: torch.Tensor, image_size: int | None = None, channels
     """uint8 [N, C, H, W] -> uint8 [N, channels, image_size, image_size]; a no-op when nothing changes."""
     n, c, h, w = images.shape
     channels = channels or c
+    if (channels == 4) != (c == 4):
+        # Alpha cannot be made up for opaque images, nor dropped without a background to blend over:
+        # the folder reader does both, when asked with transparency=alpha or composite.
+        raise DataError(f"these images have {c} channels and {channels} were asked for: 4 channels (RGB and "
+                        "alpha) come from a folder read with transparency=alpha, and only convert to 4")
     size = (image_size, image_size) if image_size else (h, w)
     if size == (h, w) and channels == c:
         return images.contiguous()

@@ -30,6 +30,7 @@ from optuna.trial import TrialState
 
 from studio.errors import UserError
 from training import config as configs
+from training.data.dataset import data_key
 from training.preflight import check_config, check_data, pick_checkpoint, registry_names
 from training.runfolder.lock import RunLock
 from training.runfolder.files import RunError, atomic_write_json
@@ -270,7 +271,7 @@ class Worker:
 
     @staticmethod
     def _key(config: configs.Config) -> tuple:
-        return config.dataset, config.data_root, config.image_size, config.channels
+        return data_key(config)
 
     def _dataset(self, config: configs.Config):
         key = self._key(config)

@@ -101,3 +101,19 @@ def test_image_dataset_checks_its_tensors_as_dataio_checks_arrays():
 def test_every_field_a_dataset_reads_is_a_config_field():
     for name in DATASETS.names():
         assert set(DATASETS.describe(name).fields) <= set(configs.FIELDS), name
+
+
+def test_a_config_reads_its_folder_with_its_transparency(tmp_path):
+    from tests.helpers import rgba_folder
+
+    from training.data.dataset import data_key, load_for_config
+
+    images = rgba_folder(tmp_path / "shapes", per_class=2, size=32)
+    alpha = configs.resolve("dcgan-folder-alpha", [], {"data_root": str(images), "image_size": 32})
+    data = load_for_config(alpha)
+    assert data.images.shape == (4, 4, 32, 32) and data.images[0, 3, 0, 0] == 0
+    black = alpha.replace(transparency="composite", channels=3, background="#000000")
+    assert load_for_config(black).images[0, :, 0, 0].tolist() == [0, 0, 0]
+    assert data_key(alpha) != data_key(black) != data_key(black.replace(background="#ffffff"))
+    with pytest.raises(DataError, match="4 channels .* transparency=alpha"):
+        load_dataset("folder", images, image_size=32, channels=4)  # composited images have no alpha to keep

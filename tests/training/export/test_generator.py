@@ -94,3 +94,38 @@ def test_export_onto_an_existing_model_needs_force_and_takes_its_side_files(tmp_
     assert card["training"]["run"] == run.id and card["export"]["files"] == ["mnist-dcgan.onnx"]
     assert card["training"]["precision"].startswith(run.read_status()["precision"])  # bf16 or fp32, and why
     assert Generator.load(target).latent_dim == 8 and Generator.load(target).metadata["train_steps"] == 10
+
+
+def test_an_alpha_folder_run_exports_rgba_with_its_class_names(tmp_path, one_thread):
+    """Transparency end to end: RGBA files -> 4-channel tensors -> G -> ONNX (image_shape 4,H,W and
+    the subfolders' names) -> Generator.generate's uint8 [N, H, W, 4], equal to the torch generator's."""
+    import numpy as np
+    from PIL import Image
+
+    from inference import Generator, to_uint8
+    from training.session import build_session
+    from training.trainer import Trainer
+
+    from tests.helpers import rgba_folder
+
+    config = configs.resolve("dcgan-folder-alpha", [], dict(
+        data_root=str(rgba_folder(tmp_path / "shapes")), image_size=32, conditional=True, g_width=8, d_width=8,
+        batch_size=8, steps=3, checkpoint_every=3, sample_every=3, log_every=1, ema=False, health_check=False))
+    run = create_run(tmp_path / "runs", "alpha", config.to_dict())
+    assert Trainer(build_session(config), run).train() == "finished"
+    with Image.open(run.sample_path(3)) as grid:
+        assert grid.mode == "RGBA"  # the run's own sample grids keep the alpha too
+
+    out = export_run(run, tmp_path / "shapes.onnx", metrics={})
+    g = Generator.load(out)
+    assert g.image_shape == (4, 32, 32) and g.class_names == ["circles", "squares"]
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["metadata"]["image_shape"] == [4, 32, 32] and card["metadata"]["class_names"] == ["circles", "squares"]
+
+    z, labels = g.sample_latent(6, seed=3), np.array([0, 1, 0, 1, 0, 1])
+    images = g.generate(z, labels)
+    assert images.shape == (6, 32, 32, 4) and images.dtype == np.uint8
+    generator, _, _ = load_generator(run)
+    with torch.no_grad():
+        expected = to_uint8(generator(torch.from_numpy(z), torch.from_numpy(labels)).numpy(), g.output_range)
+    assert np.abs(images.astype(int) - expected).max() <= 1  # float32 sums in another order: a rounding step at most
