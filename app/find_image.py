@@ -73,7 +73,7 @@ def panel(g, entry, label: int | None, keys: list) -> None:
                                   help="any size from the model's own up to 20 MiB; dark ink on a light page is "
                                        "inverted for a model that draws light on dark")
     with from_pad:
-        drawing = _draw_pad(key="find_draw", default=None)
+        drawing = _draw_pad(key="find_draw", default=None, channels=int(g.image_shape[0]))  # ink and page choices fit the model
     source = _latest_source(upload, drawing)
     if source is None:
         return

@@ -6,7 +6,8 @@ The output-to-byte step is checked on its own first, on the values where a port 
 halves, their float32 neighbours, out of range, NaN, infinities), against inference.images.to_uint8;
 then end to end, on tiny RGB and RGBA generators written by the test (tests/helpers.py). The pages'
 exact pixels come from the bytes they draw (window.ganExample.pixels, window.ganMorph.pixels): a
-canvas premultiplies colour by alpha, so its own pixels lose the colour of transparent ones.
+canvas premultiplies colour by alpha, so its own pixels lose the colour of transparent ones. Last,
+the app's drawing pad (app/draw_web, "Find your image") sends colour ink on a transparent page.
 """
 from __future__ import annotations
 
@@ -177,3 +178,39 @@ def test_the_in_page_morph_draws_pythons_colour_and_alpha_pixels(browser, web_se
         page.screenshot(path=str(ARTIFACTS / "colour" / f"morph-{c}.png"))
         assert not errors, errors
         page.close()
+
+
+@pytest.mark.browser
+def test_the_drawing_pad_sends_colour_ink_on_a_transparent_page(browser, web_server):
+    """app/draw_web ("Find your image"): for an RGBA model the drawing keeps its ink colour and its
+    transparent page in the PNG it sends; for a grey model neither choice is offered."""
+    import base64
+    import io
+
+    page, errors = open_page(browser, f"{web_server}/app/draw_web/index.html")
+    page.wait_for_selector("#pad")
+    page.evaluate("""() => { window.sent = [];
+        window.addEventListener('message', (e) => { if (e.data.type === 'streamlit:setComponentValue') window.sent.push(e.data.value); });
+        window.postMessage({type: 'streamlit:render', args: {channels: 4}}, '*'); }""")
+    page.select_option("#page", "transparent")
+    page.evaluate("() => { const ink = document.getElementById('ink'); ink.value = '#ff0000'; ink.dispatchEvent(new Event('input')); }")
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 30, steps=10)
+    page.mouse.up()
+    page.click("#find")
+    page.wait_for_function("window.sent.length === 1")
+    url = page.evaluate("window.sent[0].png")
+    image = Image.open(io.BytesIO(base64.b64decode(url.partition("base64,")[2])))
+    rgba = np.asarray(image.convert("RGBA"))
+    assert image.mode == "RGBA" and rgba[0, 0, 3] == 0, "the page is not transparent"
+    middle = rgba[rgba.shape[0] // 2, rgba.shape[1] // 2]
+    assert tuple(middle) == (255, 0, 0, 255), middle
+
+    page.evaluate("() => window.postMessage({type: 'streamlit:render', args: {channels: 1}}, '*')")
+    page.wait_for_function("document.getElementById('ink-choice').hidden")
+    assert page.evaluate("document.querySelector('#page option[value=transparent]').hidden")
+    assert page.input_value("#page") == "#000000" and page.get_attribute("#pad", "data-strokes") == "0"
+    assert not errors, errors
+    page.close()
