@@ -1,9 +1,13 @@
-"""Images as the page sends them: enlarged with crisp pixels, encoded by inference's PNG/GIF helpers."""
+"""Images as the page sends them: enlarged with crisp pixels, transparency shown over a
+checkerboard, encoded by inference's PNG/GIF helpers."""
 from __future__ import annotations
 
 import numpy as np
 
 from inference.images import encode_gif, encode_png, upscale
+
+CHECKER_PX = 8                   # one square of the checkerboard, in pixels of the picture as sent
+CHECKER_SHADES = (204, 255)      # light gray and white, as image editors draw it
 
 
 def enlarge(images: np.ndarray, size: int) -> np.ndarray:
@@ -13,11 +17,32 @@ def enlarge(images: np.ndarray, size: int) -> np.ndarray:
     return upscale(images, max(1, size // max(images.shape[-3:-1])))
 
 
+def on_checkerboard(images: np.ndarray, square: int = CHECKER_PX) -> np.ndarray:
+    """Uint8 [..., H, W, 4] blended over a gray-and-white checkerboard, as RGB; images without
+    alpha come back as they are. round((c a + b (255 - a)) / 255), the reader's formula."""
+    images = np.asarray(images)
+    if images.shape[-1] != 4:
+        return images
+    h, w = images.shape[-3:-1]
+    rows, cols = np.indices((h, w)) // max(1, square)
+    board = np.where((rows + cols) % 2 == 0, *CHECKER_SHADES).astype(np.int32)[..., None]
+    colour, alpha = images[..., :3].astype(np.int32), images[..., 3:].astype(np.int32)
+    return ((colour * alpha + board * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
 def png_bytes(image: np.ndarray, size: int = 0) -> bytes:
-    """One uint8 image [H, W, C] as PNG; compress level 1, as these are encoded on every slider move."""
+    """One uint8 image [H, W, C] as PNG, alpha kept (a download); compress level 1, as these are
+    encoded on every slider move."""
     return encode_png(enlarge(image, size), compress_level=1)
 
 
+def shown_png(image: np.ndarray, size: int = 0) -> bytes:
+    """One uint8 image as the page shows it: enlarged, then any transparency over a checkerboard
+    whose squares are ``CHECKER_PX`` whatever the enlargement."""
+    return encode_png(on_checkerboard(enlarge(image, size)), compress_level=1)
+
+
 def gif_bytes(frames: np.ndarray, size: int = 0, duration_ms: int = 80) -> bytes:
-    """Frames [M, H, W, C] as a looping GIF that plays forward then back."""
-    return encode_gif(enlarge(frames, size), duration_ms, loop=0, boomerang=True)
+    """Frames [M, H, W, C] as a looping GIF that plays forward then back; a GIF has no partial
+    transparency, so alpha is shown over the checkerboard."""
+    return encode_gif(on_checkerboard(enlarge(frames, size)), duration_ms, loop=0, boomerang=True)

@@ -1,4 +1,4 @@
-"""Where the app finds things: the repository, the runs folder and the models folder.
+"""Where the app finds things: the repository, the runs, models and images folders.
 
 Read at call time, so tests (and a user's environment) can point them at other folders.
 """
@@ -16,6 +16,11 @@ def runs_dir() -> Path:
 
 def models_dir() -> Path:
     return Path(os.environ.get("GAN_STUDIO_MODELS", REPO / "exported")).absolute()
+
+
+def images_dir() -> Path:
+    """The folders of images the Train page offers, one per dataset; uploaded zips unpack here."""
+    return Path(os.environ.get("GAN_STUDIO_IMAGES", "images")).absolute()
 
 
 def launch_dir() -> Path:

@@ -167,7 +167,7 @@ def _header_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | No
                            f"{MAX_IMAGE_PIXELS:,} pixels: an image bomb?") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
         raise   # the zip itself is damaged: refused as a whole
-    except Exception as error:  # Pillow's many ways of saying "not an image": this one file is skipped
+    except Exception as error:  # noqa: BLE001 - Pillow's many ways of saying "not an image": this file is skipped
         return f"not a readable image ({type(error).__name__}: {error})"
     if width * height > MAX_IMAGE_PIXELS:
         raise ArchiveError(f"{info.filename} declares {width:,}x{height:,} pixels, over the limit of "

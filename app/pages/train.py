@@ -6,6 +6,7 @@ import shlex
 import streamlit as st
 
 from app.guard import section
+from app.image_picker import images_panel
 from app.paths import mtime, runs_dir
 from app.processes import LaunchError, going, override_value, start_training, train_argv
 from app.run_view import run_view
@@ -14,6 +15,7 @@ from training.registry import REGISTRIES
 from training.runfolder.folder import list_runs, sanitize_name
 
 DEVICES, PRECISIONS = configs.field_choices("device"), configs.field_choices("precision")
+FOLDER_PRESET = "dcgan-folder"
 
 st.title("Train")
 
@@ -48,12 +50,17 @@ form, watch = st.columns([2, 3], gap="large")
 
 with form:
     st.subheader("New run")
-    preset = st.selectbox("Preset", sorted(presets), index=sorted(presets).index("dcgan-mnist")
-                          if "dcgan-mnist" in presets else 0, key="preset",
+    # the key's value, not index=, picks the first preset: the "own images" button sets it too
+    st.session_state.setdefault("preset", "dcgan-mnist" if "dcgan-mnist" in presets else min(presets))
+    preset = st.selectbox("Preset", sorted(presets), key="preset",
                           help="a recipe from training/presets/; the fields below start from it")
     base = {**defaults, **presets[preset]}
     if base.get("description"):
         st.caption(base["description"])
+    if base["dataset"] != "folder" and FOLDER_PRESET in presets:
+        st.button("Train on your own images", icon=":material/photo_library:", key="own_images",
+                  on_click=st.session_state.update, kwargs={"preset": FOLDER_PRESET},
+                  help=f"switches to the {FOLDER_PRESET} preset: upload a .zip or pick a folder, see it, then start")
     p = preset  # widget keys carry the preset, so picking another preset resets the fields to its values
 
     def field_kw(name: str) -> dict:
@@ -67,6 +74,11 @@ with form:
         options = names[kind]
         values[kind] = column.selectbox(label, options, index=options.index(base[kind]) if base[kind] in options else 0,
                                         key=f"{kind}@{p}", help=choices_help(kind))
+    images_problem = None
+    if values["dataset"] == "folder":
+        with st.container(border=True):
+            chosen, images_problem = images_panel(base, set(defaults))
+        values.update(chosen)
     c1, c2, c3 = st.columns(3)
     values["steps"] = c1.number_input("Steps", min_value=1, value=int(base["steps"]), step=100, **field_kw("steps"))
     values["batch_size"] = c2.number_input("Batch size", min_value=1, value=int(base["batch_size"]), step=16,
@@ -80,20 +92,23 @@ with form:
                                      format="%.2e", **field_kw("lr_d"))
     values["latent_dim"] = c3.number_input("Latent size", min_value=1, value=int(base["latent_dim"]),
                                            **field_kw("latent_dim"))
-    c1, c2, c3, c4 = st.columns(4)
+    # Two a row: in a 1400-pixel window four columns cut "Class-conditional" to "Cl…".
+    c1, c2 = st.columns(2)
     values["conditional"] = c1.checkbox("Class-conditional", value=bool(base["conditional"]), **field_kw("conditional"))
     values["ema"] = c2.checkbox("EMA of G", value=bool(base["ema"]), **field_kw("ema"))
-    values["device"] = c3.selectbox("Device", DEVICES, index=DEVICES.index(base["device"]), **field_kw("device"))
-    values["precision"] = c4.selectbox("Precision", PRECISIONS, index=PRECISIONS.index(base["precision"]),
+    c1, c2 = st.columns(2)
+    values["device"] = c1.selectbox("Device", DEVICES, index=DEVICES.index(base["device"]), **field_kw("device"))
+    values["precision"] = c2.selectbox("Precision", PRECISIONS, index=PRECISIONS.index(base["precision"]),
                                        **field_kw("precision"))
     with st.expander("Logging and checkpoints"):
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c2 = st.columns(2)
         values["log_every"] = c1.number_input("Log every", min_value=1, value=int(base["log_every"]), **field_kw("log_every"))
         values["sample_every"] = c2.number_input("Samples every", min_value=1, value=int(base["sample_every"]),
                                                  **field_kw("sample_every"))
-        values["checkpoint_every"] = c3.number_input("Checkpoint every", min_value=1,
+        c1, c2 = st.columns(2)
+        values["checkpoint_every"] = c1.number_input("Checkpoint every", min_value=1,
                                                      value=int(base["checkpoint_every"]), **field_kw("checkpoint_every"))
-        values["eval_every"] = c4.number_input("Evaluate every", min_value=0, value=int(base["eval_every"]),
+        values["eval_every"] = c2.number_input("Evaluate every", min_value=0, value=int(base["eval_every"]),
                                                **field_kw("eval_every"))
     extra = st.text_area("More overrides (key=value, one a line)", key=f"extra@{p}",
                          placeholder="label_smoothing=0.1\nbeta1=0.5",
@@ -112,6 +127,8 @@ with form:
         configs.check_names(config, names)
     except configs.ConfigError as error:
         problem = str(error)
+    if images_problem and not problem:
+        problem = f"Your images: {images_problem}."
     if not name.strip() or sanitize_name(name) != name.strip().lower():
         safe = sanitize_name(name)
         st.caption(f"The run will be named `{safe}`.")

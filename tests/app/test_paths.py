@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 
-from app.paths import REPO, inside, launch_dir, models_dir, mtime, refusal, runs_dir
+from app.paths import REPO, images_dir, inside, launch_dir, models_dir, mtime, refusal, runs_dir
 
 
 def test_the_folders_follow_the_environment_at_each_call(tmp_path, monkeypatch):
     monkeypatch.delenv("GAN_STUDIO_MODELS", raising=False)
     monkeypatch.delenv("GAN_STUDIO_RUNS", raising=False)
+    monkeypatch.delenv("GAN_STUDIO_IMAGES", raising=False)
     monkeypatch.chdir(tmp_path)
+    assert images_dir() == tmp_path / "images"                               # images/ beside runs/
+    monkeypatch.setenv("GAN_STUDIO_IMAGES", "pictures")
+    assert images_dir() == tmp_path / "pictures"
     assert models_dir() == REPO / "exported" and (REPO / "streamlit_app.py").is_file()
     assert runs_dir() == tmp_path / "runs"                                   # runs/ in the current folder
     monkeypatch.setenv("GAN_STUDIO_RUNS", "elsewhere/runs")
