@@ -18,7 +18,7 @@ from studio.cli import Parser, UsageError, check_output_file, check_range, run_c
 from . import projection_cli
 from .errors import InferenceError
 from .generator import DEVICES, Generator
-from .images import image_grid, save_gif, save_png, upscale
+from .images import background_colour, image_grid, on_background, save_gif, save_png, upscale
 from .latents import METHODS
 from .limits import check_bytes
 
@@ -36,12 +36,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="latent seed of the grid (default 0)")
     p.add_argument("--truncation", type=float, default=1.0,
                    help="scale latents toward the mean, in [0, 1] (default 1: none)")
-    p.add_argument("--label", type=int,
-                   help="class for a conditional model (default for grids: cycle the classes)")
+    p.add_argument("--label", type=_class_argument,
+                   help="class for a conditional model, by number or name (--info lists class_names; "
+                        "default for grids: cycle the classes)")
     p.add_argument("--nrow", type=int, help="images per grid row (default: square grid, "
                    "one class per column, or --steps for interpolations)")
     p.add_argument("--padding", type=int, default=2, help="pixels between grid tiles")
     p.add_argument("--scale", type=int, default=1, help="enlarge output pixels by this factor")
+    p.add_argument("--background", metavar="BG",
+                   help="for a model with transparency (4 channels): draw it over 'checkerboard' or a colour "
+                        "#rrggbb (default: a PNG keeps the alpha; a GIF, which has no partial transparency, "
+                        "shows it over the checkerboard)")
     p.add_argument("--interpolate", type=int, nargs="+", metavar="SEED",
                    help="interpolate through the latents of these seeds (two or more)")
     p.add_argument("--steps", type=int, default=16, help="frames per interpolation segment")
@@ -63,6 +68,19 @@ def _moved(g: Generator, z: np.ndarray, args: argparse.Namespace) -> np.ndarray:
     if args.direction is None:
         return z
     return g.move_along(z, args.direction, 3.0 if args.amount is None else args.amount)
+
+
+def _class_argument(text: str) -> int | str:
+    """--label 3 or --label dogs: a number stays a number, anything else is a class name."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _shown(images: np.ndarray, background: str | None) -> np.ndarray:
+    """RGBA images over ``background`` (checked in _check_args), or as they are when it is None."""
+    return images if background is None else on_background(images, background)
 
 
 def _print_info(g: Generator) -> None:
@@ -89,10 +107,16 @@ def _check_args(args: argparse.Namespace) -> None:
     for seed in args.interpolate or ():
         check_range("each --interpolate seed", seed, 0)
     check_range("--truncation", args.truncation, 0, 1)
-    check_range("--label", args.label, 0)
+    if isinstance(args.label, int):
+        check_range("--label", args.label, 0)
     check_range("--nrow", args.nrow, 1)
     check_range("--padding", args.padding, 0, 1000)
     check_range("--scale", args.scale, 1)
+    if args.background is not None:
+        try:
+            background_colour(args.background)
+        except InferenceError as error:
+            raise UsageError(f"--background: {error}") from None
     check_range("--steps", args.steps, 2)
     check_range("--duration-ms", args.duration_ms, 1, 655_350, "a GIF frame lasts 10 ms to 655 s")
     check_range("--direction", args.direction, 0)
@@ -134,6 +158,8 @@ def _run(args: argparse.Namespace) -> str:
     elif g.provider_note and args.device == "cuda":  # asked for the GPU and not given it; auto expects either
         print(f"note: {g.provider_note}", file=sys.stderr)
 
+    if isinstance(args.label, str):
+        args.label = g.class_index(args.label)  # a name becomes its number; a wrong one lists the classes
     if args.direction is not None:
         g.direction(args.direction)  # a missing or wrong K is refused before any image is made
     if args.project:
@@ -142,15 +168,16 @@ def _run(args: argparse.Namespace) -> str:
     if args.interpolate:
         if g.conditional and args.label is None:
             raise InferenceError(f"{g.path.name} is class-conditional: give --label "
-                                 f"(0..{g.num_classes - 1})")
+                                 f"(a number or a name: {g.describe_classes()})")
         frames = (len(args.interpolate) - 1) * (args.steps - 1) + 1
         _check_sizes(g, frames, args.scale, args.nrow or args.steps, args.padding, f"--steps {args.steps:,}", "frames")
         keys = np.concatenate([g.sample_latent(1, seed=s, truncation=args.truncation)
                                for s in args.interpolate])
         path = _moved(g, g.interpolate(keys, steps=args.steps, method=args.method), args)
-        frames = upscale(g.generate(path, args.label), args.scale)
+        frames = _shown(upscale(g.generate(path, args.label), args.scale), args.background)
         if args.gif:
-            save_gif(frames, args.gif, duration_ms=args.duration_ms, boomerang=args.boomerang)
+            save_gif(_shown(frames, args.background or "checkerboard"), args.gif, duration_ms=args.duration_ms,
+                     boomerang=args.boomerang)
             written.append(f"{args.gif} ({len(frames)} frames"
                            + (", boomerang" if args.boomerang else "") + ")")
         if args.out:
@@ -164,7 +191,7 @@ def _run(args: argparse.Namespace) -> str:
         nrow = nrow or math.ceil(math.sqrt(args.n))
         _check_sizes(g, args.n, args.scale, nrow, args.padding, f"--n {args.n:,}", "images")
         z = _moved(g, g.sample_latent(args.n, seed=args.seed, truncation=args.truncation), args)
-        images = upscale(g.generate(z, labels), args.scale)
+        images = _shown(upscale(g.generate(z, labels), args.scale), args.background)
         save_png(image_grid(images, nrow, args.padding), args.out)
         along = "" if args.direction is None else \
             f", moved {3.0 if args.amount is None else args.amount:g} along direction {args.direction}"

@@ -241,6 +241,25 @@ class Generator:
     def class_names(self) -> list[str]:
         return self.metadata["class_names"]
 
+    def class_index(self, label: int | str) -> int:
+        """A class by number or by name ("dogs"): its number; InferenceError naming the classes."""
+        if self.num_classes == 0:
+            raise InferenceError(f"{self.path.name} is unconditional: it takes no labels")
+        if isinstance(label, str) and label in self.class_names:
+            return self.class_names.index(label)
+        if isinstance(label, (int, np.integer)) and not isinstance(label, bool) and 0 <= label < self.num_classes:
+            return int(label)
+        if isinstance(label, str):
+            raise InferenceError(f"no class {label!r} in {self.path.name}: its classes are {self.describe_classes()}")
+        raise InferenceError(f"label {label} out of range: this model has classes 0..{self.num_classes - 1} "
+                             f"({self.describe_classes()})")
+
+    def describe_classes(self, most: int = 12) -> str:
+        """"0 cats, 1 dogs" (the first ``most``, then how many more): for messages that list the classes."""
+        named = [f"{i} {name}" if name != str(i) else name for i, name in enumerate(self.class_names[:most])]
+        more = self.num_classes - most
+        return ", ".join(named) + (f" and {more} more" if more > 0 else "")
+
     def __repr__(self) -> str:
         return (f"Generator({str(self.path)!r}, latent_dim={self.latent_dim}, "
                 f"image_shape={self.image_shape}, num_classes={self.num_classes}, "
@@ -327,9 +346,11 @@ class Generator:
                 raise InferenceError(f"{self.path.name} is unconditional: it takes no labels")
             return None
         if labels is None:
-            raise InferenceError(f"{self.path.name} is class-conditional: give labels "
-                                 f"(ints in [0, {self.num_classes}), one per latent or one for all)")
+            raise InferenceError(f"{self.path.name} is class-conditional: give labels (class numbers or names: "
+                                 f"{self.describe_classes()}), one per latent or one for all")
         labels = np.asarray(labels)
+        if labels.dtype.kind in "UO":  # class names ("dogs"), one or one per latent
+            labels = np.vectorize(self.class_index, otypes=[np.int64])(labels)
         if labels.dtype.kind not in "iu":
             raise InferenceError(f"labels must be integers, got dtype {labels.dtype}")
         if labels.ndim == 0:
@@ -340,7 +361,7 @@ class Generator:
         bad = labels[(labels < 0) | (labels >= self.num_classes)]
         if bad.size:
             raise InferenceError(f"label {bad[0]} out of range: this model has classes "
-                                 f"0..{self.num_classes - 1}")
+                                 f"0..{self.num_classes - 1} ({self.describe_classes()})")
         return labels.astype(np.int64)
 
     def run(self, z, labels=None) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Images: model output to uint8, grids, PNG and GIF files (numpy + Pillow only)."""
+"""Images: model output to uint8, transparency over a checkerboard or a colour, grids, PNG and GIF
+files (numpy + Pillow only)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,51 @@ def to_uint8(raw: np.ndarray, output_range: tuple[float, float]) -> np.ndarray:
     x = np.nan_to_num(x, nan=0.0, posinf=255.0, neginf=0.0)
     x = np.rint(np.clip(x, 0.0, 255.0)).astype(np.uint8)
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+CHECKER_SQUARE = 8  # pixels a side of one square of the checkerboard, in the image as given
+CHECKER_SHADES = (204, 255)  # light gray and white, as image editors draw transparency
+BACKGROUNDS_HELP = "'checkerboard' or a colour #rrggbb"
+
+
+def on_checkerboard(images: np.ndarray, square: int = CHECKER_SQUARE) -> np.ndarray:
+    """Uint8 [..., H, W, 4] blended over a gray-and-white checkerboard (its top-left square gray),
+    as RGB [..., H, W, 3]: how a viewer shows transparency. Images without alpha come back as they
+    are. Enlarge first (``upscale``) for squares of ``square`` screen pixels."""
+    images = np.asarray(images)
+    if images.shape[-1] != 4:
+        return images
+    rows, cols = np.indices(images.shape[-3:-1]) // max(1, int(square))
+    return _blend(images, np.where((rows + cols) % 2 == 0, *CHECKER_SHADES)[..., None])
+
+
+def on_background(images: np.ndarray, background: str = "checkerboard", square: int = CHECKER_SQUARE) -> np.ndarray:
+    """Uint8 [..., H, W, 4] over ``background`` ('checkerboard' or '#rrggbb') as RGB; images without
+    alpha come back as they are."""
+    colour = background_colour(background)
+    images = np.asarray(images)
+    if colour is None:
+        return on_checkerboard(images, square)
+    return _blend(images, np.array(colour)) if images.shape[-1] == 4 else images
+
+
+def background_colour(background: str) -> tuple[int, int, int] | None:
+    """'#rrggbb' -> (r, g, b), 'checkerboard' -> None; InferenceError for anything else."""
+    if background == "checkerboard":
+        return None
+    try:
+        if not (isinstance(background, str) and len(background) == 7 and background[0] == "#"):
+            raise ValueError
+        return tuple(int(background[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+    except ValueError:
+        raise InferenceError(f"a background is {BACKGROUNDS_HELP}, not {background!r}") from None
+
+
+def _blend(rgba: np.ndarray, board: np.ndarray) -> np.ndarray:
+    # round((c a + b (255 - a)) / 255) in integers: the formula the folder reader composites with
+    # (dataio/image_file.py), so a picture looks the same read as data and drawn by a model.
+    colour, alpha = rgba[..., :3].astype(np.int32), rgba[..., 3:].astype(np.int32)
+    return ((colour * alpha + board.astype(np.int32) * (255 - alpha) + 127) // 255).astype(np.uint8)
 
 
 def _check_images(images: np.ndarray, what: str) -> np.ndarray:

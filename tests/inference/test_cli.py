@@ -42,3 +42,36 @@ def test_cli_errors_are_one_line(tmp_path, gen_path, cond_path, args, words):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ") and words in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_an_alpha_model_writes_rgba_pngs_or_flattens_them_on_request(tmp_path, small_generator):
+    import numpy as np
+
+    from inference import Generator
+
+    alpha = small_generator("alpha.onnx", shape=(4, 4, 4), num_classes=2, meta={"class_names": ["cats", "dogs"]})
+    r = cli(alpha, "--info")
+    assert "image_shape: 4,4,4" in r.stdout and 'class_names: ["cats", "dogs"]' in r.stdout
+    r = cli(alpha, "--n", 2, "--seed", 5, "--label", 1, "--nrow", 2, "--padding", 0, "--out", tmp_path / "rgba.png")
+    assert r.returncode == 0, r.stderr
+    g = Generator.load(alpha)
+    expected = g.generate(g.sample_latent(2, seed=5), np.array([1, 1]))
+    with Image.open(tmp_path / "rgba.png") as im:
+        assert im.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(im), np.concatenate(list(expected), axis=1))
+
+    r = cli(alpha, "--n", 2, "--label", 0, "--background", "#00ff00", "--out", tmp_path / "flat.png")
+    assert r.returncode == 0, r.stderr
+    with Image.open(tmp_path / "flat.png") as im:
+        assert im.mode == "RGB"
+    r = cli(alpha, "--interpolate", 1, 2, "--steps", 3, "--label", 0, "--gif", tmp_path / "walk.gif",
+            "--background", "checkerboard")
+    assert r.returncode == 0, r.stderr
+    r = cli(alpha, "--n", 2, "--background", "green", "--out", tmp_path / "x.png")
+    assert r.returncode == 2 and "--background: a background is 'checkerboard' or a colour #rrggbb" in r.stderr
+
+
+def test_a_class_is_chosen_by_its_name(tmp_path, cond_path):
+    assert cli(cond_path, "--n", 2, "--label", "b", "--out", tmp_path / "b.png").returncode == 0
+    r = cli(cond_path, "--n", 2, "--label", "z", "--out", tmp_path / "z.png")
+    assert r.returncode == 2 and "no class 'z' in cond.onnx: its classes are 0 a, 1 b, 2 c" in r.stderr

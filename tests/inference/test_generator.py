@@ -260,3 +260,15 @@ def test_inference_never_imports_torch(gen_path, tmp_path):
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_classes_are_named_by_their_names(small_generator):
+    g = Generator.load(small_generator("named.onnx", num_classes=3, meta={"class_names": ["cats", "dogs", "owls"]}))
+    assert g.class_index("dogs") == 1 and g.class_index(2) == 2
+    z = g.sample_latent(3, seed=1)
+    np.testing.assert_array_equal(g.generate(z, ["owls", "cats", "owls"]), g.generate(z, [2, 0, 2]))
+    np.testing.assert_array_equal(g.generate(z, "dogs"), g.generate(z, 1))
+    with pytest.raises(InferenceError, match="no class 'bats' in named.onnx: its classes are 0 cats, 1 dogs, 2 owls"):
+        g.generate(z, "bats")
+    with pytest.raises(InferenceError, match=r"give labels \(class numbers or names: 0 cats, 1 dogs, 2 owls\)"):
+        g.generate(z)

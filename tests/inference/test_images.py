@@ -34,3 +34,28 @@ def test_grid_png_and_gif(tmp_path):
         inference.image_grid(images.astype(np.float32))
     with pytest.raises(InferenceError, match="nrow"):
         inference.image_grid(images, nrow=0)
+
+
+def test_transparency_is_shown_over_a_checkerboard_or_a_colour():
+    rgba = np.zeros((2, 16, 16, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[0, ..., 3] = 255  # the first image opaque, the second fully transparent
+    rgba[1, 0, 0, 3] = 128
+    shown = inference.on_checkerboard(rgba)
+    assert shown.shape == (2, 16, 16, 3)
+    assert (shown[0] == [200, 0, 0]).all()
+    assert shown[1, 0, 8].tolist() == [255] * 3 and shown[1, 8, 8].tolist() == [204] * 3  # 8-pixel squares
+    assert shown[1, 0, 0].tolist() == [(200 * 128 + 204 * 127 + 127) // 255, 102, 102]  # rounded blend over gray
+    assert inference.on_checkerboard(rgba, square=1)[1, 0, 1].tolist() == [255] * 3
+    assert inference.on_background(rgba, "#0000ff")[1, 5, 5].tolist() == [0, 0, 255]
+    assert inference.on_background(rgba[0, None], "#0000ff").tolist() == shown[0, None].tolist()
+    rgb = rgba[..., :3]
+    assert inference.on_checkerboard(rgb) is rgb or (inference.on_checkerboard(rgb) == rgb).all()  # no alpha: as it is
+    with pytest.raises(InferenceError, match="#rrggbb"):
+        inference.on_background(rgba, "blue")
+
+
+def test_an_rgba_grid_is_an_rgba_png(tmp_path):
+    rgba = np.random.default_rng(0).integers(0, 256, (3, 5, 5, 4), dtype=np.uint8)
+    with Image.open(inference.save_png(inference.image_grid(rgba, nrow=3), tmp_path / "g.png")) as im:
+        assert im.mode == "RGBA" and np.asarray(im)[2:7, 2:7].tolist() == rgba[0].tolist()
