@@ -1,6 +1,8 @@
 """A model's card: what it was trained on, how long, and how good it is."""
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from app.catalogue import ModelEntry
@@ -23,7 +25,11 @@ def card_view(entry: ModelEntry, g: Generator, compact: bool = False) -> None:
         st.warning(f"{problem}: the card's extra facts are not shown.", icon=":material/rule:")
     training = card.get("training", {}) if isinstance(card.get("training"), dict) else {}
     c, h, w = meta["image_shape"]
-    cols = st.columns(5)
+    # Streamlit cuts a metric's value that is wider than its column ("fashion-…"): a smaller
+    # font, and wrapping as the last resort, keep every value whole in a 1400-pixel window.
+    st.html("<style>[class*='st-key-model_card'] [data-testid='stMetricValue'] * { font-size: 1.6rem; line-height: 1.25; "
+            "white-space: normal; overflow-wrap: anywhere; }</style>")
+    cols = st.container(key=f"model_card_{hashlib.sha1(str(entry.path).encode()).hexdigest()[:12]}").columns(5)
     cols[0].metric("Dataset", meta.get("dataset") or "?")
     cols[1].metric("Model", meta.get("architecture") or "?", help=f"loss: {meta.get('loss') or '?'}")
     steps = meta.get("train_steps")

@@ -18,7 +18,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from app.catalogue import file_key
-from app.images import png_bytes
+from app.images import shown_png
 from app.model_cache import load_generator
 from evaluation.errors import EvaluationError
 from evaluation.evaluators import default_evaluator_file, get_evaluator
@@ -88,10 +88,10 @@ def panel(g, entry, label: int | None, keys: list) -> None:
     found, judged = _search(file_key(entry.path), file_key(encoder) if encoder.is_file() else None, digest,
                             target.image, label if g.conditional else None)
     yours, match = st.columns(2)
-    yours.image(png_bytes(target.image, 168), caption="yours" + (f" ({'; '.join(target.notes)})" if target.notes else ""),
+    yours.image(shown_png(target.image, 168), caption="yours" + (f" ({'; '.join(target.notes)})" if target.notes else ""),
                 width=168, output_format="PNG")
     what = f" · class {g.class_names[found.label]}" if found.label is not None else ""
-    match.image(png_bytes(found.image, 168), caption=f"the match{what}", width=168, output_format="PNG")
+    match.image(shown_png(found.image, 168), caption=f"the match{what}", width=168, output_format="PNG")
     st.caption(f"Judged by {judged}; {found.note}: {found.evaluations:,} images tried in {found.seconds:.1f} s; pixel distance "
                f"{found.pixel_distance:.3f}" + (f", feature distance {found.feature_distance:.2f}"
                                                 if found.feature_distance is not None else ""))

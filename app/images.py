@@ -8,6 +8,8 @@ from inference.images import encode_gif, encode_png, upscale
 
 CHECKER_PX = 8                   # one square of the checkerboard, in pixels of the picture as sent
 CHECKER_SHADES = (204, 255)      # light gray and white, as image editors draw it
+# Browsers smooth an image drawn larger or smaller than its pixels; generated pixels stay square.
+CRISP_CSS = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
 
 
 def enlarge(images: np.ndarray, size: int) -> np.ndarray:

@@ -30,6 +30,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from dataio.folder import EXTENSIONS
+from dataio.image_file import MAX_PIXELS
 from dataio.registry import DataError
 
 MiB = 1024 * 1024
@@ -45,8 +46,9 @@ MAX_MEMBERS = 50_000
 # compress again (ratio about 1), a photo stored as BMP about 3, a flat-coloured BMP up to ~50.
 MAX_RATIO = 100
 RATIO_FLOOR_BYTES = 1 * MiB   # small members may compress as they like: they cannot add up to much
-# Larger than a 48-megapixel phone photo; a 30000x30000 PNG (900 MP, 3.6 GB decoded) is refused.
-MAX_IMAGE_PIXELS = 50_000_000
+# The folder reader's own limit (8192x8192: a 48-megapixel phone photo reads; a 30000x30000 PNG,
+# 3.6 GB decoded, does not): an upload holds no image a run would refuse.
+MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class ArchiveError(DataError):

@@ -12,7 +12,7 @@ from app.cards import card_view
 from app.catalogue import file_key, find_models
 from app.directions import direction_picker
 from app.guard import guard, section
-from app.images import gif_bytes, png_bytes
+from app.images import CRISP_CSS, gif_bytes, png_bytes, shown_png
 from app.model_cache import load_generator
 from app.paths import models_dir, runs_dir
 from inference import image_grid, upscale
@@ -20,9 +20,11 @@ from inference import image_grid, upscale
 GRID_SIZES = (8, 16, 32, 64)
 N_DIRECTIONS = 5
 FRAME_PX = 256   # the studio image: big, crisp pixels
-TILE_PX = 84
+TILE_PX = 84     # a grid tile of a small model (up to 32 px): eight a row
+BIG_TILE_PX = 128  # of a larger one (64 px colour, say): four a row, each pixel doubled
 
 st.title("Explore")
+st.html(CRISP_CSS)
 
 models = find_models()
 if not models:
@@ -112,12 +114,13 @@ with left, section():  # a model that fails to generate: its message here, the s
     st.subheader("Samples")
     st.caption("Press **+** under an image to make it a key image for the morph →")
     images = latent_maths.grid(g, seed, n, truncation, label)
-    per_row = 8
+    small = max(g.image_shape[1:]) <= 32
+    per_row, tile_px = (8, TILE_PX) if small else (4, BIG_TILE_PX)
     for start in range(0, n, per_row):
         cols = st.columns(per_row, gap="small")
         for i in range(start, min(start + per_row, n)):
             with cols[i - start]:
-                st.image(png_bytes(images[i], TILE_PX), width="stretch", output_format="PNG")
+                st.image(shown_png(images[i], tile_px), width="stretch", output_format="PNG")
                 st.button(":material/add:", key=f"pick-{i}", help=f"use image #{i} (seed {seed}) as a key",
                           on_click=_add_key, args=(seed, i, tile_label(i)), width="stretch")
     st.download_button("Grid PNG", png_bytes(image_grid(images, nrow=8), 0),
@@ -129,7 +132,8 @@ with left, section():
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def strip_and_gif(model_key: tuple, keys_bytes: bytes, labels: tuple, method: str, steps: int,
-                  offset_bytes: bytes | None) -> tuple[bytes, bytes]:
+                  offset_bytes: bytes | None) -> tuple[bytes, bytes, bytes]:
+    """The strip as shown (transparency over a checkerboard) and as downloaded (alpha kept), and the GIF."""
     gen = load_generator(Path(model_key[0]))
     key_z = np.frombuffer(keys_bytes, np.float32).reshape(len(labels), gen.latent_dim)
     path = gen.interpolate(key_z, steps=steps, method=method)
@@ -139,8 +143,8 @@ def strip_and_gif(model_key: tuple, keys_bytes: bytes, labels: tuple, method: st
     if gen.conditional:  # each frame takes the class of its nearest key
         frame_labels = np.array([labels[min(int(j / (steps - 1) + 0.5), len(labels) - 1)] for j in range(len(path))])
     frames = gen.generate(path, frame_labels)
-    strip = image_grid(frames, nrow=len(frames))
-    return png_bytes(upscale(strip, 2)), gif_bytes(frames, 192)
+    strip = upscale(image_grid(frames, nrow=len(frames)), 2)
+    return shown_png(strip), png_bytes(strip), gif_bytes(frames, 192)
 
 
 def _reset_directions(k: int):
@@ -166,7 +170,7 @@ def studio():
     for j, (s, i, lab) in enumerate(active):
         with cols[j]:
             z = key_latent(s, i)
-            st.image(png_bytes(g.generate(z[None], None if lab is None else np.array([lab]))[0], 64),
+            st.image(shown_png(g.generate(z[None], None if lab is None else np.array([lab]))[0], 64),
                      caption=(f"your image {i + 1}" if s == find_image.FOUND else f"seed {s} #{i}") + (f" · {g.class_names[lab]}" if lab is not None else ""),
                      output_format="PNG")
             if j < len(keys) and st.button(":material/close:", key=f"unkey-{j}", help="remove this key"):
@@ -219,18 +223,19 @@ def studio():
         offset = sum(a * s * d for a, s, d in zip(amounts, spread, dirs)).astype(np.float32)
     drawn = morph_view.reported_latent(value, g.latent_dim, model_id) if view == "browser" else None
     if drawn is not None:  # the downloads show exactly the latent the browser drew
-        frame_png = png_bytes(g.generate(drawn[None], latent_maths.labels_for(g, 1, frame_label))[0], FRAME_PX)
+        frame_image = g.generate(drawn[None], latent_maths.labels_for(g, 1, frame_label))[0]
     else:
-        frame_png = latent_maths.frame_png(g, key_z, t, method, frame_label, offset, FRAME_PX)
+        frame_image = latent_maths.frame(g, key_z, t, method, frame_label, offset)
+    frame_png = png_bytes(frame_image, FRAME_PX)
     if picture is not None:
         with picture:
-            st.image(frame_png, caption=f"morph {t:.2f}", width="stretch", output_format="PNG")
+            st.image(shown_png(frame_image, FRAME_PX), caption=f"morph {t:.2f}", width="stretch", output_format="PNG")
 
     steps = st.slider("Frames per segment", 3, 16, 8, key="strip_steps")
     # The strip and the GIF do not depend on the morph slider: cached, so moving it stays cheap.
-    strip_png, gif = strip_and_gif(file_key(entry.path), key_z.tobytes(), tuple(a[2] for a in active),
+    strip_shown, strip_png, gif = strip_and_gif(file_key(entry.path), key_z.tobytes(), tuple(a[2] for a in active),
                                    method, steps, None if offset is None else offset.tobytes())
-    st.image(strip_png, caption="the path, frame by frame", output_format="PNG")
+    st.image(strip_shown, caption="the path, frame by frame", output_format="PNG")
     d1, d2, d3 = st.columns(3)
     d1.download_button("Frame PNG", frame_png, file_name=f"{entry.path.stem}-morph.png", mime="image/png", icon=":material/download:")
     d2.download_button("Strip PNG", strip_png, file_name=f"{entry.path.stem}-strip.png",

@@ -69,16 +69,21 @@ with form:
     name = st.text_input("Run name", value=preset, key=f"name@{p}",
                          help="the run id adds the date and time; letters, digits, '.', '_', '-'")
     values: dict = {}
-    c1, c2, c3 = st.columns(3)
-    for column, kind, label in ((c1, "dataset", "Dataset"), (c2, "model", "Model"), (c3, "loss", "Loss")):
+
+    def registry_pick(column, kind: str, label: str) -> None:
         options = names[kind]
         values[kind] = column.selectbox(label, options, index=options.index(base[kind]) if base[kind] in options else 0,
                                         key=f"{kind}@{p}", help=choices_help(kind))
+
+    registry_pick(st, "dataset", "Dataset")   # a row of its own: your images open below it
     images_problem = None
     if values["dataset"] == "folder":
         with st.container(border=True):
             chosen, images_problem = images_panel(base, set(defaults))
         values.update(chosen)
+    c1, c2 = st.columns(2)   # two a row: three cut "non-saturating" in a 1400-pixel window
+    registry_pick(c1, "model", "Model")
+    registry_pick(c2, "loss", "Loss")
     c1, c2, c3 = st.columns(3)
     values["steps"] = c1.number_input("Steps", min_value=1, value=int(base["steps"]), step=100, **field_kw("steps"))
     values["batch_size"] = c2.number_input("Batch size", min_value=1, value=int(base["batch_size"]), step=16,

@@ -10,7 +10,26 @@ import pytest
 
 from app.morph_view import runtime_problem
 from tests.app.browser import App, open_browser, settle, shot
-from tests.helpers import CHROMIUM, REPO_ROOT, make_onnx_generator, only_run, stop_training_processes
+from tests.helpers import (
+    CHROMIUM,
+    REPO_ROOT,
+    SHARED_DATA,
+    make_onnx_generator,
+    only_run,
+    stop_training_processes,
+)
+
+EMOJI = SHARED_DATA / "emoji-google"
+# Every text the page cuts short: an element that hides its overflow (with or without "…") whose
+# text is wider than its box, and inputs (a selectbox shows its value in one) whose value is.
+CUT_OFF = """() => [...document.querySelectorAll("[data-testid='stMain'] *, [data-testid='stSidebar'] *")]
+  .filter(el => {
+    const text = el.tagName === 'INPUT' ? el.value : el.innerText;
+    if (!el.offsetParent || !text || !text.trim() || el.children.length > 3) return false;
+    const style = getComputedStyle(el);
+    return el.scrollWidth > el.clientWidth + 1
+      && (el.tagName === 'INPUT' || style.textOverflow === 'ellipsis' || style.overflowX === 'hidden');
+  }).map(el => (el.tagName === 'INPUT' ? el.value : el.innerText).slice(0, 80))"""
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,8 +52,12 @@ def server(tmp_path, mnist_root):
                 shutil.copy(f, models / f.name)
     if not any(models.glob("*.onnx")):
         make_onnx_generator(models / "stand-in.onnx")
+    images = tmp_path / "images"   # the Train page's image folders: the emoji folder, linked, where there is one
+    images.mkdir()
+    if EMOJI.is_dir():
+        (images / "emoji").symlink_to(EMOJI)
     env = {**os.environ, "GAN_STUDIO_RUNS": str(runs), "GAN_STUDIO_MODELS": str(models),
-           "GAN_STUDIO_DATA": str(mnist_root.parent)}
+           "GAN_STUDIO_DATA": str(mnist_root.parent), "GAN_STUDIO_IMAGES": str(images)}
     app = App(env, tmp_path / "streamlit.log")
     app.start()
     yield {"app": app, "runs": runs}
@@ -125,3 +148,30 @@ def test_landing_slider_and_live_run(server, page):
     settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     shot(page, "models")
+
+
+def test_nothing_a_person_reads_is_cut_off_at_1400x1000(server, page):
+    """Explore's card (once "fashion-…" and "70,000 st…") and the Train form (once "Cl…" and "E…"
+    for its checkboxes, "non-satur" for the loss), with its expander open and your images shown."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(server["app"].url, wait_until="domcontentloaded")
+    page.wait_for_selector("[data-testid='stMetricValue']", timeout=90_000)
+    page.wait_for_selector("[data-testid='stImage']", timeout=90_000)
+    settle(page)
+    assert page.evaluate(CUT_OFF) == []
+    page.goto(server["app"].url + "/train", wait_until="domcontentloaded")
+    page.wait_for_selector("text=Class-conditional", timeout=60_000)   # the widgets, not their placeholders
+    settle(page)
+    page.get_by_text("Logging and checkpoints").click()
+    settle(page)
+    assert page.evaluate(CUT_OFF) == []
+    page.get_by_role("button", name="Train on your own images").click()
+    page.wait_for_selector("text=Your images", timeout=60_000)
+    if EMOJI.is_dir():
+        page.wait_for_selector("text=3,786 images", timeout=60_000)
+    settle(page)
+    assert page.evaluate(CUT_OFF) == []
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.set_viewport_size({"width": 1400, "height": 2000})   # the page scrolls inside: a tall window shows it all
+    settle(page)
+    shot(page, "train-images")

@@ -4,7 +4,20 @@ Models are small real ONNX generators (tests/helpers.py: make_onnx_generator).
 """
 from __future__ import annotations
 
-from tests.helpers import app_images, frame_url, grid_urls, new_app, no_errors
+import io
+
+import numpy as np
+from PIL import Image
+
+from app import images
+from tests.helpers import (
+    app_images,
+    frame_url,
+    grid_urls,
+    make_onnx_generator,
+    new_app,
+    no_errors,
+)
 
 
 def test_explore_grid_morph_and_directions(app_env):
@@ -54,3 +67,32 @@ def test_a_corrupt_model_is_a_message_not_a_traceback(app_env):
     assert "This model cannot be used" in at.error[0].value
     at.selectbox(key="model").select(str(app_env["models"] / "toy.onnx")).run()
     no_errors(at)                                                        # and the way out works
+
+
+def test_a_transparent_colour_model_is_shown_crisply_over_a_checkerboard_with_class_names(app_env, monkeypatch):
+    """A 4-channel 64x64 conditional toy with class names: the grid tiles are RGB PNGs (alpha over
+    the checkerboard), each pixel an exact square; the class picker and captions show names."""
+    shown = []
+
+    def recording_shown_png(image, size=0):
+        shown.append((image.shape, size, real_shown_png(image, size)))
+        return shown[-1][2]
+    real_shown_png = images.shown_png
+    monkeypatch.setattr(images, "shown_png", recording_shown_png)   # the page imports it at each run
+    names = ["cats", "dogs", "birds"]
+    path = make_onnx_generator(app_env["models"] / "icons.onnx", shape=(4, 64, 64), num_classes=3,
+                               meta={"class_names": names, "dataset": "folder"})
+    at = new_app()
+    at.selectbox(key="model").select(str(path)).run()
+    no_errors(at)
+    assert list(at.selectbox(key="class_pick").options) == ["every class in turn", *names]
+    shown.clear()
+    at.selectbox(key="class_pick").select("dogs").run()
+    no_errors(at)
+    assert any(" · dogs" in caption for caption, _ in app_images(at))    # the keys name their class
+    tiles = [data for shape, size, data in shown if shape == (64, 64, 4) and size == 128]   # Explore's BIG_TILE_PX
+    assert len(tiles) == 16                                              # four a row, four rows
+    with Image.open(io.BytesIO(tiles[0])) as png:
+        pixels = np.asarray(png)
+    assert png.mode == "RGB" and png.size == (128, 128)                   # 64 px, each 2x2: crisp
+    assert (pixels[::2, ::2].repeat(2, 0).repeat(2, 1) == pixels).all()
