@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from training import config as configs
-from training.augment import OPERATIONS, DiffAugment
+from training.augment import OPERATIONS, DiffAugment, color
 from training.data.dataset import normalize
 
 POLICIES = ["translation", "cutout", "color", "translation,cutout,color"]
@@ -79,3 +79,9 @@ def test_a_step_augments_every_image_d_sees_real_and_fake(tmp_path, one_thread):
     assert len(seen) == 3  # D's step: the real batch and the fakes; G's step: the fakes
     assert all(any(x is y for y in made) for x in seen), "D saw an image that was not augmented"
     assert len(made) == 3
+
+
+def test_color_leaves_an_alpha_channel_as_it_is():
+    x = torch.rand(4, 4, 8, 8) * 2 - 1
+    out = color(x, -1.0, 1.0)
+    assert out.shape == x.shape and torch.equal(out[:, 3], x[:, 3]) and not torch.equal(out[:, :3], x[:, :3])
