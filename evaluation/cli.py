@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Score an exported generator: FID, KID, precision/recall, "
                                             "density/coverage, classifier score, class coverage.")
     p.add_argument("model", help="an exported generator (.onnx)")
-    p.add_argument("--dataset", help="reference data (default: the model's); mnist, fashion-mnist or stacked-mnist")
+    p.add_argument("--dataset", help="reference data (default: the model's); mnist, fashion-mnist and stacked-mnist "
+                   "have evaluator networks, others (folder: with --data-root DIR) are scored in Inception-v3 features")
     p.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     p.add_argument("--json", help="also write the report (JSON) here")
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--inception-n", type=int, help="samples for the Inception FID (default: --n)")
     p.add_argument("--evaluator", help="an evaluator .onnx other than exported/evaluators/DATASET-cnn.onnx")
     p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets of 1000 (default 100; fewer is faster)")
-    p.add_argument("--data-root", help="folder holding the dataset")
+    p.add_argument("--data-root", help="folder holding the dataset (for --dataset folder: your images, all of them the reference)")
     return p
 
 

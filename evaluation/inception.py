@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -89,6 +90,13 @@ def inception_onnx_path() -> Path:
     return path
 
 
+def weights_sha256(onnx_path: Path) -> str:
+    """The identity scores record for an export: the prefix of its weights' SHA-256 in its name (the
+    same features in either runtime, so both share cached statistics), else the file's own hash."""
+    found = re.fullmatch(rf"{_FILE_PREFIX}-([0-9a-f]{{16}})-v\d+\.onnx", onnx_path.name)
+    return found.group(1) if found else sha256_of(onnx_path)
+
+
 def nv_bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
     """[n_out, n_in] float64: fid-helper's `nv_bilinear` (affine_grid + grid_sample, border padding)
     along one axis, i.e. TF's legacy bilinear resize: output pixel j reads input position j * n_in / n_out."""
@@ -146,6 +154,7 @@ class InceptionONNX:
         self.runtime = runtime or chosen_runtime()
         if self.runtime not in RUNTIMES:
             raise EvaluationError(f"unknown Inception runtime {self.runtime!r} ({' or '.join(RUNTIMES)})")
+        self.sha256 = weights_sha256(self.path)
         opts = session_options(optimize=True)
         self.threads = opts.intra_op_num_threads
         if self.runtime == "openvino":

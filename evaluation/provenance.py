@@ -129,6 +129,15 @@ def format_table(report: dict[str, Any]) -> str:
     lines.append(f"reference:       {report['reference']}  (precision/recall/density/coverage: "
                  f"{report.get('n_reference_prdc', report['n_reference']):,} of them)")
     lines.append(f"generated:       {report['n_generated']:,} from {report.get('source', '?')}, seed {report.get('seed')}")
+    if report.get("kid_subset_size"):
+        lines.append(f"KID:             unbiased MMD², mean of {report['kid_subsets']} subsets of "
+                     f"{report['kid_subset_size']:,} generated against {report['kid_subset_size']:,} reference")
+    if report.get("classifier"):
+        lines.append(f"classes:         {report['classifier']}")
+    if report.get("alpha"):
+        lines.append(f"transparency:    {report['alpha']}")
+    if report.get("device"):
+        lines.append(f"runtime:         {report['device']}")
     if "inception" in report:
         inc = report["inception"]
         lines.append(f"inception FID:   {inc['metrics']['fid']:.3f}  ({inc['feature_network']}; {inc['reference']}; "

@@ -26,6 +26,9 @@ from studio.registry import unknown_name_message
 
 from .errors import EvaluationError
 from .evaluators import Evaluator, default_evaluator_file, get_evaluator
+from .feature_reference import FOLDER, feature_reference
+from .feature_scoring import evaluate_in_features, reference_read_options
+from .features import feature_network
 from .images import to_evaluator_input, to_unit_range
 from .inception import inception_extractor
 from .metrics import METRICS, Samples
@@ -62,20 +65,34 @@ def check_request(n: int = 10_000, seed: int = 0, dataset: str | None = None, ev
         check_dataset(dataset, evaluator)
 
 
+def scored_in_features(dataset: str, evaluator=None) -> bool:
+    """True for a dataset without an evaluator network of its own (a folder, CIFAR-10, SVHN...): it is
+    scored in a general feature space (``feature_scoring``). A folder always is; an evaluator given
+    for it adds its class logits only."""
+    if dataset == FOLDER:
+        return True
+    if dataset in STACKED or dataset in EVALUATOR_RECIPES or evaluator is not None:
+        return False
+    return not default_evaluator_file(dataset).is_file()
+
+
 def check_dataset(dataset: str, evaluator=None) -> None:
-    """A dataset the registry knows, with an evaluator network to score it: the default one, or
-    ``evaluator`` when given."""
+    """A dataset the registry knows, with a network to score it: its evaluator (the default one, or
+    ``evaluator`` when given), or for a dataset without one the general feature network."""
     if dataset not in DATASETS:
         raise EvaluationError(unknown_name_message("dataset", dataset, DATASETS.names()))
+    if scored_in_features(dataset, evaluator):
+        try:
+            feature_network()  # before any work
+        except EvaluationError as error:
+            raise EvaluationError(f"{dataset} has no evaluator network, so it is scored in Inception-v3 features: "
+                                  f"{error}") from None
+        return
     scored_as = STACKED.get(dataset, dataset)
     path = default_evaluator_file(scored_as)
     if evaluator is None and not path.is_file():
-        if scored_as in EVALUATOR_RECIPES:
-            raise EvaluationError(f"no evaluator network for {scored_as} at {path}; train it with `python -m training "
-                                  f"train-evaluator --dataset {scored_as} --out {path}`, or pass --evaluator FILE.onnx")
-        raise EvaluationError(f"no evaluator network for {dataset}: GAN Studio trains them for "
-                              f"{' and '.join(EVALUATOR_RECIPES)} only; score {dataset} with a network of your own "
-                              "(--evaluator FILE.onnx, with GAN Studio evaluator metadata)")
+        raise EvaluationError(f"no evaluator network for {scored_as} at {path}; train it with `python -m training "
+                              f"train-evaluator --dataset {scored_as} --out {path}`, or pass --evaluator FILE.onnx")
 
 
 def inception_fid(images: np.ndarray, dataset: str, output_range=(-1.0, 1.0), data_root=None,
@@ -97,12 +114,18 @@ def inception_fid(images: np.ndarray, dataset: str, output_range=(-1.0, 1.0), da
 def evaluate_images(images: np.ndarray, dataset: str, *, output_range=(-1.0, 1.0), seed: int = 0,
                     evaluator: Evaluator | None = None, source: str = "images", data_root=None,
                     kid_subsets: int = 100, inception=None, inception_n: int | None = None, labels=None,
-                    **extra) -> dict[str, Any]:
-    """Score a set of images (generator outputs, or any fixed set) against ``dataset``'s test split.
+                    read_options: dict | None = None, **extra) -> dict[str, Any]:
+    """Score a set of images (generator outputs, or any fixed set) against ``dataset``'s test split;
+    a dataset without an evaluator network of its own (``scored_in_features``) in Inception-v3
+    features against all its images (``feature_scoring``; ``inception`` is then the main score).
 
     ``inception``: an Inception extractor (``inception.inception_extractor()``) to add the Inception
     FID on the first ``inception_n`` images (default all); ``labels``: the classes a conditional
-    generator was asked for, one per image (adds ``label_accuracy``); ``extra`` goes into the record."""
+    generator was asked for, one per image (adds ``label_accuracy``); ``read_options``: how a folder's
+    reference is read (``feature_scoring``); ``extra`` goes into the record."""
+    if scored_in_features(dataset, evaluator):
+        return evaluate_in_features(images, dataset, output_range=output_range, seed=seed, data_root=data_root,
+                                    read_options=read_options, evaluator=evaluator, source=source, kid_subsets=kid_subsets, labels=labels, **extra)
     t0 = time.perf_counter()
     images = np.asarray(images)
     stacked_images, scored_as, described_as = None, dataset, None
@@ -136,6 +159,28 @@ def evaluate_images(images: np.ndarray, dataset: str, *, output_range=(-1.0, 1.0
         seconds=round(time.perf_counter() - t0, 2), **extra)
 
 
+def folder_read_options(settings) -> dict:
+    """How the folder's images were read for training (a model's metadata or a run's config, where
+    they record it): the reference is read the same way."""
+    get = settings.get if isinstance(settings, dict) else lambda key: getattr(settings, key, None)
+    return {key: get(key) for key in ("transparency", "background") if get(key)}
+
+
+def reference_first(g: Generator, dataset: str, data_root, say: Callable[[str], None]) -> None:
+    """A dataset scored in general features: its reference before any image is drawn (a missing
+    folder is refused before any work; the first time, the one slow part is announced)."""
+    channels, size = g.image_shape[0], g.image_shape[1]
+    told = []
+
+    def progress(done: int, total: int) -> None:
+        if not told:
+            told.append(say(f"reference: {total:,} {dataset} images through the feature network, once "
+                            "(slow on a CPU; cached after)"))
+
+    feature_reference(dataset, feature_network(), data_root=data_root, image_size=size, progress=progress,
+                      read_options=reference_read_options(channels, folder_read_options(g.metadata)))
+
+
 def load_generator(path: str | os.PathLike) -> Generator:
     path = Path(path)
     if not path.is_file():
@@ -156,15 +201,21 @@ def evaluate_generator(g: Generator, name: str, dataset: str | None = None, n: i
     if not dataset:
         raise EvaluationError(f"{name} names no dataset; pass --dataset")
     check_request(n, seed, dataset, evaluator, kid_subsets, inception_n)
+    if scored_in_features(dataset, evaluator):
+        reference_first(g, dataset, data_root, say)
     say(f"generating {n:,} images with {name}")
     images = sample_images(g, n, seed)
     steps = g.metadata.get("train_steps")
-    say(f"scoring against {dataset} test with the evaluator network"
-        + (f", then the Inception-v3 FID on {min(inception_n or n, n):,} images (slow on a CPU)" if inception else ""))
+    if scored_in_features(dataset, evaluator):
+        say(f"scoring against {dataset} in {feature_network().name.split(' (')[0]} features (the reference's are "
+            "computed once and cached)")
+    else:
+        say(f"scoring against {dataset} test with the evaluator network"
+            + (f", then the Inception-v3 FID on {min(inception_n or n, n):,} images (slow on a CPU)" if inception else ""))
     return evaluate_images(images, dataset, output_range=g.output_range, seed=seed, data_root=data_root,
                            evaluator=get_evaluator(evaluator) if evaluator else None, source=describe(g, name),
                            kid_subsets=kid_subsets, inception=inception, inception_n=inception_n, latent_seed=seed,
-                           labels=cycled_labels(n, g.num_classes),
+                           labels=cycled_labels(n, g.num_classes), read_options=folder_read_options(g.metadata),
                            **({"train_steps": steps} if steps is not None else {}))
 
 

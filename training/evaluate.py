@@ -10,6 +10,7 @@ stream is untouched); a conditional generator gets the labels 0, 1, ..., C-1 in 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,12 +20,14 @@ from torch import nn
 
 from evaluation.errors import EvaluationError
 from evaluation.evaluators import get_evaluator
+from evaluation.features import FEATURE_NETWORK_VARIABLE
 from evaluation.provenance import comparison
 from evaluation.sampling import cycled_labels
-from evaluation.scoring import check_request, evaluate_images, evaluate_model
+from evaluation.scoring import check_request, evaluate_images, evaluate_model, folder_read_options, scored_in_features
+from evaluation.scoring import load_generator as load_onnx_generator
 from training.config import Config
 from training.export.generator import load_generator, update_scores
-from training.export.inception import inception_extractor
+from training.export.inception import export_inception_onnx, inception_extractor
 from training.latents import sample_latents
 from training.runfolder.folder import DEFAULT_RUNS_DIR, find_run
 
@@ -54,14 +57,22 @@ def sample_images(generator: nn.Module, config: Config, n: int, seed: int = 0, b
     return np.concatenate(parts)
 
 
+def ensure_feature_network(dataset: str | None, evaluator=None) -> None:
+    """A dataset without an evaluator network is scored in Inception-v3 features: torch is here, so
+    export the network once (as ``evaluate --inception`` does) rather than tell the user to."""
+    if dataset and scored_in_features(dataset, evaluator) and not os.environ.get(FEATURE_NETWORK_VARIABLE):
+        export_inception_onnx()
+
+
 def evaluate_torch_generator(generator: nn.Module, config: Config, n: int, dataset: str | None = None, seed: int = 0,
                        source: str = "generator", data_root=None, **options) -> dict[str, Any]:
     """The full report (``evaluation.evaluate_images``'s) of ``n`` samples; ``options`` are its own."""
+    ensure_feature_network(dataset or config.dataset, options.get("evaluator"))
     images = sample_images(generator, config, n, seed)
     labels = cycled_labels(n, int(getattr(generator, "num_classes", 0) or 0))
     return evaluate_images(images, dataset or config.dataset, output_range=generator.output_range, seed=seed,
                            data_root=data_root or config.data_root, source=source, latent_seed=seed, labels=labels,
-                           **options)
+                           read_options=folder_read_options(config), **options)
 
 
 def live_scores(generator: nn.Module, config: Config, n: int, seed: int, source: str = "generator",
@@ -86,12 +97,14 @@ def evaluate_target(target: str, *, dataset: str | None = None, n: int = 10_000,
                    inception=inception_extractor() if inception else None)
     if target.endswith(".onnx"):
         path = Path(target)
+        ensure_feature_network(dataset or load_onnx_generator(path).metadata.get("dataset"), evaluator)
         report = evaluate_model(path, dataset, n, seed, data_root=data_root, progress=say, **options)
         return report, path.with_name(path.stem + ".eval.json"), path.with_suffix(".json")
     run = find_run(target, Path(runs_dir) if runs_dir else DEFAULT_RUNS_DIR)
     dataset = dataset or run.read_config().get("dataset")
     if not dataset:
         raise EvaluationError(f"{target} names no dataset; pass --dataset")
+    ensure_feature_network(dataset, evaluator)
     check_request(n, seed, dataset, evaluator, kid_subsets, inception_n)  # before the checkpoint is read
     generator, config, state = load_generator(run)
     step = int(state["step"])

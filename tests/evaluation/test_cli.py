@@ -11,8 +11,10 @@ import pytest
 
 from evaluation.cli import main
 from evaluation.metrics import METRICS
+from evaluation.features import FEATURE_NETWORK_VARIABLE
 
-from tests.helpers import REPO_ROOT, SHARED_DATA, FakeInception, real_image_generator
+from tests.evaluation.common import make_feature_network, rgba_folder
+from tests.helpers import REPO_ROOT, SHARED_DATA, FakeInception, make_onnx_generator, real_image_generator
 
 NO_TORCH = """import os
 with open(os.environ["TORCH_ATTEMPTS"], "a") as f:
@@ -43,6 +45,32 @@ def test_a_shipped_generator_is_scored_with_torch_absent(tmp_path, mnist_root):
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["n_generated"] == 1000 and report["reference"] == "mnist test (10,000)"
     assert set(report["metrics"]) == {k for m in METRICS if m.when == "always" for k in m.keys}
+
+
+def test_a_folder_model_is_scored_with_torch_absent(tmp_path):
+    """An RGBA generator of the folder dataset against the folder the test writes, in a tiny ONNX
+    feature network ($GAN_STUDIO_FEATURE_NETWORK: Inception's place, fast), torch blocked."""
+    (tmp_path / "fake" / "torch").mkdir(parents=True)
+    (tmp_path / "fake" / "torch" / "__init__.py").write_text(NO_TORCH)
+    attempts = tmp_path / "attempts.txt"
+    folder = rgba_folder(tmp_path / "images", per_class=8)
+    model = make_onnx_generator(tmp_path / "folder.onnx", shape=(4, 16, 16), meta={"dataset": "folder", "metrics": {}})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "fake"), str(REPO_ROOT)]),
+           "GAN_STUDIO_CACHE": str(tmp_path / "cache"), "TORCH_ATTEMPTS": str(attempts),
+           FEATURE_NETWORK_VARIABLE: str(make_feature_network(tmp_path / "tiny.onnx"))}
+    out = subprocess.run([sys.executable, "-m", "evaluation", str(model), "--data-root", str(folder), "--n", "40",
+                          "--kid-subsets", "5", "--json", str(tmp_path / "report.json")],
+                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert not attempts.exists(), "something imported torch"
+    for key in ("fid", "kid_mean", "precision", "recall", "density", "coverage"):
+        assert f"\n{key} " in out.stdout, f"{key} missing from the table"
+    for line in ("feature network: tiny.onnx:features(16) sha256:", f"reference:       folder {folder} (all 16 images",
+                 "generated:       40 from folder.onnx", "KID:             unbiased MMD², mean of 5 subsets of 16",
+                 "transparency:    RGBA composited over black", "runtime:         cpu (onnxruntime"):
+        assert line in out.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["n_generated"] == 40 and report["n_reference"] == 16 and report["metrics"]["fid"] > 0
 
 
 def test_another_evaluator_is_not_compared_with_the_card(tmp_path, mnist_test, capsys):

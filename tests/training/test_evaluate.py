@@ -151,3 +151,36 @@ def test_training_with_eval_every_writes_chartable_rows(tmp_path, mnist_test, ca
     report = json.loads((run / "eval.json").read_text())
     assert report["step"] == 4 and report["source"].startswith(f"run {run.name} step 4")
     assert set(report["metrics"]) == set(ALWAYS)
+
+
+def test_a_folder_run_evaluates_live_in_general_features_keeps_best_and_exports(tmp_path, monkeypatch, capsys):
+    """A folder has no evaluator network: its live rows hold FID and KID in the feature network's
+    features (a tiny ONNX one here, Inception's place) against all the folder's images."""
+    from evaluation.features import FEATURE_NETWORK_VARIABLE
+
+    from tests.evaluation.common import make_feature_network, rgba_folder
+
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(FEATURE_NETWORK_VARIABLE, str(make_feature_network(tmp_path / "tiny.onnx")))
+    folder, runs = rgba_folder(tmp_path / "images", per_class=8), tmp_path / "runs"
+    settings = dict(dataset="folder", data_root=str(folder), image_size=16, channels=3, steps=4, batch_size=8,
+                    eval_every=2, eval_samples=40, log_every=2, sample_every=100, checkpoint_every=100, g_width=16,
+                    d_width=16, latent_dim=8)
+    argv = ["train", "--preset", "gan-mlp-mnist", "--runs-dir", str(runs), "--device", "cpu"]
+    assert main(argv + [a for key, value in settings.items() for a in ("--set", f"{key}={value}")]) == 0
+    (run,) = runs.iterdir()
+    evals = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if r.get("kind") == "eval"]
+    assert [r["step"] for r in evals] == [2, 4]
+    for r in evals:
+        assert all(isinstance(r[key], float) for key in ("fid", "kid_mean", "precision", "recall", "coverage"))
+        assert r["n_generated"] == 40 and r["reference"].startswith(f"folder {folder} (all 16 images")
+        assert r["feature_network"].startswith("tiny.onnx:features(16)")
+    assert (run / "checkpoints" / "best.pt").exists()
+    out = tmp_path / "best.onnx"
+    assert main(["export", str(run), "--checkpoint", "best", "--out", str(out)]) == 0
+    scores = json.loads(out.with_suffix(".json").read_text())["metadata"]["metrics"]
+    assert scores["metrics"]["fid"] == min(r["fid"] for r in evals) and scores["reference"] == evals[0]["reference"]
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--n", "40", "--kid-subsets", "2", "--runs-dir", str(runs)]) == 0
+    printed = capsys.readouterr().out
+    assert "feature network: tiny.onnx" in printed and "KID:             unbiased MMD², mean of 2 subsets of 16" in printed

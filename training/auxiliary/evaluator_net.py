@@ -82,6 +82,13 @@ class TrainSettings:
 
 
 def default_settings(dataset: str, epochs: int | None = None) -> TrainSettings:
+    if dataset == "folder":
+        raise EvaluatorError(
+            "no evaluator recipe for a folder yet: EvaluatorCNN reads 28x28 gray images and is exported and read "
+            "(evaluation.images.to_evaluator_input) as such, and a folder has no held-out test split to check it "
+            "on. A folder is scored without one, in Inception-v3 features (FID, KID, precision/recall, "
+            "density/coverage): `python -m evaluation MODEL.onnx --dataset folder --data-root DIR`; label "
+            "accuracy and class coverage need an evaluator and are not computed for folders")
     if dataset not in EVALUATOR_DATASETS:
         raise EvaluatorError(f"no evaluator recipe for dataset {dataset!r}; choose from {', '.join(EVALUATOR_DATASETS)}")
     epochs = epochs or DEFAULT_EPOCHS[dataset]

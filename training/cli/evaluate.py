@@ -28,9 +28,11 @@ def _card_of(args) -> Path | None:
 
 
 def _check(args) -> None:
-    # evaluation.scoring pulls in onnxruntime and scipy: only evaluate needs them
+    # evaluation.scoring pulls in onnxruntime and scipy, training.evaluate torch: only evaluate needs them
     from evaluation.scoring import check_request
+    from training.evaluate import ensure_feature_network
 
+    ensure_feature_network(args.dataset, args.evaluator)
     check_request(args.n, args.seed, args.dataset, args.evaluator, args.kid_subsets, args.inception_n)
     if args.json:
         check_output_file(args.json, "--json", (".json",))
@@ -86,7 +88,8 @@ def add_parsers(sub, runs_dir: str) -> None:
     p = sub.add_parser("evaluate", help="score a generator (.onnx) or a run: FID, KID, precision/recall, coverage")
     p.add_argument("model", nargs="?", help="an exported generator (.onnx) or a run id/folder (its last checkpoint); "
                    "left out with --inception: only export the Inception network (once, into the cache)")
-    p.add_argument("--dataset", help="reference data (default: the model's); mnist or fashion-mnist")
+    p.add_argument("--dataset", help="reference data (default: the model's or the run's); mnist, fashion-mnist and "
+                   "stacked-mnist have evaluator networks, others (folder: --data-root DIR) are scored in Inception-v3 features")
     p.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     p.add_argument("--inception", action="store_true", help="also the paper-comparable Inception-v3 FID (slow on a CPU)")
@@ -102,7 +105,8 @@ def add_parsers(sub, runs_dir: str) -> None:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train-evaluator", help="train the MNIST/Fashion-MNIST classifier used for evaluation, export it to ONNX")
-    p.add_argument("--dataset", required=True, choices=("mnist", "fashion-mnist"))
+    p.add_argument("--dataset", required=True, choices=("mnist", "fashion-mnist", "folder"),
+                   help="folder: refused with the reason (28x28 gray only; folders are scored in Inception features)")
     p.add_argument("--epochs", type=int, help="default: 4 (mnist), 5 (fashion-mnist)")
     p.add_argument("--out", help="default: a new file, exported/evaluators/DATASET-cnn-TIME.onnx (card beside it)")
     p.add_argument("--force", action="store_true", help="replace --out if it exists (the shipped evaluator's hash is "

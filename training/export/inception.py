@@ -17,7 +17,7 @@ import onnxruntime as ort
 import torch
 
 from evaluation.errors import EvaluationError
-from evaluation.evaluators import session_options
+from evaluation.evaluators import session_options, sha256_of
 from evaluation.inception import (INCEPTION_BATCH, INCEPTION_INPUT_RANGE, INCEPTION_NAME_TORCH, INCEPTION_SIZE,
                                   Progress, fid_helper_weights, onnx_path_for)
 from evaluation.inception import RUNTIMES
@@ -73,6 +73,7 @@ class FidHelperExtractor:
                                   f"import failed: {error}") from None
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.helper = FidHelper(device=self.device)
+        self.sha256 = sha256_of(fid_helper_weights())  # as the ONNX export's name records it, so scores compare
 
     def features(self, images01: np.ndarray, batch: int = INCEPTION_BATCH, progress: Progress | None = None
                  ) -> np.ndarray:

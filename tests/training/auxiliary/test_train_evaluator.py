@@ -81,3 +81,9 @@ def test_a_named_output_resumes_by_its_own_name_and_records_the_command(tmp_path
     assert (tmp_path / "home" / ".cache" / "gan-studio" / "evaluator-training" / "mine.ckpt.pt").is_file()
     assert card["metadata"]["training_command"] == "python -m training train-evaluator --dataset mnist --epochs 1"
     assert json.loads(path.with_suffix(".json").read_text())["test_accuracy"] == card["test_accuracy"]
+
+
+def test_a_folder_is_refused_with_the_reason_before_any_work(capsys):
+    assert main(["train-evaluator", "--dataset", "folder"]) == 2
+    err = capsys.readouterr().err
+    assert "no evaluator recipe for a folder" in err and "28x28 gray" in err and "Inception-v3 features" in err
