@@ -42,7 +42,8 @@ def _unpack(upload) -> None:
         with st.spinner("Checking and unpacking the zip…"):
             done = image_folders.accept_upload(upload.name, upload, size=upload.size)
     except ArchiveError as error:
-        st.session_state["upload_note"] = ("error", f"**The zip was refused, and nothing was written.** {error}.")
+        reason = str(error) if str(error).endswith(("?", ".", ")")) else f"{error}."
+        st.session_state["upload_note"] = ("error", f"**The zip was refused, and nothing was written.** {reason}")
         return
     st.session_state["image_folder"] = done.folder.name
     skipped = f"; skipped {len(done.skipped)} other files (listed below)" if done.skipped else ""
