@@ -7,8 +7,10 @@
 
 The evaluator networks (``evaluators``) turn images (``images``) into features and class logits;
 the test split's are cached (``reference``); each metric is one module of ``metrics``, registered
-in ``METRICS``; ``inception`` runs Inception-v3 for the paper-comparable FID; every score is stored
-with its provenance (``provenance``). ``python -m evaluation MODEL.onnx`` prints them all.
+in ``METRICS``; ``inception`` runs Inception-v3 for the paper-comparable FID; a dataset without an
+evaluator network (a folder) is scored in Inception features against all its images
+(``feature_scoring``, ``feature_reference``, ``features``); every score is stored with its
+provenance (``provenance``). ``python -m evaluation MODEL.onnx`` prints them all.
 """
 
 from .errors import EvaluationError

@@ -5,8 +5,8 @@ A folder has no test split: its reference is all its images, read at the generat
 folder dataset reads them. The features are cached in ``$GAN_STUDIO_CACHE/reference/`` under
 
 * ``folder-<content key[:16]>-<size>px-<network hash[:16]>.npz`` for a folder, the key a hash of its
-  files' bytes and read settings (``folder_content_key``), so an edited folder is read again and an
-  untouched one never is;
+  files' bytes and read settings (``dataio.folder.fingerprint``), so an edited folder is read again
+  and an untouched one never is;
 * ``<dataset>-test-<network hash[:16]>.npz`` for a dataset with a fixed test split (CIFAR-10, SVHN).
 
 Features are kept, not only their mean and covariance: KID and precision/recall/density/coverage
@@ -15,13 +15,13 @@ the same images come with them (class coverage, label accuracy).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 import numpy as np
 
 from dataio import DataError, read_split
+from dataio.folder import fingerprint
 
 from .errors import EvaluationError
 from .evaluators import Evaluator, cache_dir
@@ -34,18 +34,9 @@ FOLDER = "folder"
 
 
 def folder_content_key(root: str | Path, image_size: int, read_options: dict | None = None) -> str:
-    """A hash of the folder's files (names and bytes) and the settings they are read with: what
-    names its cached reference. (``dataio.folder.fingerprint`` will give this; then this is its one caller.)"""
-    root = Path(root)
-    settings = {"image_size": image_size, **{k: v for k, v in (read_options or {}).items() if v is not None}}
-    digest = hashlib.sha256(f"{sorted(settings.items())}\n".encode())
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue  # hidden files are not read as images either
-        digest.update(f"{relative.as_posix()}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    """What names a folder's cached reference: ``dataio.folder.fingerprint``, a hash of its image files
+    (paths and bytes) and the settings they are read with, as the folder's decode cache is keyed."""
+    return fingerprint(root, image_size, **(read_options or {}))
 
 
 def reference_name(dataset: str, data_root, image_size: int, read_options: dict | None = None) -> str:

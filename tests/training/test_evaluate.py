@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from evaluation.features import FEATURE_NETWORK_VARIABLE
 from evaluation.metrics import METRICS
 from inference import Generator
 from training.cli.main import main
@@ -18,7 +19,8 @@ from training.config import Config
 from training.evaluate import live_scores, sample_images
 from training.latents import sample_latents
 
-from tests.helpers import FakeInception, real_image_generator
+from tests.evaluation.common import make_feature_network
+from tests.helpers import FakeInception, real_image_generator, rgba_folder
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -156,13 +158,9 @@ def test_training_with_eval_every_writes_chartable_rows(tmp_path, mnist_test, ca
 def test_a_folder_run_evaluates_live_in_general_features_keeps_best_and_exports(tmp_path, monkeypatch, capsys):
     """A folder has no evaluator network: its live rows hold FID and KID in the feature network's
     features (a tiny ONNX one here, Inception's place) against all the folder's images."""
-    from evaluation.features import FEATURE_NETWORK_VARIABLE
-
-    from tests.evaluation.common import make_feature_network, rgba_folder
-
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv(FEATURE_NETWORK_VARIABLE, str(make_feature_network(tmp_path / "tiny.onnx")))
-    folder, runs = rgba_folder(tmp_path / "images", per_class=8), tmp_path / "runs"
+    folder, runs = rgba_folder(tmp_path / "images", per_class=8, size=16), tmp_path / "runs"
     settings = dict(dataset="folder", data_root=str(folder), image_size=16, channels=3, steps=4, batch_size=8,
                     eval_every=2, eval_samples=40, log_every=2, sample_every=100, checkpoint_every=100, g_width=16,
                     d_width=16, latent_dim=8)
