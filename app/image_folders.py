@@ -20,7 +20,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from app.images import on_checkerboard
+from inference.images import on_checkerboard
 from app.paths import images_dir, inside
 from dataio.archive import MAX_IMAGE_PIXELS, Unpacked, unpack_images
 from dataio.folder import EXTENSIONS

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.images import encode_gif, encode_png, upscale
+from inference.images import encode_gif, encode_png, on_checkerboard, upscale
 
-CHECKER_PX = 8                   # one square of the checkerboard, in pixels of the picture as sent
-CHECKER_SHADES = (204, 255)      # light gray and white, as image editors draw it
 # Browsers smooth an image drawn larger or smaller than its pixels; generated pixels stay square.
 CRISP_CSS = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
 
@@ -17,19 +15,6 @@ def enlarge(images: np.ndarray, size: int) -> np.ndarray:
     if not size:
         return images
     return upscale(images, max(1, size // max(images.shape[-3:-1])))
-
-
-def on_checkerboard(images: np.ndarray, square: int = CHECKER_PX) -> np.ndarray:
-    """Uint8 [..., H, W, 4] blended over a gray-and-white checkerboard, as RGB; images without
-    alpha come back as they are. round((c a + b (255 - a)) / 255), the reader's formula."""
-    images = np.asarray(images)
-    if images.shape[-1] != 4:
-        return images
-    h, w = images.shape[-3:-1]
-    rows, cols = np.indices((h, w)) // max(1, square)
-    board = np.where((rows + cols) % 2 == 0, *CHECKER_SHADES).astype(np.int32)[..., None]
-    colour, alpha = images[..., :3].astype(np.int32), images[..., 3:].astype(np.int32)
-    return ((colour * alpha + board * (255 - alpha) + 127) // 255).astype(np.uint8)
 
 
 def png_bytes(image: np.ndarray, size: int = 0) -> bytes:

@@ -6,7 +6,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from app.images import enlarge, gif_bytes, on_checkerboard, png_bytes, shown_png
+from app.images import enlarge, gif_bytes, png_bytes, shown_png
 
 
 def test_png_is_enlarged_by_a_whole_factor_with_crisp_pixels():
@@ -36,7 +36,3 @@ def test_transparency_is_shown_over_a_checkerboard_and_kept_in_downloads():
     assert shown[32, 0].tolist() == [204] * 3 and shown[32, 8].tolist() == [255] * 3   # 8-pixel squares below
     with Image.open(io.BytesIO(png_bytes(image, 64))) as png:
         assert png.mode == "RGBA" and np.asarray(png)[40, 0, 3] == 0      # the download keeps its alpha
-    half = on_checkerboard(np.array([[[0, 0, 0, 128]]], np.uint8))
-    assert half.tolist() == [[[102, 102, 102]]]                            # round(204 * 127 / 255)
-    rgb = np.full((2, 2, 3), 7, np.uint8)
-    assert on_checkerboard(rgb) is rgb                                     # no alpha: untouched
