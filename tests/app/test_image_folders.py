@@ -9,7 +9,7 @@ import pytest
 
 from app import image_folders
 from dataio.archive import ArchiveError
-from tests.dataio.zips import BAD_ZIPS, bomb_png, labelled_zip, png
+from tests.dataio.common import BAD_ZIPS, bomb_png, labelled_zip, png
 from tests.helpers import SHARED_DATA, tree_hashes
 
 EMOJI = SHARED_DATA / "emoji-google"

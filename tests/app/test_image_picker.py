@@ -7,7 +7,7 @@ import pytest
 
 from app import image_folders
 from tests.app.browser import App, open_browser, settle
-from tests.dataio.zips import BAD_ZIPS, labelled_zip, png
+from tests.dataio.common import BAD_ZIPS, labelled_zip, png
 from tests.helpers import CHROMIUM, SHARED_DATA, app_text, new_app, tree_hashes
 from training import config as configs
 

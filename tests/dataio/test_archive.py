@@ -9,7 +9,7 @@ import pytest
 from dataio import archive
 from dataio.archive import ArchiveError, unpack_images
 from dataio.registry import DataError
-from tests.dataio.zips import BAD_ZIPS, labelled_zip, make_zip, png
+from tests.dataio.common import BAD_ZIPS, labelled_zip, make_zip, png
 from tests.helpers import tree_hashes
 
 

@@ -77,14 +77,14 @@ def test_a_transparent_labelled_folder_read_both_ways(tmp_path):
 
 def test_mixed_modes_and_sizes_nested_classes_a_bomb_and_a_vanished_file(tmp_path, monkeypatch):
     import dataio.folder as folder
-    from tests.dataio.test_image_file import png_header
+    from tests.dataio.common import bomb_png
 
     save(tmp_path / "a" / "rgb.png", size=(64, 48))
     save(tmp_path / "a" / "deeper" / "still-a.png", size=(20, 20), color=(7,), mode="L")
     (tmp_path / "b").mkdir()
     Image.new("RGBA", (40, 40), (0, 0, 255, 128)).save(tmp_path / "b" / "half.png")
     Image.new("P", (33, 33), 3).save(tmp_path / "b" / "palette.gif")
-    (tmp_path / "b" / "bomb.png").write_bytes(png_header(30000, 30000))
+    (tmp_path / "b" / "bomb.png").write_bytes(bomb_png())
     listed = folder._image_files
 
     def listing_with_a_file_that_vanishes(root):  # listed, then deleted before it is read
@@ -101,8 +101,8 @@ def test_mixed_modes_and_sizes_nested_classes_a_bomb_and_a_vanished_file(tmp_pat
 
 
 def test_a_folder_with_only_unreadable_images_says_so(tmp_path):
-    from tests.dataio.test_image_file import png_header
+    from tests.dataio.common import bomb_png
 
-    (tmp_path / "bomb.png").write_bytes(png_header(30000, 30000))
+    (tmp_path / "bomb.png").write_bytes(bomb_png())
     with pytest.raises(DataError, match="none of the 1 image files .* could be read .*image bomb"):
         read_split("folder", tmp_path)

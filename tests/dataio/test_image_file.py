@@ -1,8 +1,6 @@
 """One file decoded as the folder's settings ask: palette transparency kept, 16-bit gray scaled (not
 clipped), alpha composited over the background or kept, and image bombs refused before decoding."""
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -10,19 +8,13 @@ from PIL import Image, ImageFile
 
 from dataio.image_file import MAX_PIXELS, ImageRefused, decode, parse_colour
 
+from tests.dataio.common import bomb_png
+
 
 def png_bytes(image: Image.Image, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", **options)
     return buffer.getvalue()
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A PNG that declares ``width`` x ``height`` RGB pixels in a few dozen bytes: an image bomb."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
 
 
 def half_transparent() -> Image.Image:
@@ -97,7 +89,7 @@ def test_an_image_bomb_is_refused_from_its_header_without_decoding(monkeypatch, 
     decoded = []
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self) or None)
     with pytest.raises(ImageRefused, match=r"declares .*pixels.*image bomb"):
-        decode(png_header(width, height), 64)
+        decode(bomb_png(width, height), 64)
     assert decoded == []
 
 

@@ -1,5 +1,5 @@
-"""Zips as people bring them, good and bad (not a test module): tests/dataio/test_archive.py and
-the app's upload tests build their uploads here."""
+"""Images and zips as people bring them, good and bad (not a test module): the dataio tests and the
+app's upload tests build their files here."""
 from __future__ import annotations
 
 import io
