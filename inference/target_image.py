@@ -89,27 +89,31 @@ def read_target(source: bytes | str | os.PathLike | np.ndarray, image_shape, *, 
     if max(iw, ih) / min(iw, ih) > MAX_ASPECT:
         raise InferenceError(f"{label} is {iw}x{ih} pixels: too long and thin to be one image "
                              f"(at most {MAX_ASPECT:g}:1); crop it to the one {'digit' if c == 1 else 'picture'}")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    transparent = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if c == 4:
+        # a generator that draws transparency is matched in it: an image without any is wholly opaque
+        img = img.convert("RGBA")
+    elif transparent:
         # a drawing on a transparent page: put the ink on the page colour that contrasts with it
         rgba = np.asarray(img.convert("RGBA"))
         opaque = rgba[..., 3] > 127
         ink = float(rgba[..., :3][opaque].mean()) if opaque.any() else 0.0
         page = Image.new("RGBA", img.size, (255, 255, 255, 255) if ink < 128 else (0, 0, 0, 255))
         img = Image.alpha_composite(page, img.convert("RGBA"))
-    img = img.convert("L" if c == 1 else "RGB")
+    img = img.convert({1: "L", 3: "RGB"}.get(c, "RGBA"))
     arr = np.asarray(img)
     if float(arr.std()) < BLANK_STD:
         raise InferenceError(f"{label} is blank (one flat colour, grey level {int(arr.mean())}): "
                              "give an image that shows something")
-    if light_on_dark:
+    if light_on_dark and c < 4:  # a transparent page has no tone to read the ink against
         border = np.concatenate([arr[0].ravel(), arr[-1].ravel(), arr[:, 0].ravel(), arr[:, -1].ravel()])
         if float(border.mean()) > 127:
             arr = 255 - arr
             notes.append("inverted: the generator draws light on dark")
     if iw != ih:
         side = max(iw, ih)
-        background = np.median(np.concatenate([arr[0].ravel(), arr[-1].ravel()])).astype(np.uint8)
-        square = np.full((side, side) + arr.shape[2:], background, np.uint8)
+        background = 0 if c == 4 else np.median(np.concatenate([arr[0].ravel(), arr[-1].ravel()])).astype(np.uint8)
+        square = np.full((side, side) + arr.shape[2:], background, np.uint8)  # with alpha: a clear margin
         top, left = (side - ih) // 2, (side - iw) // 2
         square[top:top + ih, left:left + iw] = arr
         arr = square

@@ -74,6 +74,19 @@ def test_colour_targets_keep_three_channels_and_grey_ones_are_converted():
     assert grey.image.shape == (32, 32, 1)
 
 
+def test_a_generator_with_transparency_is_matched_in_it_and_an_opaque_image_counts_as_opaque():
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    rgba[16:48, 16:48] = (250, 200, 0, 255)                                # a yellow square on a clear page
+    target = read_target(png(rgba), (4, 64, 64))                           # light_on_dark asked: no page to read
+    assert target.image.shape == (64, 64, 4) and target.notes == []
+    assert (target.image == rgba).all() and target.as_model_input().shape == (1, 4, 64, 64)
+    rgb = np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    opaque = read_target(png(rgb), (4, 32, 32), light_on_dark=False)
+    assert opaque.image.shape == (32, 32, 4) and (opaque.image[..., 3] == 255).all()
+    wide = read_target(np.dstack([rgb[:32], np.full((32, 64), 255, np.uint8)]), (4, 32, 32), light_on_dark=False)
+    assert (wide.image[:6, :, 3] == 0).all() and (wide.image[10:22, :, 3] == 255).all()  # padded with clear pixels
+
+
 def test_a_wide_image_is_padded_with_its_own_background_then_resized():
     strip = np.zeros((28, 56), np.uint8)
     strip[4:24, 20:36] = 255
