@@ -106,7 +106,7 @@ def fid(features_a, features_b, eps: float = 1e-6) -> float:
     return frechet_distance(mu1, s1, mu2, s2, eps=eps)
 
 
-@METRICS.register("fid", Score("fid", "FID (evaluator features)", LOWER, on_card=True))
+@METRICS.register("fid", Score("fid", "FID (evaluator or Inception features)", LOWER, on_card=True))
 def _fid(samples: Samples) -> dict[str, float]:
     # the reference statistics are computed once per process (live evaluation reuses them)
     return {"fid": frechet_distance(*samples.reference.stats, *feature_statistics(samples.features))}
