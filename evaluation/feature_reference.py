@@ -27,7 +27,7 @@ from .errors import EvaluationError
 from .evaluators import Evaluator, cache_dir
 from .features import composite_over_black
 from .images import to_evaluator_input
-from .reference import Reference, save_npz
+from .reference import Reference, cached_reference
 
 log = logging.getLogger("evaluation")
 FOLDER = "folder"
@@ -74,9 +74,6 @@ def _describe(dataset: str, data_root, n: int, image_size: int, read_options: di
             f"{', ' + how if how else ''})")
 
 
-_REFERENCES: dict[str, Reference] = {}
-
-
 def feature_reference(dataset: str, network, *, data_root=None, image_size: int = 64, read_options: dict | None = None,
                       evaluator: Evaluator | None = None, progress=None) -> Reference:
     """The dataset's images in ``network``'s features (and ``evaluator``'s logits when given), from
@@ -87,12 +84,8 @@ def feature_reference(dataset: str, network, *, data_root=None, image_size: int 
     name = reference_name(dataset, data_root, image_size, read_options)
     logits_tag = f"-logits-{evaluator.sha256[:12]}" if evaluator is not None else ""
     path = cache_dir() / "reference" / f"{name}-{network.sha256[:16]}{logits_tag}.npz"
-    if str(path) in _REFERENCES:
-        return _REFERENCES[str(path)]
-    if path.exists():
-        with np.load(path) as z:
-            ref = Reference(z["features"], z["logits"], z["labels"], str(z["description"]))
-    else:
+
+    def compute() -> Reference:
         data = _read(dataset, data_root, image_size, read_options)
         log.info("reference features of %d %s images (once; cached in %s)", len(data.images), dataset, path.parent)
         images01 = composite_over_black(data.images.astype(np.float32) / np.float32(255.0))
@@ -101,8 +94,7 @@ def feature_reference(dataset: str, network, *, data_root=None, image_size: int 
             logits = evaluator.run(to_evaluator_input(images01, (0.0, 1.0)))[1]
         else:  # no classifier: the class metrics do not apply, the labels still describe the set
             logits = np.zeros((len(features), 0), np.float32)
-        ref = Reference(features, logits, data.labels.astype(np.int64),
-                        _describe(dataset, data_root, len(features), image_size, read_options))
-        save_npz(path, features=features, logits=logits, labels=ref.labels, description=np.array(ref.description))
-    _REFERENCES[str(path)] = ref
-    return ref
+        return Reference(features, logits, data.labels.astype(np.int64),
+                         _describe(dataset, data_root, len(features), image_size, read_options))
+
+    return cached_reference(path, compute)

@@ -16,6 +16,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -70,23 +71,31 @@ def save_npz(path: Path, **arrays) -> None:
 _REFERENCES: dict[str, Reference] = {}
 
 
+def cached_reference(path: Path, compute: Callable[[], Reference]) -> Reference:
+    """The reference stored at ``path``: from memory, from the file, or computed once and saved
+    there (features, logits, labels and description: what every metric reads)."""
+    if str(path) not in _REFERENCES:
+        if path.exists():
+            with np.load(path) as z:
+                ref = Reference(z["features"], z["logits"], z["labels"], str(z["description"]))
+        else:
+            ref = compute()
+            save_npz(path, features=ref.features, logits=ref.logits, labels=ref.labels,
+                     description=np.array(ref.description))
+        _REFERENCES[str(path)] = ref
+    return _REFERENCES[str(path)]
+
+
 def get_reference(evaluator: Evaluator, dataset: str | None = None, split: str = "test", data_root=None) -> Reference:
     """The split's evaluator outputs, from the cache or computed once."""
     dataset = dataset or evaluator.dataset
-    path = cache_dir() / "reference" / f"{dataset}-{split}-{evaluator.sha256[:16]}.npz"
-    if str(path) in _REFERENCES:
-        return _REFERENCES[str(path)]
-    if path.exists():
-        with np.load(path) as z:
-            ref = Reference(z["features"], z["logits"], z["labels"], str(z["description"]))
-    else:
+
+    def compute() -> Reference:
         data = read_images(dataset, data_root, split)
         feats, logits = evaluator.run(to_evaluator_input(data.images))
-        labels = data.labels.astype(np.int64)
-        ref = Reference(feats, logits, labels, f"{dataset} {split} ({len(labels):,})")
-        save_npz(path, features=feats, logits=logits, labels=labels, description=np.array(ref.description))
-    _REFERENCES[str(path)] = ref
-    return ref
+        return Reference(feats, logits, data.labels.astype(np.int64), f"{dataset} {split} ({len(data.labels):,})")
+
+    return cached_reference(cache_dir() / "reference" / f"{dataset}-{split}-{evaluator.sha256[:16]}.npz", compute)
 
 
 def inception_statistics(dataset: str, features_of, data_root=None, limit: int | None = None

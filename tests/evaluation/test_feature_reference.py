@@ -54,7 +54,7 @@ def test_recomputed_when_a_file_changes_and_not_otherwise(tmp_path, counting):
 
 
 def test_the_disk_cache_serves_a_new_process(tmp_path, counting):
-    from evaluation import feature_reference as module
+    from evaluation import reference as module  # the memory of this process's references
 
     folder = rgba_folder(tmp_path / "images", per_class=6, size=16)
     first = feature_reference("folder", counting, data_root=folder, image_size=16)
