@@ -26,7 +26,7 @@ from training.runfolder.folder import create_run
 from training.session import build_session
 from training.trainer import Trainer
 
-from tests.helpers import assert_same_losses, small_config, training_rows
+from tests.helpers import assert_same_losses, rgba_folder, small_config, training_rows
 
 pytestmark = pytest.mark.usefixtures("one_thread", "restore_determinism")
 
@@ -68,11 +68,19 @@ def test_every_preset_trains_on_real_data(preset, mnist_train, fashion_train, tm
     data = mnist_train
     if values["dataset"] == "fashion-mnist" and fashion_train is not None:
         data = fashion_train  # its own dataset, from Debian's package
-    # svhn/cifar10/folder presets keep their size and channels: MNIST is resized/converted to them.
-    config = configs.resolve(preset, ["batch_size=16", "steps=3", "log_every=1", "sample_every=1000",
-                                      "checkpoint_every=3", "keep_checkpoints=1"], {"dataset": data.name})
+    # svhn/cifar10/folder presets keep their size and channels: MNIST is resized/converted to them;
+    # a preset that learns transparency needs images that have it.
+    overrides = ["batch_size=16", "steps=3", "log_every=1", "sample_every=1000", "checkpoint_every=3",
+                 "keep_checkpoints=1", "eval_every=0"]
+    if values.get("transparency") == "alpha":
+        folder = rgba_folder(tmp_path / "images", per_class=24, size=values["image_size"])  # 3 batches: one epoch
+        config = configs.resolve(preset, overrides, {"data_root": str(folder)})
+        dataset = None
+    else:
+        config = configs.resolve(preset, overrides, {"dataset": data.name})
+        dataset = subset(data, config)
     run = create_run(tmp_path / "runs", preset, config.to_dict())
-    trainer = Trainer(build_session(config, dataset=subset(data, config)), run)
+    trainer = Trainer(build_session(config, dataset=dataset), run)
     g_before, d_before = parameters(trainer.session.G), parameters(trainer.session.D)
 
     assert trainer.train() == "finished"
@@ -108,7 +116,7 @@ def test_every_preset_trains_on_real_data(preset, mnist_train, fashion_train, tm
     n, nrow = (100, 10) if config.conditional else (GRID_SIZE, 8)
     with Image.open(grids[-1]) as image:
         image.load()
-        assert image.mode == ("L" if config.channels == 1 else "RGB")
+        assert image.mode == {1: "L", 3: "RGB", 4: "RGBA"}[config.channels]
         side = config.image_size + 2
         assert image.size == (nrow * side + 2, math.ceil(n / nrow) * side + 2)
 
