@@ -402,6 +402,6 @@ def rgba_folder(path: Path, per_class: int = 8, size: int = 32, classes=("circle
             radius = size * (0.2 + 0.2 * i / max(per_class - 1, 1))
             inside = (np.hypot(yy, xx) <= radius) if k % 2 == 0 else (np.maximum(abs(yy), abs(xx)) <= radius)
             pixels = np.zeros((size, size, 4), np.uint8)
-            pixels[inside] = (40 + 25 * i, 200 - 150 * k, 120, 255)
+            pixels[inside] = (40 + 25 * i % 215, 200 - 150 * k % 200, 120, 255)
             Image.fromarray(pixels, "RGBA").save(path / name / f"{i:02d}.png")
     return path
