@@ -1,7 +1,8 @@
 """The evaluator networks in onnxruntime: where they live, their sessions and their hashes.
 
 An evaluator (``exported/evaluators/<dataset>-cnn.onnx``, trained by ``python -m training
-train-evaluator``) maps images float32 [N, 1, 28, 28] in [-1, 1] to ``features`` [N, D] (the
+train-evaluator``) maps images float32 [N, 1, 28, 28] in [-1, 1] (a folder's: [N, 3, S, S], as its
+metadata ``input_shape`` says) to ``features`` [N, D] (the
 space of FID, KID, precision/recall, density/coverage) and ``logits`` [N, C] (the classifier
 scores). A score is comparable only with scores of the same file, so every score names the file's
 SHA-256 (see ``provenance``).
@@ -28,6 +29,8 @@ BATCH = 100
 INPUT_NAME = "image"
 OUTPUTS = ("logits", "features")
 INPUT_RANGE = (-1.0, 1.0)
+# What a file without ``input_shape`` metadata reads: the MNIST and Fashion-MNIST evaluators' images.
+DEFAULT_INPUT_SHAPE = (1, 28, 28)
 
 
 def cache_dir() -> Path:
@@ -87,6 +90,7 @@ class Evaluator:
         self.dataset = self.meta["dataset"]
         self.class_names = json.loads(self.meta.get("class_names", "[]"))
         self.feature_dim = int(self.meta["feature_dim"])
+        self.input_shape = parse_input_shape(self.meta.get("input_shape"), self.path)
         self.sha256 = sha256_of(self.path)
 
     @property
@@ -95,7 +99,7 @@ class Evaluator:
         return f"{self.path.name}:features({self.feature_dim}) sha256:{self.sha256[:12]}"
 
     def run(self, images: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
-        """float32 [N, 1, 28, 28] in [-1, 1] -> (features float32 [N, D], logits float32 [N, C])."""
+        """float32 [N, *input_shape] in [-1, 1] -> (features float32 [N, D], logits float32 [N, C])."""
         feats, logits = [], []
         for start in range(0, len(images), batch):
             chunk = np.ascontiguousarray(images[start:start + batch], np.float32)
@@ -103,6 +107,19 @@ class Evaluator:
             feats.append(fe)
             logits.append(lo)
         return np.concatenate(feats), np.concatenate(logits)
+
+
+def parse_input_shape(text: str | None, path: Path) -> tuple[int, int, int]:
+    """The metadata ``input_shape`` ("C,H,W") as ints; ``DEFAULT_INPUT_SHAPE`` where it is missing."""
+    if not text:
+        return DEFAULT_INPUT_SHAPE
+    try:
+        channels, height, width = (int(v) for v in text.split(","))
+    except ValueError:
+        raise EvaluationError(f"{path}: input_shape metadata {text!r} is not C,H,W") from None
+    if channels not in (1, 3):
+        raise EvaluationError(f"{path}: an evaluator reads 1 or 3 channels, its metadata says {channels}")
+    return channels, height, width
 
 
 _EVALUATORS: dict[str, tuple] = {}

@@ -91,7 +91,7 @@ def feature_reference(dataset: str, network, *, data_root=None, image_size: int 
         images01 = composite_over_black(data.images.astype(np.float32) / np.float32(255.0))
         features = network.features(images01, progress=progress).astype(np.float32)
         if evaluator is not None:
-            logits = evaluator.run(to_evaluator_input(images01, (0.0, 1.0)))[1]
+            logits = evaluator.run(to_evaluator_input(images01, (0.0, 1.0), evaluator.input_shape))[1]
         else:  # no classifier: the class metrics do not apply, the labels still describe the set
             logits = np.zeros((len(features), 0), np.float32)
         return Reference(features, logits, data.labels.astype(np.int64),

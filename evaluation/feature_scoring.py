@@ -50,9 +50,12 @@ def evaluate_in_features(images: np.ndarray, dataset: str, *, output_range=(-1.0
                             progress=progress)
     unit = feature_input(images, output_range)
     features = network.features(unit, progress=progress)
-    logits = evaluator.run(to_evaluator_input(unit, (0.0, 1.0)))[1] if evaluator is not None else None
+    logits = evaluator.run(to_evaluator_input(unit, (0.0, 1.0), evaluator.input_shape))[1] if evaluator is not None else None
     if labels is not None and len(labels) != len(images):
         raise EvaluationError(f"labels: one per image ({len(images):,}), got {len(labels):,}")
+    if labels is not None and logits is not None and len(labels) and int(np.max(labels)) >= logits.shape[1]:
+        raise EvaluationError(f"the generator draws classes 0..{int(np.max(labels))}, but {evaluator.path.name} knows "
+                              f"{logits.shape[1]}: score with an evaluator trained on the folder the generator was")
     samples = Samples(features=features, logits=logits, reference=ref, seed=seed, kid_subsets=kid_subsets,
                       labels=None if labels is None or logits is None else np.asarray(labels))
     scores = METRICS.compute(samples)

@@ -1,9 +1,11 @@
 """Generator output -> the input of a feature network (numpy only).
 
-* The evaluator CNN reads float32 [N, 1, 28, 28] in [-1, 1]: generated images are mapped from the
-  generator's ``output_range`` (or uint8 0..255), colour turned to gray (ITU-R 601) and resized to
-  28x28 with an antialiased bilinear filter when they differ (the weights of Pillow's
-  ``Image.resize(BILINEAR)``, as a matrix product).
+* The evaluator CNN reads float32 [N, 1, 28, 28] in [-1, 1] (a folder's evaluator [N, 3, S, S]: its
+  ``input_shape``): generated images are mapped from the generator's ``output_range`` (or uint8
+  0..255), transparency composited over black (RGB x alpha, as a folder's reference and its evaluator's
+  training images are), colour turned to gray (ITU-R 601) for a gray evaluator or gray repeated into
+  RGB for a colour one, and resized with an antialiased bilinear filter when the sizes differ (the
+  weights of Pillow's ``Image.resize(BILINEAR)``, as a matrix product).
 * Inception-v3 reads [N, 3, 299, 299] (``inception.inception_input``); it takes images in [0, 1]
   from ``to_unit_range``.
 """
@@ -27,16 +29,22 @@ def to_unit_range(images: np.ndarray, output_range: tuple[float, float] = (-1.0,
     return np.clip((x.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0)
 
 
-def to_evaluator_input(images: np.ndarray, output_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
+def to_evaluator_input(images: np.ndarray, output_range: tuple[float, float] = (-1.0, 1.0),
+                       input_shape: tuple[int, int, int] = (1, *EVALUATOR_SIZE)) -> np.ndarray:
     """Generator output float [N, C, H, W] in ``output_range`` (or uint8 0..255) -> float32
-    [N, 1, 28, 28] in [-1, 1]."""
+    [N, *input_shape] in [-1, 1] (the evaluator's ``input_shape``: 1x28x28, or a folder's 3xSxS)."""
     x = to_unit_range(images, output_range)
-    if x.shape[1] == 3:
+    channels, size = input_shape[0], tuple(input_shape[1:])
+    if channels == 3 and x.shape[1] in (2, 4):
+        x = x[:, :-1] * x[:, -1:]  # the picture on black, as the folder evaluator learned it
+    if channels == 1 and x.shape[1] == 3:
         x = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
-    elif x.shape[1] != 1:
+    elif channels == 3 and x.shape[1] == 1:
+        x = np.repeat(x, 3, axis=1)
+    elif x.shape[1] != channels or channels not in (1, 3):
         raise EvaluationError(f"expected 1 or 3 channels, got {x.shape[1]}")
-    if x.shape[2:] != EVALUATOR_SIZE:
-        x = resize(x, EVALUATOR_SIZE)
+    if x.shape[2:] != size:
+        x = resize(x, size)
     return (x * 2.0 - 1.0).astype(np.float32)
 
 

@@ -92,7 +92,7 @@ def get_reference(evaluator: Evaluator, dataset: str | None = None, split: str =
 
     def compute() -> Reference:
         data = read_images(dataset, data_root, split)
-        feats, logits = evaluator.run(to_evaluator_input(data.images))
+        feats, logits = evaluator.run(to_evaluator_input(data.images, input_shape=evaluator.input_shape))
         return Reference(feats, logits, data.labels.astype(np.int64), f"{dataset} {split} ({len(data.labels):,})")
 
     return cached_reference(cache_dir() / "reference" / f"{dataset}-{split}-{evaluator.sha256[:16]}.npz", compute)

@@ -38,7 +38,8 @@ from .sampling import cycled_labels, describe, sample_images
 
 STACKED = {"stacked-mnist": "mnist"}  # dataset -> the dataset whose evaluator reads each channel
 MAX_SAMPLES = 100_000  # generated images per report: 100,000 Stacked MNIST images are 0.9 GiB as float32
-# The datasets `python -m training train-evaluator` has a recipe for (training.auxiliary.evaluator_net.EVALUATOR_DATASETS).
+# The datasets scored in their evaluator network's own features: train-evaluator's recipes
+# (training.auxiliary.evaluator_net.EVALUATOR_DATASETS) but the folder, whose evaluator adds its logits to general features.
 EVALUATOR_RECIPES = ("mnist", "fashion-mnist")
 
 
@@ -139,7 +140,7 @@ def evaluate_images(images: np.ndarray, dataset: str, *, output_range=(-1.0, 1.0
     ev = evaluator or get_evaluator(scored_as)
     ref = get_reference(ev, scored_as, data_root=data_root)
     one_per_channel = images.reshape(-1, 1, *images.shape[2:]) if stacked_images else images
-    feats, logits = ev.run(to_evaluator_input(one_per_channel, output_range))
+    feats, logits = ev.run(to_evaluator_input(one_per_channel, output_range, ev.input_shape))
     if labels is not None and (stacked_images or len(labels) != len(images)):
         raise EvaluationError(f"labels: one per image ({len(images):,}), got {len(labels):,}")
     samples = Samples(features=feats, logits=logits, reference=ref, stacked_images=stacked_images, seed=seed,

@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from dataio import read_split
 from evaluation.cli import main
 from evaluation.metrics import METRICS
 from evaluation.features import FEATURE_NETWORK_VARIABLE
 
-from tests.evaluation.common import make_feature_network
+from tests.evaluation.common import class_image_generator, make_feature_network
 from tests.helpers import REPO_ROOT, SHARED_DATA, FakeInception, make_onnx_generator, real_image_generator, rgba_folder
 
 NO_TORCH = """import os
@@ -71,6 +73,42 @@ def test_a_folder_model_is_scored_with_torch_absent(tmp_path):
         assert line in out.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["n_generated"] == 40 and report["n_reference"] == 16 and report["metrics"]["fid"] > 0
+
+
+@pytest.fixture(scope="module")
+def folder_evaluator(tmp_path_factory):
+    """A labelled RGBA folder and an evaluator trained on it (``train-evaluator --dataset folder``), once."""
+    from training.auxiliary.train_evaluator import train_evaluator  # torch: only this fixture trains
+
+    root = tmp_path_factory.mktemp("folder-evaluator")
+    folder = rgba_folder(root / "shapes", per_class=20, size=16, classes=("circles", "squares", "discs", "boxes"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GAN_STUDIO_CACHE", str(root / "cache"))
+        card, path = train_evaluator("folder", epochs=25, out=root / "shapes-cnn.onnx", data_root=folder, image_size=16)
+    return folder, path, card
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_folder_evaluator_adds_label_accuracy_and_class_coverage(tmp_path, monkeypatch, capsys, folder_evaluator):
+    folder, evaluator, card = folder_evaluator
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(FEATURE_NETWORK_VARIABLE, str(make_feature_network(tmp_path / "tiny.onnx")))
+    rgba = read_split("folder", folder, "train", 16, transparency="alpha")
+    first_of_each = rgba.images[[int(np.flatnonzero(rgba.labels == c)[0]) for c in range(4)]]  # held out
+    asked = class_image_generator(tmp_path / "asked.onnx", first_of_each)
+    wrong = class_image_generator(tmp_path / "wrong.onnx", np.roll(first_of_each, 1, axis=0))
+    scores = {}
+    for model in (asked, wrong):
+        assert main([str(model), "--data-root", str(folder), "--evaluator", str(evaluator), "--n", "40",
+                     "--kid-subsets", "2", "--json", str(tmp_path / f"{model.stem}.json")]) == 0
+        out = capsys.readouterr().out
+        assert "label_accuracy" in out and "classes_covered" in out and "class_kl" in out and "\nfid " in out
+        scores[model.stem] = json.loads((tmp_path / f"{model.stem}.json").read_text())
+    asked, wrong = scores["asked"], scores["wrong"]
+    assert asked["metrics"]["label_accuracy"] >= card["test_accuracy"] - 0.25 >= 0.5  # held-out images, as the card's
+    assert wrong["metrics"]["label_accuracy"] <= 0.25 and asked["metrics"]["classes_covered"] >= 3
+    assert asked["classifier"].startswith("shapes-cnn.onnx:features(128)") and len(asked["predicted_class_histogram"]) == 4
+    assert asked["feature_network"].startswith("tiny.onnx")  # the folder's main scores stay in the general features
 
 
 def test_another_evaluator_is_not_compared_with_the_card(tmp_path, mnist_test, capsys):

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from evaluation.errors import EvaluationError
-from evaluation.evaluators import Evaluator, evaluator_path, get_evaluator, sha256_of
+from evaluation.evaluators import (DEFAULT_INPUT_SHAPE, EVALUATOR_DIR, Evaluator, evaluator_path, get_evaluator,
+                                   parse_input_shape, sha256_of)
 
 from tests.helpers import REPO_ROOT, make_onnx_generator
 
@@ -92,3 +93,9 @@ def test_features_do_not_depend_on_the_batch():
     by_default, whole = ev.run(images), ev.run(images, batch=len(images))
     for ours, ref in zip(by_default, whole):
         assert ours.shape == ref.shape and np.abs(ours - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+def test_the_shipped_evaluators_read_1x28x28_and_a_file_without_the_shape_defaults_to_it(tmp_path):
+    for name in ("mnist-cnn.onnx", "fashion-mnist-cnn.onnx"):
+        assert Evaluator(EVALUATOR_DIR / name).input_shape == (1, 28, 28) == DEFAULT_INPUT_SHAPE
+    assert parse_input_shape(None, tmp_path) == (1, 28, 28) and parse_input_shape("3,32,32", tmp_path) == (3, 32, 32)

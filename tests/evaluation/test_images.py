@@ -46,3 +46,13 @@ def test_resize_equals_pillows_bilinear(shape):
                     for img in x[:, 0]])[:, None]
     assert np.abs(resize(x, (28, 28)) - ref).max() < 1e-6
     assert np.allclose(bilinear_matrix(shape[0], 28).sum(1), 1)
+
+
+def test_a_colour_evaluator_gets_rgb_with_alpha_composited_over_black_and_gray_repeated():
+    rgba = np.zeros((2, 4, 32, 32), np.uint8)
+    rgba[:, 0], rgba[0, 3], rgba[1, 3] = 255, 255, 0  # red, opaque in the first image, clear in the second
+    x = to_evaluator_input(rgba, input_shape=(3, 16, 16))
+    assert x.shape == (2, 3, 16, 16) and np.allclose(x[0, 0], 1) and np.allclose(x[0, 1:], -1) and np.allclose(x[1], -1)
+    gray = to_evaluator_input(np.full((1, 1, 16, 16), 255, np.uint8), input_shape=(3, 16, 16))
+    assert gray.shape == (1, 3, 16, 16) and np.allclose(gray, 1)
+    assert to_evaluator_input(rgba[:, :3]).shape == (2, 1, 28, 28)  # the MNIST evaluators' input, as before

@@ -1,4 +1,4 @@
-"""The evaluator CNN and its training: a small classifier for MNIST and Fashion-MNIST whose
+"""The evaluator CNN and its training: a small classifier for MNIST, Fashion-MNIST or a labelled folder whose
 penultimate layer is the feature space of FID, KID, precision/recall and density/coverage, and
 whose class probabilities give the classifier score and class coverage.
 
@@ -7,7 +7,9 @@ whose class probabilities give the classifier score and class coverage.
 [N, 128], so evaluation itself (``evaluation``) needs onnxruntime only.
 
 Input: float32 ``[N, 1, 28, 28]`` in ``[-1, 1]`` (-1 black background, 1 white stroke: the pixel
-``p`` in 0..255 maps to ``p / 127.5 - 1``), the range the metadata ``input_range`` names.
+``p`` in 0..255 maps to ``p / 127.5 - 1``), the range the metadata ``input_range`` names. A folder's
+evaluator (``folder_evaluator``) reads ``[N, 3, S, S]`` the same way, its images composited over black;
+the metadata ``input_shape`` says which.
 
 Training is resumable: a checkpoint with the model, optimiser, schedule and RNG state is written
 after every epoch (atomically) and picked up by the next invocation with the same settings.
@@ -31,33 +33,44 @@ from training.runfolder.files import atomic_write_bytes
 
 log = logging.getLogger("training")
 
-EVALUATOR_DATASETS = ("mnist", "fashion-mnist")
+EVALUATOR_DATASETS = ("mnist", "fashion-mnist", "folder")
 FEATURE_DIM = 128
 TARGET_ACCURACY = {"mnist": 0.993, "fashion-mnist": 0.92}
-DEFAULT_EPOCHS = {"mnist": 4, "fashion-mnist": 5}
+DEFAULT_EPOCHS = {"mnist": 4, "fashion-mnist": 5, "folder": 30}
 
 
 class EvaluatorError(UserError):
     """An evaluator network that cannot be trained or exported as asked; the message says why."""
 
 
+def pooled_size(image_size: int) -> int:
+    """The side of the last feature map: three 2x2 max-pools, the last rounding up (28 -> 14 -> 7 -> 4)."""
+    return -(-(image_size // 2 // 2) // 2)
+
+
 class EvaluatorCNN(nn.Module):
     """Three 3x3 conv-BN-ReLU-maxpool blocks (32, 64, 128 channels: 28 -> 14 -> 7 -> 4), a 128-unit
     layer (BN, ReLU: the features), dropout, logits. About 5 M multiply-adds an image, so a busy CPU
-    trains it in minutes an epoch (channels-last memory: about 25% faster on CPU)."""
+    trains it in minutes an epoch (channels-last memory: about 25% faster on CPU). ``in_channels`` and
+    ``image_size`` (a folder's colour images) change only the first convolution and the width of the
+    128-unit layer: at 1x28x28 it is the network the shipped evaluators were trained as."""
 
-    def __init__(self, num_classes: int = 10, feature_dim: int = FEATURE_DIM, dropout: float = 0.3):
+    def __init__(self, num_classes: int = 10, feature_dim: int = FEATURE_DIM, dropout: float = 0.3,
+                 in_channels: int = 1, image_size: int = 28):
         super().__init__()
+        side = pooled_size(image_size)
+        if side < 1:
+            raise EvaluatorError(f"images of {image_size}x{image_size} are too small for the evaluator CNN (8 at least)")
 
         def block(c_in, c_out):
             return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
         self.body = nn.Sequential(
-            *block(1, 32), nn.MaxPool2d(2),  # 14x14
+            *block(in_channels, 32), nn.MaxPool2d(2),  # 14x14
             *block(32, 64), nn.MaxPool2d(2),  # 7x7
             *block(64, 128), nn.MaxPool2d(2, ceil_mode=True), nn.Dropout2d(0.05),  # 4x4
             nn.Flatten(),
-            nn.Linear(128 * 4 * 4, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True),
+            nn.Linear(128 * side * side, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True),
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(feature_dim, num_classes)
@@ -82,23 +95,21 @@ class TrainSettings:
 
 
 def default_settings(dataset: str, epochs: int | None = None) -> TrainSettings:
-    if dataset == "folder":
-        raise EvaluatorError(
-            "no evaluator recipe for a folder yet: EvaluatorCNN reads 28x28 gray images and is exported and read "
-            "(evaluation.images.to_evaluator_input) as such, and a folder has no held-out test split to check it "
-            "on. A folder is scored without one, in Inception-v3 features (FID, KID, precision/recall, "
-            "density/coverage): `python -m evaluation MODEL.onnx --dataset folder --data-root DIR`; label "
-            "accuracy and class coverage need an evaluator and are not computed for folders")
     if dataset not in EVALUATOR_DATASETS:
-        raise EvaluatorError(f"no evaluator recipe for dataset {dataset!r}; choose from {', '.join(EVALUATOR_DATASETS)}")
+        raise EvaluatorError(f"no evaluator recipe for dataset {dataset!r}; choose from {', '.join(EVALUATOR_DATASETS)} "
+                             "(a labelled folder: --dataset folder --data-root DIR)")
     epochs = epochs or DEFAULT_EPOCHS[dataset]
     if dataset == "mnist":
         return TrainSettings(dataset, epochs, shift=2, rotate=5.0)
+    if dataset == "folder":
+        # Light augmentation (icons, logos, photos alike): no flips, which would change what a class means
+        # where it is drawn facing one way; small batches, as a folder may hold only hundreds of images.
+        return TrainSettings(dataset, epochs, batch_size=64, shift=2, rotate=5.0, label_smoothing=0.05)
     return TrainSettings(dataset, epochs, shift=1, rotate=0.0, hflip=True)
 
 
 def to_input(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 [N, 1, 28, 28] -> float32 in [-1, 1]."""
+    """uint8 [N, C, H, W] -> float32 in [-1, 1]."""
     return images_uint8.float().div_(127.5).sub_(1.0)
 
 
@@ -167,10 +178,11 @@ class Fitted:
 
 def fit(settings: TrainSettings, train, test, checkpoint: Path, fresh: bool = False, progress=None,
         polish: int = 0) -> Fitted:
-    """Train on ``train`` (uint8 [N, 1, 28, 28] ImageDataset) by ``settings``, resuming from
+    """Train on ``train`` (uint8 [N, C, S, S] ImageDataset) by ``settings``, resuming from
     ``checkpoint`` when it holds a training with the same settings (``fresh``: start over)."""
     torch.manual_seed(settings.seed)
-    model = EvaluatorCNN(num_classes=len(train.class_names) or 10).to(memory_format=torch.channels_last)
+    model = EvaluatorCNN(num_classes=len(train.class_names) or 10, in_channels=train.images.shape[1],
+                         image_size=train.images.shape[-1]).to(memory_format=torch.channels_last)
     steps_per_epoch = -(-len(train) // settings.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.max_lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.max_lr, epochs=settings.epochs,

@@ -104,11 +104,20 @@ def add_parsers(sub, runs_dir: str) -> None:
     p.add_argument("--runs-dir", default=runs_dir)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("train-evaluator", help="train the MNIST/Fashion-MNIST classifier used for evaluation, export it to ONNX")
+    p = sub.add_parser("train-evaluator", help="train the classifier used for evaluation (MNIST, Fashion-MNIST or a "
+                       "labelled folder), export it to ONNX",
+                       description="Train the evaluator CNN and export it. A folder (--dataset folder --data-root DIR, "
+                       "one subfolder per class, two classes or more) is read at --image-size with its transparency "
+                       "composited over black; every 10th image of each class (sorted by path) is held out, and the "
+                       "accuracy on those is reported and kept in the card. Score with it: `python -m evaluation "
+                       "MODEL.onnx --dataset folder --data-root DIR --evaluator FILE` (label accuracy, class coverage).")
     p.add_argument("--dataset", required=True, choices=("mnist", "fashion-mnist", "folder"),
-                   help="folder: refused with the reason (28x28 gray only; folders are scored in Inception features)")
-    p.add_argument("--epochs", type=int, help="default: 4 (mnist), 5 (fashion-mnist)")
-    p.add_argument("--out", help="default: a new file, exported/evaluators/DATASET-cnn-TIME.onnx (card beside it)")
+                   help="folder: a labelled folder of your own images (--data-root DIR); an unlabelled one is refused")
+    p.add_argument("--epochs", type=int, help="default: 4 (mnist), 5 (fashion-mnist), 30 (folder)")
+    p.add_argument("--image-size", type=int, help="folder only: the side its images are read and classified at "
+                   "(default 32; generated images are resized to it)")
+    p.add_argument("--out", help="default: a new file, exported/evaluators/DATASET-cnn-TIME.onnx, for a folder "
+                   "folder-NAME-cnn-TIME.onnx (card beside it)")
     p.add_argument("--force", action="store_true", help="replace --out if it exists (the shipped evaluator's hash is "
                    "recorded with every score: replacing it makes them incomparable)")
     p.add_argument("--data-root", help="folder holding the dataset")

@@ -83,7 +83,9 @@ def test_a_named_output_resumes_by_its_own_name_and_records_the_command(tmp_path
     assert json.loads(path.with_suffix(".json").read_text())["test_accuracy"] == card["test_accuracy"]
 
 
-def test_a_folder_is_refused_with_the_reason_before_any_work(capsys):
+def test_a_folder_needs_its_root_and_the_datasets_no_image_size(capsys, tmp_path):
     assert main(["train-evaluator", "--dataset", "folder"]) == 2
-    err = capsys.readouterr().err
-    assert "no evaluator recipe for a folder" in err and "28x28 gray" in err and "Inception-v3 features" in err
+    assert "pass --data-root DIR (one subfolder per class)" in capsys.readouterr().err
+    assert main(["train-evaluator", "--dataset", "mnist", "--image-size", "32", "--out", str(tmp_path / "m.onnx")]) == 2
+    assert "--image-size is for a folder; the mnist evaluator reads 28x28" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
