@@ -110,7 +110,8 @@ def test_an_alpha_folder_run_exports_rgba_with_its_class_names(tmp_path, one_thr
 
     config = configs.resolve("dcgan-folder-alpha", [], dict(
         data_root=str(rgba_folder(tmp_path / "shapes")), image_size=32, conditional=True, g_width=8, d_width=8,
-        batch_size=8, steps=3, checkpoint_every=3, sample_every=3, log_every=1, ema=False, health_check=False))
+        batch_size=8, steps=3, checkpoint_every=3, sample_every=3, log_every=1, ema=False, health_check=False,
+        eval_every=0))  # scoring in Inception features is tested in tests/training/test_evaluate.py
     run = create_run(tmp_path / "runs", "alpha", config.to_dict())
     assert Trainer(build_session(config), run).train() == "finished"
     with Image.open(run.sample_path(3)) as grid:
