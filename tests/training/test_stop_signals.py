@@ -16,11 +16,16 @@ def test_a_signal_inside_the_block_requests_a_stop_by_name_instead_of_killing():
 
 
 def test_the_previous_handlers_come_back_even_when_the_block_raises():
-    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-    with pytest.raises(RuntimeError, match="boom"):
-        with stop_on_signals(lambda name: None):
-            assert all(signal.getsignal(s) is not before[s] for s in STOP_SIGNALS)
-            raise RuntimeError("boom")
-    assert {s: signal.getsignal(s) for s in STOP_SIGNALS} == before
-    with pytest.raises(KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)
+    # Python's own SIGINT handler to start from, whatever an earlier test or import left installed
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+        with pytest.raises(RuntimeError, match="boom"):
+            with stop_on_signals(lambda name: None):
+                assert all(signal.getsignal(s) is not before[s] for s in STOP_SIGNALS)
+                raise RuntimeError("boom")
+        assert {s: signal.getsignal(s) for s in STOP_SIGNALS} == before
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, outer)
