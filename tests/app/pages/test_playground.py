@@ -96,14 +96,17 @@ def test_start_a_run_step_it_and_stop_it(app_env):
     assert at.button(key="pg_step").disabled and any("stopped" in m.value for m in at.markdown)
 
 
+def pick_target(page, name: str) -> None:
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Target").click()
+    page.keyboard.type(name)
+    page.keyboard.press("Enter")
+    settle(page)
+
+
 def draw_two_lassos(page) -> None:
     """Pick the points target and draw two small lassos on the canvas: each adds the grey dots it
     encloses, and the command then names them."""
-    target = page.locator("[data-testid='stSelectbox']").filter(has_text="Target")
-    target.click()
-    page.keyboard.type("points")
-    page.keyboard.press("Enter")
-    settle(page)
+    pick_target(page, "points")
     assert "at least 2 points" in page.locator("[data-testid='stAlert']").first.inner_text()
     counts = []
     for fx in (0.25, 0.75):
@@ -141,11 +144,7 @@ def test_in_a_browser_the_ring_trains_and_the_plot_moves(tmp_path):
             assert page.locator("[data-testid='stException']").count() == 0
             draw_two_lassos(page)
             assert page.locator("[data-testid='stException']").count() == 0
-            target = page.locator("[data-testid='stSelectbox']").filter(has_text="Target")
-            target.click()
-            page.keyboard.type("ring")
-            page.keyboard.press("Enter")
-            settle(page)
+            pick_target(page, "ring")
             assert "--target ring" in page.locator("[data-testid='stCode']").first.inner_text()
             page.get_by_role("button", name="Start", exact=True).click()
             def samples():   # the title and G's samples as the live plot's plotly figure in its iframe holds them

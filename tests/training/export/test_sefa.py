@@ -14,34 +14,20 @@ from onnx import numpy_helper
 from PIL import Image
 
 from inference import Generator, InferenceError, image_grid
-from training import config as configs
-from training.config import ConfigError
 from training.export.generator import export_run
-from training.models import build_models
-from training.export.graph import optimize_for_export
 from training.registry import MODELS
 from training.runfolder.folder import create_run
 from training.export.sefa import first_layer_weight, sefa_directions
 
 from tests.helpers import image_folder, tiny_config
+from tests.training.export.common import export_ready_generator
 
 # Every registered generator, both ways where it has both (a model added later is covered too).
 GENERATORS = [(m, c) for m in MODELS.names() for c in (False, True)]
 
 
 def _generator(model: str, conditional: bool):
-    config = configs.resolve("dcgan-mnist", [], {"model": model, "g_width": 8, "d_width": 8, "latent_dim": 12})
-    torch.manual_seed(0)
-    try:
-        g = build_models(config, 10 if conditional else 0).generator
-    except ConfigError as error:
-        if conditional and "no class-conditional version" in str(error):
-            pytest.skip(f"{model} has no class-conditional version")
-        raise
-    g.train()
-    with torch.no_grad():  # running statistics away from their initial values, so the fold matters
-        g(torch.randn(32, 12), torch.arange(32) % 10 if conditional else None)
-    return optimize_for_export(g.eval())
+    return export_ready_generator(model, conditional)[1]
 
 
 def test_the_usual_models_are_registered():

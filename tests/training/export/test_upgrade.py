@@ -10,20 +10,16 @@ import json
 import numpy as np
 import onnx
 import pytest
-import torch
 
 from inference import Generator
 from inference.contract import PREFIX
-from training import config as configs
 from training.cli.main import main
-from training.config import ConfigError
 from training.export.generator import _export_graph, export_run
-from training.models import build_models
-from training.export.graph import optimize_for_export
 from training.export.sefa import NoDirections, first_layer_weight
 from training.export.upgrade import UpgradeError, onnx_first_layer_weight, upgrade_model
 
 from tests.helpers import image_folder, make_exact_encoder, make_onnx_generator, tiny_run
+from tests.training.export.common import export_ready_generator
 
 NEW_KEYS = ("latent_scheme", "directions")
 
@@ -156,18 +152,7 @@ def test_the_encoder_beside_the_model_goes_with_it(tmp_path):
 
 @pytest.mark.parametrize("model_name, conditional", [("dcgan", True), ("dcgan-keras", False), ("sngan", False)])
 def test_the_weight_read_from_the_graph_is_the_one_sefa_reads_in_torch(model_name, conditional, tmp_path):
-    config = configs.resolve("dcgan-mnist", [], {"model": model_name, "g_width": 8, "d_width": 8, "latent_dim": 12})
-    torch.manual_seed(0)
-    try:
-        g = build_models(config, 10 if conditional else 0).generator
-    except ConfigError as error:
-        if conditional and "no class-conditional version" in str(error):
-            pytest.skip(f"{model_name} has no class-conditional version")
-        raise
-    g.train()
-    with torch.no_grad():  # batch norm statistics away from their start, so export's fold shows
-        g(torch.randn(32, 12), torch.arange(32) % 10 if conditional else None)
-    g = optimize_for_export(g.eval())
+    config, g = export_ready_generator(model_name, conditional)
     _export_graph(g, config, tmp_path / "g.onnx")
     try:
         name, expected = first_layer_weight(g)
