@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training import config as configs
-from training.data.dataset import load_dataset, normalize
+from training.data.dataset import load_for_config, normalize
 from training.ema import EMA
 from training.latents import sample_latents
 from training.models import build_models
@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     args = parser.parse_args()
     c = configs.resolve(args.preset)
-    data = load_dataset(c.dataset, c.data_root, "train", c.image_size, c.channels)
+    data = load_for_config(c)
     loop = PlainLoop(c, data.images, data.labels, len(data.class_names) if c.conditional else 0)
     loop.run(args.warmup)
     start = time.perf_counter()

@@ -13,7 +13,6 @@ from tqdm import tqdm
 
 from studio.cli import is_user_error, one_line
 from training import config as configs
-from training.data.dataset import load_for_config
 from training.distributed import end_processes, init_processes
 from training.log_setup import setup_logging
 from training.preflight import Resumable
@@ -49,10 +48,6 @@ def _progress_bar(total: int, initial: int, enabled: bool, health: Callable[[], 
                      f", health: {health()}" if health() else "")
 
     return update, None
-
-
-def load_training_data(config: configs.Config):
-    return load_for_config(config, "train")
 
 
 def _record_failure(run: RunFolder, trainer: Trainer | None, error: BaseException) -> None:

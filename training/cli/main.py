@@ -65,7 +65,8 @@ def _overrides(args) -> dict:
 def cmd_train(args) -> int:
     # the trainer's modules import torch: only the commands that train load them
     from training.preflight import check_data
-    from training.process import load_training_data, run_training
+    from training.process import run_training
+    from training.data.dataset import load_for_config  # torch as well: the datasets as tensors
 
     if not (args.preset or args.config):
         raise UsageError("name a preset (--preset NAME; `python -m training presets` lists them) "
@@ -73,7 +74,7 @@ def cmd_train(args) -> int:
     config = configs.resolve(args.preset, args.set or [], _overrides(args), config_file=args.config)
     runs_dir = check_writable_folder(args.runs_dir, "--runs-dir")
     check_config(config)
-    dataset = load_training_data(config)  # missing data fails here, before a run folder exists
+    dataset = load_for_config(config)  # missing data fails here, before a run folder exists
     check_data(config, dataset)
     run, lock = _shared_run(runs_dir, args.name or args.preset or Path(args.config).stem, config)
     with lock or nullcontext():
@@ -85,7 +86,8 @@ def cmd_train(args) -> int:
 def cmd_resume(args) -> int:
     # the trainer's modules import torch: only the commands that train load them
     from training.preflight import check_data, check_steps, pick_checkpoint
-    from training.process import load_training_data, run_training
+    from training.process import run_training
+    from training.data.dataset import load_for_config  # torch as well: the datasets as tensors
 
     run = find_run(args.run, Path(args.runs_dir))
     main = _is_main_process()
@@ -104,7 +106,7 @@ def cmd_resume(args) -> int:
     values.update(_overrides(args))
     config = configs.build_config(values)
     check_config(config)
-    dataset = load_training_data(config)
+    dataset = load_for_config(config)
     check_data(config, dataset)
     resumable = pick_checkpoint(run, config)
     check_steps(run, config, resumable)

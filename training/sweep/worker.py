@@ -35,7 +35,8 @@ from training.preflight import check_config, check_data, pick_checkpoint, regist
 from training.runfolder.lock import RunLock
 from training.runfolder.files import RunError, atomic_write_json
 from training.runfolder.folder import RunFolder, create_run, find_run
-from training.process import load_training_data, run_training
+from training.data.dataset import load_for_config
+from training.process import run_training
 from training.session import Session
 from training.sweep.space import SearchSpace, SpaceError, check_space
 from training.sweep.study import StudyError, counts, quiet, retry_callback
@@ -276,7 +277,7 @@ class Worker:
     def _dataset(self, config: configs.Config):
         key = self._key(config)
         if key not in self._data:
-            self._data[key] = load_training_data(config)
+            self._data[key] = load_for_config(config)
         check_data(config, self._data[key])
         return self._data[key]
 
@@ -303,6 +304,6 @@ def preflight(space: SearchSpace, base: dict[str, Any]):
         evaluator_path(config.dataset)
     except EvaluationError as error:
         raise SpaceError(f"the trials cannot be scored: {error}") from None
-    dataset = load_training_data(config)
+    dataset = load_for_config(config)
     check_data(config, dataset)
     return config, dataset
