@@ -22,8 +22,9 @@ from PIL import Image, ImageOps
 
 from inference.images import on_checkerboard
 from app.paths import images_dir, inside
-from dataio.archive import MAX_IMAGE_PIXELS, Unpacked, unpack_images
+from dataio.archive import Unpacked, unpack_images
 from dataio.folder import EXTENSIONS
+from dataio.image_file import ImageRefused, open_header
 from inference import image_grid
 
 EXAMPLE_PX = 64      # each example in the preview grid: six a row fit the Train form
@@ -149,16 +150,14 @@ def _files(folder: Path):
 def _header_problem(path: Path, found: Survey) -> str | None:
     """Why the file is no usable image, or None after counting its size and mode."""
     try:
-        with Image.open(path) as image:
+        with open_header(path) as image:
             width, height = image.size
             mode = image.mode
             transparent = mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
-    except Image.DecompressionBombError:
-        return f"declares more than {MAX_IMAGE_PIXELS:,} pixels (an image bomb?): not decoded"
+    except ImageRefused as refused:
+        return str(refused)
     except Exception as error:  # noqa: BLE001 - Pillow's many ways of saying "not an image"
         return f"not a readable image ({type(error).__name__})"
-    if width * height > MAX_IMAGE_PIXELS:
-        return f"declares {width:,}×{height:,} pixels, over {MAX_IMAGE_PIXELS:,} (an image bomb?): not decoded"
     found.sizes[f"{width}×{height}"] += 1
     found.modes[mode] += 1
     found.transparent += transparent

@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from PIL import Image
 
 from dataio.folder import EXTENSIONS
-from dataio.image_file import MAX_PIXELS
+from dataio.image_file import MAX_PIXELS, ImageRefused, open_header
 from dataio.registry import DataError
 
 MiB = 1024 * 1024
@@ -162,18 +161,14 @@ def _header_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | No
     """Why this member is no usable image (None when it is one); an image bomb raises ArchiveError.
     Only the header is read: Pillow decodes no pixels until asked to."""
     try:
-        with archive.open(info) as stream, Image.open(stream) as image:
-            width, height = image.size
-    except Image.DecompressionBombError as error:
-        raise ArchiveError(f"{info.filename} declares a huge image ({error}); the limit is "
-                           f"{MAX_IMAGE_PIXELS:,} pixels: an image bomb?") from None
+        with archive.open(info) as stream, open_header(stream):
+            pass
+    except ImageRefused as refused:
+        raise ArchiveError(f"{info.filename} {refused}") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
         raise   # the zip itself is damaged: refused as a whole
     except Exception as error:  # noqa: BLE001 - Pillow's many ways of saying "not an image": this file is skipped
         return f"not a readable image ({type(error).__name__}: {error})"
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ArchiveError(f"{info.filename} declares {width:,}x{height:,} pixels, over the limit of "
-                           f"{MAX_IMAGE_PIXELS:,}: an image bomb?")
     return None
 
 

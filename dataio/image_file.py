@@ -48,7 +48,7 @@ def parse_colour(text: str) -> tuple[int, int, int]:
 def decode(data: bytes, size: int, transparency: str = DEFAULT_TRANSPARENCY,
            background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
     """The image in ``data`` (a file's bytes) scaled so its short side is ``size`` and centre-cropped."""
-    with _open(data) as image:
+    with open_header(data) as image:
         # JPEGs can decode at 1/2, 1/4 or 1/8 scale directly: much faster for large photos.
         image.draft(None, (size, size))
         palette = image.mode in ("P", "PA")
@@ -65,13 +65,14 @@ def decode(data: bytes, size: int, transparency: str = DEFAULT_TRANSPARENCY,
     return pixels
 
 
-def _open(data: bytes) -> Image.Image:
-    """The image with its header read and nothing decoded; ImageRefused when it declares too many pixels."""
+def open_header(source) -> Image.Image:
+    """The image (bytes, a path or an open file) with its header read and nothing decoded;
+    ImageRefused when it declares too many pixels. Every reader of users' images checks through here."""
     with warnings.catch_warnings():
         # Pillow warns from 89 megapixels and refuses from 179; ours is lower, and says why in one line.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
         except Image.DecompressionBombError as error:
             raise ImageRefused(_too_big(str(error).split(" pixels")[0].split("(")[-1] + " pixels")) from None
     width, height = image.size
