@@ -1,0 +1,122 @@
+"""Reading a file a user or another process may have put anywhere: bounded and never blocking.
+
+Every reader of a run folder, a model card, ONNX metadata or a config goes through here, because
+a path can name a named pipe (a read that never returns), ``/dev/zero`` (a read that never ends),
+a 50 MB card (the browser gets all of it) or JSON nested 100,000 deep (Python's parser recurses
+until RecursionError). A regular file of bounded size and depth is read; anything else is refused
+with a ``FileRefused`` saying what the file is and what was expected. Standard library only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+from studio.errors import UserError
+
+MiB = 1 << 20
+JSON_LIMIT = 16 * MiB      # the largest run file or card seen is under 100 KB; room for SeFa directions
+MAX_DEPTH = 64             # our own JSON nests 4 deep; 64 leaves room and stays far from the recursion limit
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+class FileRefused(UserError):
+    """A file that is not a regular file, too large, or nested too deep to read safely."""
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _size(n: int) -> str:
+    return f"{n / MiB:,.1f} MB" if n >= MiB else f"{n:,} bytes"
+
+
+def regular_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a regular file (links followed), without opening it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def read_bytes(path: str | os.PathLike, *, limit: int, what: str = "") -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them. FileNotFoundError when it
+    is missing; FileRefused when it is a pipe, a device, a folder or larger than ``limit``."""
+    path = Path(path)
+    label = f"{what} {path}" if what else str(path)
+    # O_NONBLOCK: opening a pipe with no writer returns at once instead of waiting for one.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(f"{label} is {_kind(info.st_mode)}, not a regular file; "
+                              f"replace it with the file itself.")
+        if info.st_size > limit:
+            raise FileRefused(f"{label} is {_size(info.st_size)}, more than the {_size(limit)} it may be; "
+                              f"is it the right file?")
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(descriptor, min(left, MiB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(descriptor)
+    data = b"".join(chunks)
+    if len(data) > limit:  # it grew while being read
+        raise FileRefused(f"{label} grew past {_size(limit)} while being read; is it the right file?")
+    return data
+
+
+def read_text(path: str | os.PathLike, *, limit: int, what: str = "") -> str:
+    """``read_bytes`` decoded as UTF-8; bytes that are not UTF-8 are refused, not guessed."""
+    data = read_bytes(path, limit=limit, what=what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        label = f"{what} {path}" if what else str(path)
+        raise FileRefused(f"{label} is not UTF-8 text (byte {error.start}); is it the right file?") from None
+
+
+def json_depth(text: str) -> int:
+    """How deep the brackets of a JSON text nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def parse_json(text: str, *, what: str = "the JSON text", max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads`` that refuses a text nested deeper than ``max_depth`` before parsing it (the
+    parser would recurse into RecursionError). Invalid JSON raises ValueError as json.loads does."""
+    if json_depth(text) > max_depth:
+        raise FileRefused(f"{what} nests more than {max_depth} levels deep; it was not written by GAN Studio.")
+    return json.loads(text)
+
+
+def read_json(path: str | os.PathLike, *, limit: int = JSON_LIMIT, what: str = "",
+              max_depth: int = MAX_DEPTH) -> Any:
+    """The JSON value in the regular file ``path``, bounded in size and depth."""
+    text = read_text(path, limit=limit, what=what)
+    return parse_json(text, what=f"{what} {path}" if what else str(path), max_depth=max_depth)
+
+
+def inside(path: str | os.PathLike, folder: str | os.PathLike, what: str = "") -> Path:
+    """``path`` resolved (links followed), refused unless it lies inside ``folder`` (also resolved):
+    a name with ``..`` or a link leading out of its folder names something that is not the folder's."""
+    resolved, root = Path(path).resolve(), Path(folder).resolve()
+    if resolved != root and root not in resolved.parents:
+        label = f"{what} {path}" if what else str(path)
+        raise FileRefused(f"{label} leads outside {folder} (to {resolved}); "
+                          f"a link or '..' out of the folder is not followed.")
+    return resolved
