@@ -19,10 +19,10 @@ from studio.cli import BUG_LINE, Parser, run_cli
 from training import config as configs
 from training.cli.main import main as training_main
 
-from tests.helpers import REPO_ROOT, file_hashes, image_folder, make_onnx_generator, tiny_run
+from tests.helpers import file_hashes
+from tests.hostile.common import call, case_parts
 
 MAINS = {"inference": inference_main, "evaluation": evaluation_main, "training": training_main}
-SHIPPED = "mnist-dcgan"  # copied with its card and .eval.json into each test's models folder
 
 
 def _cuda() -> bool:
@@ -32,49 +32,6 @@ def _cuda() -> bool:
 
 
 NO_GPU = pytest.mark.skipif(_cuda(), reason="a GPU is here: --device cuda is no error")
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """Built once: models (two toy generators, a copy of a shipped one), a finished run, odd files."""
-    root = tmp_path_factory.mktemp("template")
-    models, work = root / "models", root / "work"
-    make_onnx_generator(models / "toy.onnx")
-    make_onnx_generator(models / "cond.onnx", num_classes=3)
-    for suffix in (".onnx", ".json", ".eval.json"):
-        shutil.copy(REPO_ROOT / "exported" / f"{SHIPPED}{suffix}", models / f"{SHIPPED}{suffix}")
-    image_folder(root / "images", 32)
-    image_folder(root / "five", 5, size=16)
-    tiny_run(root / "runs", root / "images")
-    work.mkdir()
-    (work / "afile").write_text("a file, not a folder\n")
-    (work / "list.yaml").write_text("- 1\n- 2\n")
-    (work / "bad.yaml").write_text("steps: [1, 2\n")
-    (work / "garbage.onnx").write_bytes(b"not an onnx file")
-    (work / "adir.png").mkdir()
-    return root
-
-
-@pytest.fixture
-def world(template, tmp_path):
-    root = tmp_path / "w"
-    shutil.copytree(template, root)
-    (run_path,) = (root / "runs").iterdir()
-    names = dict(models=root / "models", work=root / "work", runs=root / "runs", run=run_path.name, run_path=run_path,
-                 toy=root / "models" / "toy.onnx", cond=root / "models" / "cond.onnx",
-                 shipped=root / "models" / f"{SHIPPED}.onnx", five=root / "five", images=root / "images")
-    return SimpleNamespace(root=root, names={k: str(v) for k, v in names.items()}, **names)
-
-
-def call(main, argv: list[str], capsys) -> tuple[int, str, str]:
-    """A CLI's main as a user runs it: its exit status (argparse's SystemExit too), stdout, stderr."""
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _latents(w, **kw):
@@ -178,13 +135,8 @@ CASES = [  # id, CLI (or "api"), arguments (or a call), exit status (or exceptio
 ]
 
 
-def _case(case) -> tuple[tuple, tuple]:
-    """A case's values and marks (a pytest.param is a tuple too: of values, marks and id)."""
-    return (case.values, case.marks) if hasattr(case, "marks") else (case, ())
-
-
 @pytest.mark.parametrize("command, args, expected, words",
-                         [pytest.param(*values[1:], marks=marks, id=values[0]) for values, marks in map(_case, CASES)])
+                         [pytest.param(*values[1:], marks=marks, id=values[0]) for values, marks in map(case_parts, CASES)])
 def test_a_bad_input_gets_one_clear_line_and_changes_nothing(world, capsys, restore_logging, command, args, expected, words):
     before = file_hashes(world.root)
     if command == "api":
@@ -202,7 +154,7 @@ def test_a_bad_input_gets_one_clear_line_and_changes_nothing(world, capsys, rest
 
 
 def test_the_catalogue_covers_every_command_line_and_api():
-    kinds = [_case(case)[0][1] for case in CASES]
+    kinds = [case_parts(case)[0][1] for case in CASES]
     assert len(CASES) >= 40 and set(kinds) == {"inference", "evaluation", "training", "api"}
 
 
