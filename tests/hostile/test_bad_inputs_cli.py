@@ -5,8 +5,6 @@ folder is hashed before and after). The models are tmp copies, never the real ex
 from __future__ import annotations
 
 import shlex
-import shutil
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
