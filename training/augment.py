@@ -11,12 +11,19 @@ stay inside the generator's output range: padding and cut-out squares are the ra
 (the background of MNIST-like data), and colour changes are clamped to the range, so the
 augmented images are images of the same kind. The random numbers come from torch's global RNG on
 the images' device, which every checkpoint saves, so a resumed run draws what it would have drawn.
+
+Adaptive augmentation (ADA, Karras et al. 2020) steers how often the policy applies: each
+operation hits each image with probability ``p``, and ``p`` follows the overfitting signal
+r_t = E[sign(D(real))]: when D grows sure of the reals (r_t above ``ada_target``) augmentation
+rises, when it does not, augmentation falls. A small dataset gets as much augmentation as it
+needs and a large one none, with no search for the strength.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from training.config import AUGMENTATIONS, augment_policy
@@ -71,17 +78,79 @@ assert tuple(sorted(OPERATIONS)) == tuple(sorted(AUGMENTATIONS)), "config.AUGMEN
 
 
 class DiffAugment:
-    """``augment(images)``: the policy's operations in order; the identity for an empty policy."""
+    """``augment(images)``: the policy's operations in order, each on each image with probability
+    ``p`` (1 unless adaptive); the identity for an empty policy."""
 
-    def __init__(self, policy: str, output_range: tuple[float, float]):
+    def __init__(self, policy: str, output_range: tuple[float, float], p: float = 1.0):
         self.names = augment_policy(policy)
         self.operations = [OPERATIONS[name] for name in self.names]
         self.lo, self.hi = float(output_range[0]), float(output_range[1])
+        self.p = p
 
     def __bool__(self) -> bool:
         return bool(self.operations)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         for operation in self.operations:
-            images = operation(images, self.lo, self.hi)
+            if self.p >= 1:  # no mask drawn, so runs without ADA draw the random numbers they always did
+                images = operation(images, self.lo, self.hi)
+            elif self.p > 0:
+                hit = torch.rand(images.shape[0], 1, 1, 1, device=images.device) < self.p
+                images = torch.where(hit, operation(images, self.lo, self.hi), images)
         return images
+
+    def observe(self, real_scores: torch.Tensor) -> None:
+        """D's scores of the (augmented) reals of a step: what an adaptive policy steers by."""
+
+    def adjust(self, images_seen: int) -> dict[str, float]:
+        """Move ``p`` after ``images_seen`` more real images; the figures to log."""
+        return {}
+
+    def state_dict(self) -> dict[str, float]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        pass
+
+
+class AdaptiveAugment(DiffAugment):
+    """DiffAugment whose ``p`` starts at 0 and moves by ``images / (ada_kimg * 1000)`` per adjustment,
+    up while r_t > target, down while below, as StyleGAN2-ADA does every 4 steps."""
+
+    INTERVAL = 4  # steps between adjustments: r_t averages over them, so one odd batch does not steer
+
+    def __init__(self, policy: str, output_range: tuple[float, float], target: float, kimg: float):
+        super().__init__(policy, output_range, p=0.0)
+        self.target, self.kimg = target, kimg
+        self.signs, self.count, self.images, self.rt = 0.0, 0, 0, float("nan")
+
+    def observe(self, real_scores: torch.Tensor) -> None:
+        self.signs += real_scores.detach().float().sign().sum()  # a tensor: no device sync every step
+        self.count += real_scores.numel()
+
+    def adjust(self, images_seen: int) -> dict[str, float]:
+        self.images += images_seen
+        if self.count and self.images >= self.INTERVAL * images_seen:
+            signs = torch.as_tensor(self.signs, dtype=torch.float64)  # on the scores' device (NCCL wants it there)
+            totals = torch.stack([signs, torch.full_like(signs, self.count)])
+            if dist.is_available() and dist.is_initialized():  # every process steers by all of them, to one p
+                dist.all_reduce(totals)
+            self.rt = (totals[0] / totals[1]).item()
+            step = self.images / (self.kimg * 1000)
+            self.p = min(1.0, max(0.0, self.p + step * (1 if self.rt > self.target else -1)))
+            self.signs, self.count, self.images = 0.0, 0, 0
+        return {"ada_p": self.p, "ada_rt": self.rt}
+
+    def state_dict(self) -> dict[str, float]:
+        return {"p": self.p, "signs": float(self.signs), "count": self.count, "images": self.images, "rt": self.rt}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.p, self.signs, self.rt = float(state["p"]), float(state["signs"]), float(state["rt"])
+        self.count, self.images = int(state["count"]), int(state["images"])
+
+
+def build_augment(config, output_range: tuple[float, float]) -> DiffAugment:
+    """The run's augmentation: adaptive when ``ada_target`` is set, else DiffAugment at full strength."""
+    if config.ada_target > 0:
+        return AdaptiveAugment(config.augment, output_range, config.ada_target, config.ada_kimg)
+    return DiffAugment(config.augment, output_range)

@@ -81,6 +81,10 @@ class Config:
     r1_gamma: float = _field(0.0, "R1 penalty weight on real data, any loss; 0 turns it off", lo=0)
     augment: str = _field("", "DiffAugment (Zhao et al. 2020) on every image D sees, real and fake: a comma-separated "
                           f"list of {', '.join(AUGMENTATIONS)}; empty turns it off")
+    ada_target: float = _field(0.0, "adaptive augmentation (ADA, Karras et al. 2020): the augment policy applies with "
+                               "a probability p steered so that E[sign(D(real))] stays near this target (0.6 in the "
+                               "paper); 0 turns it off and the policy always applies", lo=0, hi=1)
+    ada_kimg: float = _field(100.0, "ADA's speed: thousands of real images over which p can move from 0 to 1", lo=0, lo_open=True)
     # Optimisation
     optimizer: str = _field("adam", "optimiser for both nets", choices=("adam", "rmsprop"))
     lr_g: float = _field(2e-4, "generator learning rate", lo=0, hi=1, lo_open=True)
@@ -104,6 +108,8 @@ class Config:
     keep_checkpoints: int = _field(3, "older checkpoints kept beside last.pt", lo=0, hi=1000)
     eval_every: int = _field(0, "cheap evaluation every N generator steps; 0 turns it off", lo=0)
     eval_samples: int = _field(2000, "samples drawn for each evaluation during training", lo=10, hi=100000)
+    tensorboard: bool = _field(True, "also write TensorBoard event files into the run's tensorboard/ folder (every "
+                               "metrics row's numbers and every sample grid; `tensorboard --logdir runs`)")
     # Training health (training/runfolder/health.py): what counts as a sign of trouble; findings go to health.jsonl
     health_check: bool = _field(True, "watch the run for the usual GAN failures and write findings to health.jsonl")
     health_warmup: int = _field(200, "steps before the health checks start (an untrained pair looks unhealthy)", lo=0)
@@ -227,6 +233,9 @@ def _check_together(c: Config) -> None:
     if unknown:
         raise ConfigError(f"augment: unknown augmentation {unknown[0]!r}; give a comma-separated list of "
                           f"{', '.join(AUGMENTATIONS)} (or nothing).")
+    if c.ada_target > 0 and not augment_policy(c.augment):
+        raise ConfigError("ada_target steers how often the augment policy applies: name one too, e.g. "
+                          "--set augment=translation,cutout,color.")
     if c.transparency == "alpha" and c.channels != 4:
         raise ConfigError(f"transparency=alpha keeps a 4th channel for it: set channels=4 too (now {c.channels}), "
                           "or transparency=composite to blend it over `background`.")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from training.augment import DiffAugment
+from training.augment import DiffAugment, build_augment
 from training.config import Config
 from training.data.batches import BatchOrder
 from training.data.dataset import ImageDataset, load_for_config, normalize
@@ -118,7 +118,7 @@ def build_session(config: Config, processes: Processes = Processes(), device: to
         config=c, processes=processes, device=device, precision=precision, channels_last=channels_last,
         data=data, images=data.images.to(device), labels=data.labels.to(device), num_classes=num_classes,
         G=G, D=D, G_train=wrap(G, processes, device), D_train=wrap(D, processes, device), loss=loss, ema=ema,
-        augment=DiffAugment(c.augment, G.output_range), opt_g=opt_g, opt_d=opt_d,
+        augment=build_augment(c, G.output_range), opt_g=opt_g, opt_d=opt_d,
         scaler_g=precision.scaler(), scaler_d=precision.scaler(),
         rates=RateSchedule(c, {"lr_g": (opt_g, c.lr_g), "lr_d": (opt_d, c.lr_d)}),
         order=BatchOrder(len(data.images), c.batch_size, c.seed, processes))

@@ -34,6 +34,7 @@ def training_step(s: Session, step: int, measure_grads: bool = False) -> StepSta
         # which saves one generator forward per step (a third of the work at n_critic=1).
         fakes = generate(s, len(real), keep_graph=critic_step == c.n_critic - 1)
         seen = discriminate(s, real, real_labels, fakes)
+        s.augment.observe(seen.real_scores)
         loss_d, d_stats = s.loss.discriminator_loss(seen.real_scores.float(), seen.fake_scores.float())
         penalty, penalty_stats = s.loss.regularizer(s.D_train, seen.real, seen.fake.float(), real_labels,
                                                     seen.real_scores)
@@ -42,6 +43,7 @@ def training_step(s: Session, step: int, measure_grads: bool = False) -> StepSta
         update(s.opt_d, s.scaler_d, loss_d, s.D, stats, "grad_norm_d" if measure_grads else None)
         s.loss.after_discriminator_step(s.D)  # e.g. WGAN clips the weights after every critic update
     stats.update(loss_d=loss_d.detach(), **d_stats, **penalty_stats)
+    stats.update(s.augment.adjust(c.n_critic * c.batch_size))
 
     # (2) Update G: make D score its fakes up
     with discriminator_frozen(s):

@@ -69,7 +69,7 @@ class Trainer:
             "scaler_g": s.scaler_g.state_dict() if s.scaler_g else None,
             "scaler_d": s.scaler_d.state_dict() if s.scaler_d else None,
             "precision": str(s.precision),
-            "order": s.order.state_dict(), **self.writer.state_dict(),
+            "order": s.order.state_dict(), "augment": s.augment.state_dict(), **self.writer.state_dict(),
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if s.device.type == "cuda" else [],
             "config": self.config.to_dict(), "num_classes": s.num_classes, "class_names": s.class_names,
@@ -94,6 +94,8 @@ class Trainer:
             if scaler is not None and state.get(key):
                 scaler.load_state_dict(state[key])
         s.order.load_state_dict(state["order"])
+        if state.get("augment"):  # an adaptive run's p; older checkpoints and fixed policies have none
+            s.augment.load_state_dict(state["augment"])
         self.step, self.elapsed, self.images_seen = state["step"], state["elapsed"], state["images_seen"]
         self.writer.load_state_dict(state)
         if s.processes.is_main:  # other ranks keep their own noise streams, seeded per rank
@@ -146,6 +148,12 @@ class Trainer:
 
     def train(self, progress: Callable[[int, dict], None] | None = None) -> str:
         """Train to ``config.steps``; returns the final state (finished, stopped or diverged)."""
+        try:
+            return self._train(progress)
+        finally:
+            self.writer.close()  # the TensorBoard file too, whatever ended the run
+
+    def _train(self, progress: Callable[[int, dict], None] | None) -> str:
         c, writer = self.config, self.writer
         with stop_on_signals(self.request_stop):
             writer.started(self.step, self.session.order.epoch, self.session.device, self.session.precision)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from training import config as configs
-from training.augment import OPERATIONS, DiffAugment, color
+from training.augment import OPERATIONS, AdaptiveAugment, DiffAugment, color
 from training.data.dataset import normalize
 
 POLICIES = ["translation", "cutout", "color", "translation,cutout,color"]
@@ -73,7 +73,13 @@ def test_a_step_augments_every_image_d_sees_real_and_fake(tmp_path, one_thread):
     session = build_session(tiny_config(image_folder(tmp_path / "images", 16), augment="translation,color"))
     made, seen = [], []
     augment = session.augment
-    session.augment = lambda images: made.append(augment(images)) or made[-1]
+
+    class Recording(type(augment)):
+        def __call__(self, images):
+            made.append(augment(images))
+            return made[-1]
+
+    session.augment = Recording("translation,color", (-1.0, 1.0))
     session.D.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
     training_step(session, 0)
     assert len(seen) == 3  # D's step: the real batch and the fakes; G's step: the fakes
@@ -85,3 +91,57 @@ def test_color_leaves_an_alpha_channel_as_it_is():
     x = torch.rand(4, 4, 8, 8) * 2 - 1
     out = color(x, -1.0, 1.0)
     assert out.shape == x.shape and torch.equal(out[:, 3], x[:, 3]) and not torch.equal(out[:, :3], x[:, :3])
+
+
+# ---------------------------------------------------------------- adaptive augmentation (ADA)
+def _adaptive_session(tmp_path, **changes):
+    from training.session import build_session
+
+    from tests.helpers import image_folder, tiny_config
+
+    config = tiny_config(image_folder(tmp_path / "images", 16), augment="translation,cutout,color", ada_target=0.6,
+                         ada_kimg=1, lr_d=0.01, lr_g=1e-6, steps=200, **changes)
+    return build_session(config)
+
+
+def test_ada_raises_p_while_d_overfits_and_lowers_it_when_d_is_unsure(tmp_path, one_thread):
+    from training.step import training_step
+
+    session = _adaptive_session(tmp_path)
+    assert isinstance(session.augment, AdaptiveAugment) and session.augment.p == 0
+    # 16 real images, D learning fast and G frozen in place: D soon calls the reals real (r_t > target)
+    stats = [training_step(session, step) for step in range(40)]
+    p, rt = [s["ada_p"] for s in stats], [s["ada_rt"] for s in stats[3::4]]
+    assert sum(rt[1:]) / len(rt[1:]) > 0.6 and p[-1] >= 0.25, (rt, p)  # 32 images an adjustment, 1,000 from 0 to 1
+    high = p[-1]
+    # now D calls everything fake, reals included (r_t = -1), and cannot learn otherwise (a zero gradient):
+    # augmentation must fall back at the pace it rose
+    session.D.register_forward_hook(lambda module, args, out: out * 0 - 5)
+    stats = [training_step(session, step) for step in range(40, 60)]
+    assert stats[-1]["ada_rt"] == -1 and session.augment.p == pytest.approx(high - 5 * 0.032)
+
+
+def test_ada_applies_each_operation_to_about_p_of_the_images(real):
+    augment = DiffAugment("cutout", (-1.0, 1.0), p=0.5)
+    torch.manual_seed(0)
+    changed = (augment(real) != real).flatten(1).any(1).float().mean().item()
+    assert 0.3 < changed < 0.7
+    assert torch.equal(DiffAugment("cutout", (-1.0, 1.0), p=0.0)(real), real)
+
+
+def test_ada_p_is_in_the_checkpoint_and_resumes(tmp_path, one_thread):
+    from training.trainer import Trainer
+
+    trainer = Trainer(_adaptive_session(tmp_path), None)
+    for _ in range(12):
+        trainer.train_step()
+    saved = trainer.state_dict()
+    assert saved["augment"]["p"] == trainer.session.augment.p > 0
+    fresh = Trainer(_adaptive_session(tmp_path), None)
+    fresh.load_state_dict(saved)
+    assert fresh.session.augment.state_dict() == trainer.session.augment.state_dict()
+
+
+def test_ada_needs_a_policy_to_steer():
+    with pytest.raises(configs.ConfigError, match="ada_target steers how often the augment policy applies"):
+        configs.build_config({"ada_target": 0.6})
