@@ -380,6 +380,14 @@ def small_config(preset="gan-mlp-mnist", **changes):
     return configs.resolve(preset, [], {**base, **changes})
 
 
+def tensorboard_events(folder: Path):
+    """TensorBoard's own Python reader over an event folder, every event kept (by default it keeps a
+    random sample of each series)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    return EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 0}).Reload()
+
+
 def assert_same_losses(rows, reference):
     assert [r["step"] for r in rows] == [r["step"] for r in reference]
     for row, ref in zip(rows, reference):

@@ -1,4 +1,5 @@
-"""What a training process leaves in its run folder: status, metrics rows, sample grids, checkpoints.
+"""What a training process leaves in its run folder: status, metrics rows, sample grids, checkpoints,
+and TensorBoard's copy of the rows and grids (training/runfolder/tensorboard_log.py, config ``tensorboard``).
 
 Only rank 0 writes the folder. The other processes, and trainers built without a folder (tests,
 benchmarks), get a writer of ``run=None``: it still keeps the running sums of the log interval,
@@ -23,6 +24,7 @@ from training.checkpoint import save_checkpoint
 from training.config import Config
 from training.runfolder.health import grid_diversity
 from training.runfolder.health_log import HealthLog
+from training.runfolder.tensorboard_log import TensorBoardLog, open_log
 from training.latents import sample_latents
 from training.precision import Precision
 from training.runfolder.files import atomic_write_bytes, now_iso
@@ -81,6 +83,7 @@ class RunWriter:
         self.best_fid: float | None = None  # the lowest FID of this run's evaluations so far
         self.health = HealthLog(run, config.to_dict())  # training/runfolder/health.py: findings into health.jsonl
         self.elapsed = 0.0  # of the last row written, for the rows of the sample grids
+        self.tensorboard: TensorBoardLog | None = None  # opened by started(): it needs the step a process starts at
 
     @property
     def writes(self) -> bool:
@@ -90,6 +93,8 @@ class RunWriter:
     def started(self, step: int, epoch: int, device: torch.device, precision: Precision) -> None:
         log.info("precision: %s", precision)
         self.health.resume(step)
+        if self.run and self.config.tensorboard and self.tensorboard is None:
+            self.tensorboard = open_log(self.run.path, step)
         if self.run:
             self.run.write_status(state="running", pid=os.getpid(), step=step, total_steps=self.config.steps,
                                   epoch=epoch, started=self.run.read_status().get("started") or now_iso(),
@@ -111,11 +116,13 @@ class RunWriter:
             self.run.write_status(state="stopping", message=f"{signal_name}: finishing the step")
 
     def diverged(self, step: int, message: str) -> None:
+        self.close()
         if self.run:
             self.health.diverged(step, message)
             self.run.write_status(state="diverged", step=step, message=message, health=self.health.line)
 
     def ended(self, state: str, step: int, epoch: int) -> None:
+        self.close()
         if self.run:
             self.run.write_status(state=state, step=step, epoch=epoch, health=self.health.line,
                                   message=f"{state} at step {step} of {self.config.steps}")
@@ -137,6 +144,7 @@ class RunWriter:
         if self.run:
             self.run.append_metrics(row)
             self.health.observe(row)
+            self._to_tensorboard(row)
         return row
 
     def state_dict(self) -> dict[str, Any]:
@@ -173,6 +181,7 @@ class RunWriter:
             row["best"] = True
         self.run.append_metrics(row)
         self.health.observe(row)
+        self._to_tensorboard(row)
         log.info("step %d eval: FID %.3f, coverage %.3f, %d classes (%.1f s)", step, fid if fid is not None
                  else float("nan"), row.get("coverage") or 0.0, row.get("classes_covered") or 0, row["eval_seconds"])
         return row
@@ -192,11 +201,29 @@ class RunWriter:
         finally:
             generator.train(was_training)
         pixels = to_uint8(images.float().cpu().numpy(), generator.output_range)
-        atomic_write_bytes(self.run.sample_path(step), encode_png(image_grid(pixels, nrow=self.grid.nrow)))
+        grid = image_grid(pixels, nrow=self.grid.nrow)
+        png = encode_png(grid)
+        atomic_write_bytes(self.run.sample_path(step), png)
         row = {"kind": "samples", "step": step, "time": self.elapsed, "grid_diversity": round(grid_diversity(pixels), 5)}
         self.run.append_metrics(row)
         self.health.observe(row)
+        self._to_tensorboard(row)
+        if self.tensorboard:
+            self.tensorboard.image(step, png, grid.shape)
 
     def write_checkpoint(self, state: dict[str, Any], step: int) -> None:
         if self.run:
             save_checkpoint(self.run, state, step, self.config.keep_checkpoints)
+        if self.tensorboard:
+            self.tensorboard.flush()  # what the checkpoint keeps is on disk; a resume drops what comes after
+
+    # ------------------------------------------------------------------ tensorboard/
+    def _to_tensorboard(self, row: dict[str, Any]) -> None:
+        if self.tensorboard:
+            self.tensorboard.row(row)
+
+    def close(self) -> None:
+        """The end of this process's writing: the TensorBoard file flushed and closed (again: harmless)."""
+        if self.tensorboard:
+            self.tensorboard.close()
+            self.tensorboard = None

@@ -1,10 +1,12 @@
 """What reaches the run folder: sample grids (fixed latents, eval-mode batch norm, the app's grid
-layout), metrics rows, status, the best-FID checkpoint; and nothing at all from a writer without
+layout), metrics rows, status, the best-FID checkpoint; TensorBoard's copy of the rows and grids
+(read back with TensorBoard's reader, after a resume too); and nothing at all from a writer without
 a folder (the other torchrun processes)."""
 from __future__ import annotations
 
 import io
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -19,6 +21,11 @@ from training.models import build_models
 from training.run_writer import GRID_SIZE, RunWriter, sample_grid
 from training.precision import Precision
 from training.runfolder.folder import create_run
+from training.runfolder.tensorboard_log import FOLDER
+from training.session import build_session
+from training.trainer import Trainer
+
+from tests.helpers import tensorboard_events
 
 CPU = torch.device("cpu")
 FP32 = Precision("fp32", "cpu", "asked for")
@@ -175,3 +182,84 @@ def test_the_lowest_fid_so_far_becomes_best_pt_also_after_a_resume(tmp_path):
     assert load_checkpoint(writer.run.checkpoints_dir / "best.pt")["step"] == 8
     assert [r["step"] for r in writer.run.read_metrics() if r.get("best")] == [2, 8]
     assert not list(writer.run.checkpoints_dir.glob("step_*.pt"))  # best.pt is no step checkpoint
+
+
+# ----------------------------------------------------------------------------- tensorboard/
+def tensorboard_run(tmp_path, mnist_train, **changes):
+    """A real gan-mlp-mnist run of 8 steps: a row every step, grids at 0, 3, 6 and 8, checkpoints at 4 and 8."""
+    config = small_config("gan-mlp-mnist", batch_size=16, steps=8, log_every=1, sample_every=3, checkpoint_every=4,
+                          **changes)
+    run = create_run(tmp_path, "tb", config.to_dict())
+    return run, Trainer(build_session(config, dataset=mnist_train), run)
+
+
+def assert_tensorboard_shows(run, events) -> None:
+    """Every number of every metrics row, once, at its step, under its kind's prefix; nothing else."""
+    expected: dict[str, list] = {}
+    for row in run.read_metrics():
+        for key, value in row.items():
+            if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                expected.setdefault(f"{row.get('kind', 'train')}/{key}", []).append((row["step"], value))
+    assert set(events.Tags()["scalars"]) == set(expected)
+    for tag, points in expected.items():
+        shown = [(e.step, e.value) for e in events.Scalars(tag)]
+        assert [s for s, _ in shown] == [s for s, _ in points], tag
+        assert [v for _, v in shown] == pytest.approx([v for _, v in points], rel=1e-6), tag  # float32 in the file
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_run_writes_its_rows_and_grids_for_tensorboard(tmp_path, mnist_train, monkeypatch):
+    run, trainer = tensorboard_run(tmp_path, mnist_train, eval_every=4)
+    fids = iter([30.0, 20.0])
+    monkeypatch.setattr(trainer, "score", lambda: {"fid": next(fids), "n_generated": 10, "reference": "mnist test"})
+    assert trainer.train() == "finished"
+    events = tensorboard_events(run.path / FOLDER)
+    assert_tensorboard_shows(run, events)
+    assert {"train/loss_d", "train/loss_g", "train/d_real", "eval/fid", "samples/grid_diversity"} <= set(events.Tags()["scalars"])
+    grids = events.Images("samples/grid")
+    assert [g.step for g in grids] == [0, 3, 6, 8]
+    assert grids[-1].encoded_image_string == run.sample_path(8).read_bytes()  # the very PNG of samples/
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_tensorboard_false_writes_no_folder_and_never_imports_it(tmp_path, mnist_train, monkeypatch, caplog):
+    for name in [n for n in sys.modules if n == "tensorboard" or n.startswith("tensorboard.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # an import now fails, and open_log would warn
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    run, trainer = tensorboard_run(tmp_path, mnist_train, tensorboard=False)
+    assert trainer.train() == "finished"
+    assert not (run.path / FOLDER).exists() and "tensorboard" not in caplog.text
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_resumed_run_shows_each_step_once_with_the_values_it_kept(tmp_path, mnist_train):
+    run, trainer = tensorboard_run(tmp_path, mnist_train)
+
+    class Killed(Exception):
+        pass
+
+    def kill(step, row):
+        if step == 7:  # rows 1-7 and the grid of step 6 written, the last checkpoint at step 4
+            raise Killed
+
+    with pytest.raises(Killed):
+        trainer.train(kill)
+    resumed = Trainer(build_session(trainer.config, dataset=mnist_train), run)
+    resumed.resume_from(run)
+    run.truncate_metrics(resumed.step)  # as training/process.py does
+    assert resumed.step == 4
+    seen = {}
+
+    def look(step, row):
+        if step == 5:  # before the resumed run draws its grid at step 6
+            resumed.writer.tensorboard.flush()
+            events = tensorboard_events(run.path / FOLDER)
+            seen.update(grids=[g.step for g in events.Images("samples/grid")],
+                        losses=[e.step for e in events.Scalars("train/loss_d")])
+
+    assert resumed.train(look) == "finished"
+    assert seen == {"grids": [0, 3], "losses": [1, 2, 3, 4, 5]}  # the killed process's steps 5-7 dropped at once
+    assert_tensorboard_shows(run, tensorboard_events(run.path / FOLDER))
+    assert len(list((run.path / FOLDER).iterdir())) == 2  # one event file per process, in the same folder
+    assert tensorboard_events(run.path / FOLDER).Images("samples/grid")[2].encoded_image_string == \
+        run.sample_path(6).read_bytes()
