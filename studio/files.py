@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from studio.errors import UserError
 
@@ -47,34 +47,50 @@ def regular_file(path: str | os.PathLike) -> bool:
         return False
 
 
-def read_bytes(path: str | os.PathLike, *, limit: int, what: str = "") -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` of them. FileNotFoundError when it
-    is missing; FileRefused when it is a pipe, a device, a folder or larger than ``limit``."""
+def open_regular(path: str | os.PathLike, *, what: str = "") -> BinaryIO:
+    """``path`` open for reading in binary, or FileRefused when it is a pipe, a device or a folder
+    (FileNotFoundError when missing). Never blocks: a pipe with no writer is refused, not waited for.
+    For readers that stream (a checkpoint, a file's tail); ``read_bytes`` reads a bounded whole."""
     path = Path(path)
-    label = f"{what} {path}" if what else str(path)
     # O_NONBLOCK: opening a pipe with no writer returns at once instead of waiting for one.
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(f"{label} is {_kind(info.st_mode)}, not a regular file; "
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise FileRefused(f"{_label(path, what)} is {_kind(mode)}, not a regular file; "
                               f"replace it with the file itself.")
-        if info.st_size > limit:
-            raise FileRefused(f"{label} is {_size(info.st_size)}, more than the {_size(limit)} it may be; "
-                              f"is it the right file?")
-        chunks, left = [], limit + 1
-        while left > 0:
-            chunk = os.read(descriptor, min(left, MiB))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    finally:
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
         os.close(descriptor)
-    data = b"".join(chunks)
+        raise
+
+
+def _label(path, what: str) -> str:
+    return f"{what} {path}" if what else str(path)
+
+
+def read_bytes(path: str | os.PathLike, *, limit: int, what: str = "") -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them. FileNotFoundError when it
+    is missing; FileRefused when it is a pipe, a device, a folder or larger than ``limit``."""
+    label = _label(path, what)
+    with open_regular(path, what=what) as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > limit:
+            raise FileRefused(f"{label} is {_size(size)}, more than the {_size(limit)} it may be; "
+                              f"is it the right file?")
+        data = file.read(limit + 1)
     if len(data) > limit:  # it grew while being read
         raise FileRefused(f"{label} grew past {_size(limit)} while being read; is it the right file?")
     return data
+
+
+def read_tail(path: str | os.PathLike, *, limit: int, what: str = "") -> tuple[bytes, int]:
+    """The last ``limit`` bytes of the regular file ``path`` (all of it when smaller), and how many
+    bytes before them were not read: for append-only logs that may have grown past any sensible size."""
+    with open_regular(path, what=what) as file:
+        skipped = max(0, os.fstat(file.fileno()).st_size - limit)
+        file.seek(skipped)
+        return file.read(limit), skipped
 
 
 def read_text(path: str | os.PathLike, *, limit: int, what: str = "") -> str:
@@ -83,8 +99,7 @@ def read_text(path: str | os.PathLike, *, limit: int, what: str = "") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        label = f"{what} {path}" if what else str(path)
-        raise FileRefused(f"{label} is not UTF-8 text (byte {error.start}); is it the right file?") from None
+        raise FileRefused(f"{_label(path, what)} is not UTF-8 text (byte {error.start}); is it the right file?") from None
 
 
 def json_depth(text: str) -> int:

@@ -4,7 +4,8 @@ import os
 import pytest
 
 from studio.errors import UserError
-from studio.files import FileRefused, inside, json_depth, parse_json, read_bytes, read_json, read_text
+from studio.files import (FileRefused, inside, json_depth, open_regular, parse_json, read_bytes, read_json, read_tail,
+                          read_text)
 
 
 @pytest.fixture
@@ -78,3 +79,21 @@ def test_inside_refuses_dot_dot_and_links_leading_out(tmp_path):
         inside(runs / ".." / "elsewhere", runs)
     with pytest.raises(FileRefused, match="leads outside"):
         inside(runs / "link", runs, what="run folder")
+
+
+def test_open_regular_streams_a_file_and_refuses_a_pipe(tmp_path, fifo):
+    path = tmp_path / "last.pt"
+    path.write_bytes(b"weights")
+    with open_regular(path) as file:
+        assert file.read() == b"weights"
+    with pytest.raises(FileRefused, match="named pipe"):
+        open_regular(fifo, what="checkpoint")
+
+
+def test_read_tail_reads_only_the_end_and_says_how_much_it_left(tmp_path, fifo):
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b"0123456789")
+    assert read_tail(path, limit=4) == (b"6789", 6)
+    assert read_tail(path, limit=100) == (b"0123456789", 0)
+    with pytest.raises(FileRefused, match="named pipe"):
+        read_tail(fifo, limit=4)
