@@ -40,6 +40,9 @@ def training_step(s: Session, step: int, measure_grads: bool = False) -> StepSta
                                                     seen.real_scores)
         if penalty is not None:
             loss_d = loss_d + penalty
+        if seen.reconstruction is not None:  # a self-supervised D (FastGAN) also rebuilds the reals it saw
+            loss_d = loss_d + seen.reconstruction
+            d_stats["reconstruction"] = seen.reconstruction.detach()
         update(s.opt_d, s.scaler_d, loss_d, s.D, stats, "grad_norm_d" if measure_grads else None)
         s.loss.after_discriminator_step(s.D)  # e.g. WGAN clips the weights after every critic update
     stats.update(loss_d=loss_d.detach(), **d_stats, **penalty_stats)
@@ -66,6 +69,7 @@ class Seen(NamedTuple):
     fake: torch.Tensor  # augmented, and cut from G's graph: D's step leaves G alone
     real_scores: torch.Tensor
     fake_scores: torch.Tensor
+    reconstruction: torch.Tensor | None = None  # a self-supervised D's error rebuilding the reals (fp32)
 
 
 def generate(s: Session, n: int, keep_graph: bool) -> Batch:
@@ -79,7 +83,11 @@ def discriminate(s: Session, real: torch.Tensor, real_labels: torch.Tensor | Non
     with s.precision.autocast():
         fake = s.augment(fake.detach())
         real = s.loss.prepare_real(s.augment(real))
-        return Seen(real, fake, s.D_train(real, real_labels), s.D_train(fake, fake_labels))
+        if getattr(s.D, "self_supervised", False):
+            real_scores, reconstruction = s.D_train(real, real_labels, reconstruct=True)
+        else:
+            real_scores, reconstruction = s.D_train(real, real_labels), None
+        return Seen(real, fake, real_scores, s.D_train(fake, fake_labels), reconstruction)
 
 
 def score(s: Session, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:

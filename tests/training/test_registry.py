@@ -20,7 +20,7 @@ from training.registry import LOSSES, MODELS, REGISTRIES
 
 from tests.helpers import REPO_ROOT
 
-MODEL_NAMES = ["dcgan", "dcgan-keras", "mlp-gan", "resnet", "sngan", "wgan-mlp"]
+MODEL_NAMES = ["dcgan", "dcgan-keras", "fastgan", "mlp-gan", "resnet", "sngan", "wgan-mlp"]
 LOSS_NAMES = ["hinge", "minimax", "non-saturating", "wasserstein", "wgan-gp"]
 
 LIST_WITHOUT_TORCH = """
@@ -82,7 +82,7 @@ def test_unknown_names_suggest_the_nearest_one():
     with pytest.raises(KeyError, match="unknown loss 'hinje'. Did you mean 'hinge'"):
         LOSSES.get("hinje")
     config = resolve("dcgan-mnist", [])
-    with pytest.raises(ConfigError, match="Valid: dcgan, dcgan-keras, mlp-gan, resnet, sngan, wgan-mlp"):
+    with pytest.raises(ConfigError, match="Valid: " + ", ".join(MODEL_NAMES)):
         build_models(dataclasses.replace(config, model="nope"))
     with pytest.raises(ConfigError, match="unknown loss 'nope'"):
         build_loss(dataclasses.replace(config, loss="nope"))

@@ -195,6 +195,8 @@ FAMILIES = {  # name: (preset, overrides)
     "dcgan-keras": ("dcgan-keras-mnist", ["g_width=8"]),
     "sngan": ("sngan-mnist", ["g_width=8"]),
     "sngan-conditional": ("sngan-mnist", ["g_width=8", "conditional=true"]),
+    "fastgan-64": ("fastgan-folder-64", ["g_width=4"]),
+    "fastgan-128-rgba": ("fastgan-folder-128", ["g_width=2", "channels=4", "transparency=alpha"]),
 }
 
 
