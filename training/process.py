@@ -16,7 +16,7 @@ from training import config as configs
 from training.distributed import end_processes, init_processes
 from training.log_setup import setup_logging
 from training.preflight import Resumable
-from training.runfolder.files import RunError
+from training.runfolder.files import RunError, remove_temp_leftovers
 from training.runfolder.folder import RunFolder
 from training.session import Session, build_session
 from training.trainer import Trainer
@@ -68,6 +68,17 @@ def _record_failure(run: RunFolder, trainer: Trainer | None, error: BaseExceptio
         pass
 
 
+def remove_leftovers(run: RunFolder) -> None:
+    """The temporary files of writes a killed process left (6.6 MB in one run), removed once the lock
+    is ours: no other trainer of this run is alive to own them. Only the trainer writes checkpoints/
+    and samples/; the folder itself may hold another process's write in progress, so only old ones go."""
+    removed = [*remove_temp_leftovers(run.checkpoints_dir, min_age_s=0), *remove_temp_leftovers(run.samples_dir, 0),
+               *remove_temp_leftovers(run.path)]
+    if removed:
+        log.info("removed %d temporary file(s) of killed writes (%.1f MB): %s", len(removed),
+                 sum(size for _, size in removed) / 2**20, ", ".join(path.name for path, _ in removed))
+
+
 def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable: Resumable | None = None,
                  make_trainer: Callable[[Session, RunFolder], Trainer] = Trainer) -> str:
     """Train ``run`` (from ``resumable``'s checkpoint when given) and return its final state.
@@ -77,6 +88,8 @@ def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable
     setup_logging(run, processes.is_main)
     trainer = None
     try:
+        if processes.is_main:
+            remove_leftovers(run)
         trainer = make_trainer(build_session(config, processes, device, dataset), run)
         if resumable is not None and resumable.state is not None:
             for note in resumable.notes():
