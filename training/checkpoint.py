@@ -14,7 +14,8 @@ from typing import Any
 import torch
 
 from studio.errors import UserError
-from training.runfolder.files import atomic_write_bytes
+from studio.files import FileRefused, open_regular
+from training.runfolder.files import UnreadableFile, atomic_write_bytes
 from training.runfolder.folder import RunFolder
 
 CHECKPOINTS = ("last", "best")
@@ -37,10 +38,11 @@ def save_checkpoint(run: RunFolder, state: dict[str, Any], step: int, keep: int,
     ``which="last"``: ``last.pt``, plus ``step_NNNNNNN.pt`` when ``keep > 0`` (the oldest step
     files beyond ``keep`` are removed). ``which="best"``: ``best.pt`` alone. Each file is written
     to a temporary name and renamed, so a kill at any instant leaves the previous file whole.
+    Every checkpoint names its run (``run``: RunFolder.identity), so no other run resumes from it.
     """
     path = checkpoint_file(run, which)
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save({**state, "run": run.identity()}, buffer)
     data = buffer.getvalue()
     atomic_write_bytes(path, data)
     if which == "last" and keep > 0:
@@ -50,11 +52,22 @@ def save_checkpoint(run: RunFolder, state: dict[str, Any], step: int, keep: int,
     return path
 
 
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu", run: RunFolder | None = None) -> dict[str, Any]:
+    """The checkpoint at ``path``, read with weights_only=True. With ``run``, a path leading out of the
+    run's folder (``last.pt`` a link to /etc/passwd) is refused before anything is read; a named pipe
+    or a device is never opened (the read would wait or never end)."""
+    if run is not None:
+        try:
+            run.own_file(Path(path))
+        except UnreadableFile:
+            raise CheckpointError(f"cannot read checkpoint {path}: it leads outside run {run.id}'s folder; a link out "
+                                  "of a run is not followed. Put the run's own checkpoint there.") from None
     try:
-        with warnings.catch_warnings():  # torch's note on a foreign file's pickle protocol: we say more below
-            warnings.simplefilter("ignore", UserWarning)
-            return torch.load(path, map_location=map_location, weights_only=True)
+        with open_regular(path, what="checkpoint") as file, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's note on a foreign file's pickle protocol: we say more
+            return torch.load(file, map_location=map_location, weights_only=True)
+    except FileRefused as error:
+        raise CheckpointError(str(error)) from None
     except FileNotFoundError:
         raise CheckpointError(f"no checkpoint at {path}: the run has not saved one yet.") from None
     except Exception as error:  # a foreign or damaged file: say so instead of unpickling further
@@ -69,3 +82,25 @@ def _why_unreadable(error: Exception) -> str:
     if "zip archive" in text or "central directory" in text:
         return "truncated or damaged (not a whole PyTorch file)"
     return next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+
+
+def owner_problem(state: dict[str, Any], run: RunFolder) -> str | None:
+    """Why ``state`` is not ``run``'s own checkpoint (None when it is, or when it predates checkpoints
+    naming their run: ``predates_identity``). The uid decides where both have one; else the folder's name."""
+    owner = state.get("run")
+    if owner is None:
+        return None
+    if not isinstance(owner, dict):
+        return "it names its run in a way GAN Studio never writes"
+    mine = run.identity()
+    theirs_uid, theirs_id = owner.get("uid"), owner.get("id")
+    same = theirs_uid == mine["uid"] if (theirs_uid and mine["uid"]) else theirs_id == mine["id"]
+    if same:
+        return None
+    return (f"it belongs to another run ({str(theirs_id)[:80]!r}, uid {str(theirs_uid)[:40]}), not to {run.id} "
+            f"(uid {mine['uid']}): a checkpoint copied from elsewhere")
+
+
+def predates_identity(state: dict[str, Any]) -> bool:
+    """A checkpoint written before checkpoints named their run: accepted as the run's, with a note."""
+    return isinstance(state, dict) and "run" not in state

@@ -7,12 +7,13 @@ it was: no half-made run folder, no run marked failed at step 0.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from training import config as configs
-from training.checkpoint import CheckpointError, load_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint, owner_problem, predates_identity
 from training.distributed import pick_device
 from training.losses import build_loss
 from training.models import build_models
@@ -20,6 +21,11 @@ from training.precision import choose
 from training.registry import REGISTRIES
 from training.runfolder.folder import RunFolder
 
+# What a run trains on and what it trains, fixed for its life: a resume that changed one would go on
+# training the same weights on other data (or other images, or another game) under the run's name.
+FIXED_ON_RESUME = ("dataset", "data_root", "image_size", "channels", "transparency", "background", "model",
+                   "conditional", "latent_dim", "latent_distribution", "latent_bound", "loss", "g_width", "d_width",
+                   "pack")
 # What every checkpoint a trainer writes holds (Trainer.state_dict): a file without them is not one.
 CHECKPOINT_KEYS = ("step", "generator", "discriminator", "opt_g", "opt_d", "order", "log_sums", "log_count",
                    "elapsed", "images_seen", "rng_cpu")
@@ -70,10 +76,13 @@ class Resumable:
         return int(self.state["step"]) if self.state else 0
 
     def notes(self) -> list[str]:
-        if not self.passed_over:
-            return []
-        return [f"cannot resume from {'; '.join(self.passed_over)}; resuming from {self.path.name} "
-                f"(step {self.step}) instead"]
+        notes = []
+        if self.passed_over:
+            notes.append(f"cannot resume from {'; '.join(self.passed_over)}; resuming from {self.path.name} "
+                         f"(step {self.step}) instead")
+        if predates_identity(self.state):
+            notes.append(f"{self.path.name} was written before checkpoints named their run: taken as this run's own")
+        return notes
 
 
 def _first_line(text: str, limit: int = 240) -> str:
@@ -81,14 +90,17 @@ def _first_line(text: str, limit: int = 240) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _unusable(state: Any, config: configs.Config) -> str | None:
-    """Why ``state`` cannot be resumed with ``config`` (None when it can): not a trainer's checkpoint,
-    or nets of another shape (a foreign run's, or a changed config)."""
+def _unusable(state: Any, config: configs.Config, run: RunFolder) -> str | None:
+    """Why ``state`` cannot be resumed as ``run`` with ``config`` (None when it can): not a trainer's
+    checkpoint, another run's (even with nets of the same shapes), or nets of another shape."""
     if not isinstance(state, dict):
         return f"it holds a {type(state).__name__}, not a training checkpoint"
     missing = [key for key in CHECKPOINT_KEYS if key not in state]
     if missing:
         return f"not a training checkpoint (no {', '.join(missing[:3])})"
+    foreign = owner_problem(state, run)
+    if foreign:
+        return foreign
     try:
         models = build_models(config, int(state.get("num_classes") or 0))
         models.generator.load_state_dict(state["generator"])
@@ -108,7 +120,7 @@ def pick_checkpoint(run: RunFolder, config: configs.Config) -> Resumable:
     passed_over = []
     for path in candidates:
         try:
-            problem = _unusable(state := load_checkpoint(path), config)
+            problem = _unusable(state := load_checkpoint(path, run=run), config, run)
         except CheckpointError as error:
             problem = _first_line(str(error).replace(f"cannot read checkpoint {path}: ", "unreadable: "))
         if problem is None:
@@ -117,6 +129,27 @@ def pick_checkpoint(run: RunFolder, config: configs.Config) -> Resumable:
     raise CheckpointError(f"run {run.id} has no checkpoint this resume can use: {'; '.join(passed_over)}. The run is "
                           "left as it was; start a new one with `python -m training train`, or put back an intact "
                           f"checkpoint in {run.checkpoints_dir}.")
+
+
+def _same(field_name: str, before: Any, after: Any) -> bool:
+    if field_name == "data_root" and before is not None and after is not None:
+        return Path(str(before)).expanduser().resolve() == Path(str(after)).expanduser().resolve()
+    return before == after
+
+
+def check_unchanged(run: RunFolder, stored: dict[str, Any], config: configs.Config) -> None:
+    """A resume continues the run it names: ``--set`` (or ``--data-root``) may tune how it trains, never
+    what it trains on or what it trains (FIXED_ON_RESUME); that is a new run, started from this one's config."""
+    defaults = configs.Config().to_dict()
+    changed = {name: (stored.get(name, defaults[name]), getattr(config, name)) for name in FIXED_ON_RESUME
+               if not _same(name, stored.get(name, defaults[name]), getattr(config, name))}
+    if not changed:
+        return
+    what = ", ".join(f"{name} ({before!r} -> {after!r})" for name, (before, after) in changed.items())
+    sets = " ".join(f"--set {shlex.quote(f'{name}={after}')}" for name, (_, after) in changed.items())
+    raise configs.ConfigError(f"resume goes on with run {run.id} as it began, and this would change {what}: what it "
+                              f"trains on or what it trains. For that, start a new run from its config: `python -m "
+                              f"training train --config {shlex.quote(str(run.config_path))} {sets}`.")
 
 
 def check_steps(run: RunFolder, config: configs.Config, resumable: Resumable) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoint, save_checkpoint
+from training.checkpoint import (CheckpointError, checkpoint_file, load_checkpoint, owner_problem, predates_identity,
+                                 save_checkpoint)
 from training.runfolder.folder import create_run
 
 
@@ -59,3 +60,28 @@ def test_only_plain_data_is_loaded(run):
     save_checkpoint(run, {"step": 1, "object": Custom()}, 1, keep=0)  # weights_only=True refuses to unpickle it
     with pytest.raises(CheckpointError, match="cannot read checkpoint"):
         load_checkpoint(run.last_checkpoint)
+
+
+def test_every_checkpoint_names_its_run_and_another_runs_is_told_apart(run, tmp_path):
+    other = create_run(tmp_path / "runs", "ckpt", {"steps": 10})  # the same name and second: a suffix
+    save_checkpoint(run, state(1), 1, keep=1)
+    mine = load_checkpoint(run.last_checkpoint)
+    assert mine["run"] == run.identity() and owner_problem(mine, run) is None
+    assert "belongs to another run" in owner_problem(mine, other)
+    old = state(1)  # written before checkpoints named their run: this run's, with a note
+    assert owner_problem(old, other) is None and predates_identity(old)
+    other.status_path.write_text('{"state": "stopped", "step": 1}')  # its uid lost: the folder name decides
+    assert "belongs to another run" in owner_problem(mine, other)
+    assert owner_problem({"run": {"id": other.id, "uid": mine["run"]["uid"]}}, other) is None
+
+
+def test_a_checkpoint_that_links_out_of_its_run_or_is_a_pipe_is_refused_unread(run):
+    import os
+
+    run.last_checkpoint.symlink_to("/etc/passwd")
+    with pytest.raises(CheckpointError, match="leads outside run ckpt-.*'s folder"):
+        load_checkpoint(run.last_checkpoint, run=run)
+    run.last_checkpoint.unlink()
+    os.mkfifo(run.last_checkpoint)
+    with pytest.raises(CheckpointError, match="is a named pipe, not a regular file"):
+        load_checkpoint(run.last_checkpoint, run=run)

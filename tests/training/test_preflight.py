@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from types import SimpleNamespace
 
 import pytest
 import torch
 
 from training import config as configs
+from training.checkpoint import CheckpointError
 from training.cli.main import main
-from training.preflight import check_data, check_steps, pick_checkpoint
+from training.preflight import check_data, check_steps, check_unchanged, pick_checkpoint
+from training.runfolder.folder import RunFolder
 
 from tests.helpers import file_hashes, image_folder, tiny_config, tiny_run, training_rows
 
@@ -82,3 +85,34 @@ def test_a_resume_needs_steps_left_and_says_how_to_give_more(tmp_path):
     with pytest.raises(configs.ConfigError, match=r"already at step 4,800, past steps=4,200.*--set steps=7200"):
         check_steps(run, config, picked)
     check_steps(run, config, SimpleNamespace(step=4199))
+
+
+def test_another_runs_checkpoint_of_the_same_shapes_is_refused_and_one_from_before_run_ids_accepted(tmp_path):
+    images = image_folder(tmp_path / "images", 32)
+    theirs = tiny_run(tmp_path / "runs", images)
+    mine = RunFolder(tmp_path / "runs" / "mine")
+    shutil.copytree(theirs.path, mine.path)  # every checkpoint of another run, shapes and all
+    mine.write_status(run_uid="0123456789abcdef")
+    config = tiny_config(images)
+    with pytest.raises(CheckpointError, match=r"no checkpoint this resume can use: last.pt \(it belongs to another "
+                                              rf"run \('{theirs.id}'.*not to mine"):
+        pick_checkpoint(mine, config)
+    old = torch.load(mine.last_checkpoint, weights_only=True)
+    del old["run"]
+    torch.save(old, mine.last_checkpoint)
+    picked = pick_checkpoint(mine, config)
+    assert picked.path == mine.last_checkpoint and picked.step == 10
+    assert picked.notes() == ["last.pt was written before checkpoints named their run: taken as this run's own"]
+
+
+def test_a_resume_may_tune_how_a_run_trains_but_not_what_it_trains_on_or_what_it_trains(tmp_path):
+    run = SimpleNamespace(id="r", config_path=tmp_path / "r" / "config.json")
+    stored = tiny_config(tmp_path).to_dict()
+    check_unchanged(run, stored, configs.build_config({**stored, "lr_g": 1e-3, "steps": 99, "ema": True}))
+    check_unchanged(run, stored, configs.build_config({**stored, "data_root": str(tmp_path / "." / "")}))
+    with pytest.raises(configs.ConfigError, match=r"would change dataset \('folder' -> 'mnist'\), image_size \(28 -> "
+                                                  r"32\).*start a new run from its config: `python -m training train "
+                                                  r"--config \S+config.json --set dataset=mnist --set image_size=32`"):
+        check_unchanged(run, stored, configs.build_config({**stored, "dataset": "mnist", "image_size": 32}))
+    with pytest.raises(configs.ConfigError, match=r"would change data_root"):
+        check_unchanged(run, stored, configs.build_config({**stored, "data_root": str(tmp_path / "other")}))

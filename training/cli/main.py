@@ -27,7 +27,7 @@ from training.log_setup import setup_logging
 from training.registry import REGISTRIES
 from training.runfolder.lock import RunBusy, RunLock, holder
 from training.runfolder.files import RunError, atomic_write_json
-from training.runfolder.folder import DEFAULT_RUNS_DIR, RunFolder, create_run, find_run, list_runs
+from training.runfolder.folder import DEFAULT_RUNS_DIR, RunFolder, create_run, find_run, list_runs, new_run_uid
 
 def check_config(config: configs.Config) -> None:
     """The config against the registries, the device and the nets (``preflight.check_config``)."""
@@ -85,7 +85,7 @@ def cmd_train(args) -> int:
 
 def cmd_resume(args) -> int:
     # the trainer's modules import torch: only the commands that train load them
-    from training.preflight import check_data, check_steps, pick_checkpoint
+    from training.preflight import check_data, check_steps, check_unchanged, pick_checkpoint
     from training.process import run_training
     from training.data.dataset import load_for_config  # torch as well: the datasets as tensors
 
@@ -100,11 +100,13 @@ def cmd_resume(args) -> int:
     if values.get("kind") == "playground":
         raise UsageError(f"run {run.id} is a 2-D playground run, which keeps no checkpoint to resume from; start a new "
                          "one (`python -m training playground`, or the app's 2-D playground page).")
+    stored = dict(values)
     for text in args.set or []:
         key, value = configs.parse_override(text)
         values[key] = value
     values.update(_overrides(args))
     config = configs.build_config(values)
+    check_unchanged(run, stored, config)
     check_config(config)
     dataset = load_for_config(config)
     check_data(config, dataset)
@@ -113,7 +115,10 @@ def cmd_resume(args) -> int:
     with RunLock.acquire(run, "resume") if main else nullcontext():
         if main:
             atomic_write_json(run.config_path, config.to_dict())
-            run.write_status(state="queued", pid=os.getpid(), total_steps=config.steps, message="resuming")
+            # a run older than run uids, or whose status.json was lost, takes its checkpoint's (or a new one)
+            owner = (resumable.state or {}).get("run") or {}
+            run.write_status(state="queued", pid=os.getpid(), total_steps=config.steps, message="resuming",
+                             run_uid=run.identity()["uid"] or owner.get("uid") or new_run_uid())
         state = run_training(config, run, dataset, resumable)
         return 0 if state in ("finished", "stopped") else 1
 
@@ -122,7 +127,8 @@ def cmd_export(args) -> int:
     run = find_run(args.run, Path(args.runs_dir))
     out = check_output_file(args.out, "--out", (".onnx",)) if args.out else None
     target = out or run.onnx_path
-    in_place = target.absolute().parent == run.path.absolute()
+    # resolved: RUN/../RUN/x.onnx, or a link to the run's folder, writes into the run all the same
+    in_place = run.path.resolve() in target.resolve().parents
     if in_place and (pid := holder(run)):
         raise RunBusy(run, pid, "export into")
     if not run.last_checkpoint.exists():

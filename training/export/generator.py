@@ -33,7 +33,7 @@ from inference.contract import (INPUT_LABEL, INPUT_LATENT, LATENT_SCHEME, OUTPUT
                                 metadata_to_card, metadata_to_props)
 from studio.errors import UserError
 from training import config as configs
-from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoint
+from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoint, owner_problem
 from training.latents import sample_latents
 from training.models import build_models
 from training.export.graph import optimize_for_export
@@ -84,7 +84,12 @@ def checkpoint_path(run: RunFolder, which: str = "last") -> Path:
 def load_generator(run: RunFolder, which: str = "last") -> tuple[nn.Module, configs.Config, dict[str, Any]]:
     """The run's generator in eval mode (EMA weights where the run keeps them), its config and checkpoint."""
     config = configs.build_config(run.read_config())
-    state = load_checkpoint(checkpoint_path(run, which))
+    path = checkpoint_path(run, which)
+    state = load_checkpoint(path, run=run)
+    foreign = owner_problem(state, run) if isinstance(state, dict) else None
+    if foreign:
+        raise ExportError(f"{run.id}'s {path.name} is not exported: {foreign}. Put back the run's own checkpoint, or "
+                          "export the run it came from.")
     generator = build_models(config, state.get("num_classes", 0)).generator
     generator.load_state_dict(state["ema"] if state.get("ema") is not None else state["generator"])
     return generator.eval().requires_grad_(False), config, state

@@ -10,13 +10,16 @@ import json
 import math
 import os
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from studio.files import FileRefused, inside
 from training.runfolder.files import (RunError, Rows, UnreadableFile, append_row, atomic_write_bytes, atomic_write_json,
                                       now_iso, read_json_object, read_rows, whole_number)
+from training.runfolder.flock import LOCK_NAME, held_by
 
 STATES = ("queued", "running", "stopping", "stopped", "finished", "failed", "diverged",
           "pruned")  # pruned: a sweep's trial stopped for falling behind (training.sweep.worker)
@@ -35,7 +38,7 @@ def _status_problem(status: dict[str, Any]) -> str | None:
         value = status.get(key)
         if not (whole_number(value, minimum) or (value is None and (optional or key not in status))):
             return f"{key!r} is {value!r}, not a whole number"
-    for key in ("message", "updated", "started"):
+    for key in ("message", "updated", "started", "run_uid"):
         if status.get(key) is not None and not isinstance(status[key], str):
             return f"{key!r} is {status[key]!r}, not text"
     for key in ("eta_s", "images_per_s"):
@@ -76,6 +79,23 @@ class RunFolder:
     def id(self) -> str:
         return self.path.name
 
+    def identity(self) -> dict[str, str | None]:
+        """What every checkpoint of this run records as its owner: the folder's name and the random uid
+        made with the run (status.json's run_uid; None for a run older than uids, or whose status was
+        lost), so a resume tells this run's checkpoint from another's of the same shapes."""
+        uid = self.read_status().get("run_uid")
+        return {"id": self.id, "uid": uid if isinstance(uid, str) and uid else None}
+
+    def own_file(self, path: Path) -> Path:
+        """``path`` when it lies inside this run's folder, links followed; UnreadableFile when it leads
+        out (a status.json or config.json linked to someone else's file is not read, nor shown)."""
+        try:
+            inside(path, self.path)
+        except (FileRefused, OSError, RuntimeError):
+            raise UnreadableFile(f"unreadable: {path.name} leads outside the run folder (to {_target(path)}); "
+                                 "a link out of a run is not followed") from None
+        return path
+
     config_path = property(lambda self: self.path / "config.json")
     status_path = property(lambda self: self.path / "status.json")
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
@@ -91,7 +111,7 @@ class RunFolder:
     def read_config(self) -> dict[str, Any]:
         """The config as a dict; RunError (UnreadableFile for a torn or wrong-typed file) otherwise."""
         try:
-            return read_json_object(self.config_path)
+            return read_json_object(self.own_file(self.config_path))
         except UnreadableFile as error:
             raise UnreadableFile(f"run {self.id}: {error}") from None
         except FileNotFoundError:
@@ -101,7 +121,7 @@ class RunFolder:
         """The status as written; a folder with none yet is queued. A status.json that is torn or
         holds the wrong types reads as state 'unreadable', its 'message' saying why."""
         try:
-            status = read_json_object(self.status_path)
+            status = read_json_object(self.own_file(self.status_path))
         except FileNotFoundError:
             return dict(NO_STATUS)
         except UnreadableFile as error:
@@ -119,14 +139,28 @@ class RunFolder:
         return status
 
     def live_status(self) -> dict[str, Any]:
-        """The status, with a dead process's 'running' reported as what it is."""
+        """The status, with a dead trainer's 'running' reported as what it is: 'failed'. A pid counts
+        as the trainer only while it holds the run's lock, so a pid the system has given to another
+        process since (after a reboot, or a long time) does not keep a dead run 'running' for good."""
         status = self.read_status()
-        if status.get("state") in ACTIVE_STATES and not process_alive(status.get("pid")):
+        if status.get("state") in ACTIVE_STATES and not self.trainer_alive(status.get("pid")):
             if status.get("pid") or status.get("state") != "queued":
                 status = {**status, "state": "failed",
                           "message": f"the training process (pid {status.get('pid')}) ended without saying why; "
                                      f"see log.txt, then `python -m training resume {self.id}`"}
         return status
+
+    def trainer_alive(self, pid: int | None) -> bool:
+        """Whether ``pid`` (a status.json's) is alive and still this run's trainer: it holds the run's
+        lock (0: held by a process that has not written its pid yet). A lock file that cannot be read
+        leaves the process table to answer."""
+        if not pid:
+            return False
+        try:
+            held = held_by(self.path / LOCK_NAME)
+        except RunError:
+            return process_alive(pid)
+        return held is not None and held in (0, pid)
 
     # metrics.jsonl and health.jsonl (the health monitor's findings, training/runfolder/health.py):
     # append-only, one JSON object a line, written and cut back the same way
@@ -134,7 +168,13 @@ class RunFolder:
         append_row(self.metrics_path, row)
 
     def read_metrics(self) -> Rows:
-        return read_rows(self.metrics_path)
+        return self._read_rows(self.metrics_path)
+
+    def _read_rows(self, path: Path) -> Rows:
+        try:
+            return read_rows(self.own_file(path))
+        except UnreadableFile as error:
+            return Rows(unreadable=str(error))
 
     def truncate_metrics(self, last_step: int) -> None:
         """Keep the rows up to ``last_step``: a resumed run recomputes the ones after it."""
@@ -146,7 +186,7 @@ class RunFolder:
     def read_health(self) -> list[dict[str, Any]]:
         """The events with a whole 'step'; anything else is passed over quietly (a file that cannot be
         read too): findings are advice, never a reason a run cannot be shown."""
-        return [event for event in read_rows(self.health_path) if "step" in event]
+        return [event for event in self._read_rows(self.health_path) if "step" in event]
 
     def truncate_health(self, last_step: int) -> None:
         """Keep the events a run had seen by ``last_step``: a resumed run finds the later ones again."""
@@ -155,7 +195,7 @@ class RunFolder:
     def _truncate(self, path: Path, keep: Callable[[dict[str, Any]], bool]) -> None:
         """Rewrite ``path`` atomically with the rows ``keep`` accepts. Lines that were never usable rows
         are dropped; a file that cannot be read is left as it is."""
-        rows = read_rows(path)
+        rows = self._read_rows(path)
         if rows.unreadable:
             raise RunError(f"run {self.id}: {rows.unreadable}")
         if path.exists():
@@ -191,8 +231,19 @@ def create_run(runs_dir: Path, name: str, config: dict[str, Any]) -> RunFolder:
     run.checkpoints_dir.mkdir()
     atomic_write_json(run.config_path, config)
     run.write_status(state="queued", step=0, total_steps=config.get("steps"), epoch=0, pid=None,
-                     started=None, message="created")
+                     started=None, message="created", run_uid=new_run_uid())
     return run
+
+
+def new_run_uid() -> str:
+    return secrets.token_hex(8)
+
+
+def _target(path: Path) -> str:
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return "a link loop"
 
 
 def find_run(ref: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> RunFolder:
@@ -205,7 +256,20 @@ def find_run(ref: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> RunFolder:
     path = Path(runs_dir) / str(ref)
     if not (path / "config.json").exists():
         raise RunError(f"no run {ref!r} in {runs_dir}: `python -m training runs --runs-dir DIR` lists them.")
+    if not _inside_runs(path, runs_dir):
+        raise RunError(f"run {ref!r} in {runs_dir} is a link to {_target(path)}, outside the runs folder; a run is "
+                       "found by id only inside it: give the folder's own path instead.")
     return RunFolder(path)
+
+
+def _inside_runs(path: Path, runs_dir: Path) -> bool:
+    """Whether a folder of ``runs_dir`` really lies in it: a link to a folder elsewhere is not a run of
+    this folder's, so it is neither listed (nor its log shown in the app) nor found by id."""
+    try:
+        inside(path, runs_dir)
+        return True
+    except (FileRefused, OSError, RuntimeError):
+        return False
 
 
 def _has_config(path: Path) -> bool:
@@ -224,4 +288,5 @@ def list_runs(runs_dir: Path = DEFAULT_RUNS_DIR) -> Iterator[RunFolder]:
         entries = list(runs_dir.iterdir())
     except OSError as error:
         raise RunError(f"cannot list the runs folder {runs_dir}: {error.strerror or error}.") from None
-    return iter(sorted((RunFolder(p) for p in entries if _has_config(p)), key=lambda r: r.id))
+    return iter(sorted((RunFolder(p) for p in entries if _has_config(p) and _inside_runs(p, runs_dir)),
+                       key=lambda r: r.id))

@@ -3,7 +3,9 @@
 The lock is ``flock`` on that file, so the kernel drops it when the process ends in any way,
 kill -9 included: a run is never left locked by a dead process. The file holds the pid of its
 last holder, which is only meaningful while the lock is held. Torch-free, so the app asks
-``holder(run)`` before it deletes a run or offers Resume.
+``holder(run)`` before it deletes a run or offers Resume; and since every trainer writes its pid
+into status.json only while it holds the lock, that pid is trusted (shown as running, signalled by
+Stop or Delete) only while ``is_holder`` says so: a recycled pid never is.
 
 The file stays when the lock is released: removing it would let a process that opened the old
 file and one that creates a new file both believe they hold the lock.
@@ -16,9 +18,8 @@ import time
 from pathlib import Path
 
 from training.runfolder.files import RunError
+from training.runfolder.flock import LOCK_NAME, held_by, open_lock_file, recorded_pid
 from training.runfolder.folder import RunFolder
-
-LOCK_NAME = ".lock"
 
 
 class RunBusy(RunError):
@@ -35,32 +36,19 @@ def lock_path(run: RunFolder) -> Path:
     return run.path / LOCK_NAME
 
 
-def _recorded_pid(fd: int) -> int | None:
-    try:
-        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-        return int(text) if text else None
-    except (OSError, ValueError):
-        return None
-
-
 def holder(run: RunFolder) -> int | None:
     """The pid of the live process holding the run's lock (0 when it is held but the pid is not
     written yet), or None when nobody holds it. Never creates the lock file."""
+    return held_by(lock_path(run))
+
+
+def is_holder(run: RunFolder, pid: int | None) -> bool:
+    """Whether ``pid`` is the process holding ``run``'s lock: the one proof that a pid read from the
+    run's files is still this run's trainer, not a process that was given the number later."""
     try:
-        fd = os.open(lock_path(run), os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise RunError(f"run {run.id}: cannot read its lock file ({error}).") from None
-    try:
-        try:  # a shared lock conflicts with the writer's exclusive one only; released at once
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _recorded_pid(fd) or 0
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+        return bool(pid) and holder(run) == pid
+    except RunError:
+        return False
 
 
 class RunLock:
@@ -77,11 +65,9 @@ class RunLock:
         if not run.path.is_dir():
             raise RunError(f"run {run.id} no longer exists ({run.path} was deleted); nothing to {doing}.")
         try:
-            fd = os.open(lock_path(run), os.O_RDWR | os.O_CREAT, 0o644)
+            fd = open_lock_file(lock_path(run), os.O_RDWR | os.O_CREAT, f"{doing} run {run.id}")
         except FileNotFoundError:
             raise RunError(f"run {run.id} no longer exists ({run.path} was deleted); nothing to {doing}.") from None
-        except OSError as error:
-            raise RunError(f"run {run.id}: cannot open its lock file ({error}).") from None
         deadline = time.monotonic() + wait_s
         while True:
             try:
@@ -89,7 +75,7 @@ class RunLock:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    pid = _recorded_pid(fd)
+                    pid = recorded_pid(fd)
                     os.close(fd)
                     raise RunBusy(run, pid, doing) from None
                 time.sleep(0.05)

@@ -10,6 +10,7 @@ import pytest
 
 from training.runfolder.files import RunError
 from training.runfolder.folder import RunFolder, create_run, find_run, list_runs, sanitize_name
+from training.runfolder.lock import RunLock
 
 
 def test_a_new_run_has_its_folders_config_and_queued_status(tmp_path):
@@ -84,6 +85,34 @@ def test_a_dead_process_is_reported_as_failed(tmp_path):
     assert run.read_status()["state"] == "running"  # the file says what the process last wrote
     live = run.live_status()
     assert live["state"] == "failed" and f"resume {run.id}" in live["message"]
-    run.write_status(state="running", pid=os.getpid())
-    assert run.live_status()["state"] == "running"
+    run.write_status(state="running", pid=os.getpid())  # alive, but not holding the run's lock: not its trainer
+    assert run.live_status()["state"] == "failed"
+    with RunLock.acquire(run):
+        assert run.live_status()["state"] == "running"
     assert RunFolder(tmp_path / "missing").read_status()["state"] == "queued"  # no status yet
+
+
+def test_a_run_has_a_uid_of_its_own_which_every_status_write_keeps(tmp_path):
+    first, second = create_run(tmp_path, "a", {}), create_run(tmp_path, "a", {})
+    uid = first.identity()["uid"]
+    assert len(uid) == 16 and uid != second.identity()["uid"]
+    first.write_status(state="running", step=3)
+    assert first.identity() == {"id": first.id, "uid": uid}
+    first.status_path.write_text('{"state": "stopped", "step": 1}')  # a status from before uids
+    assert first.identity() == {"id": first.id, "uid": None}
+
+
+def test_a_folder_or_file_linking_out_of_its_folder_is_not_listed_found_or_read(tmp_path):
+    runs, elsewhere = tmp_path / "runs", create_run(tmp_path / "elsewhere", "theirs", {"secret": 1})
+    mine = create_run(runs, "mine", {"steps": 1})
+    (runs / "alias").symlink_to(elsewhere.path)
+    assert [r.id for r in list_runs(runs)] == [mine.id]
+    with pytest.raises(RunError, match="is a link to .*outside the runs folder"):
+        find_run("alias", runs)
+    for name in ("config.json", "status.json", "metrics.jsonl"):
+        (mine.path / name).unlink(missing_ok=True)
+        (mine.path / name).symlink_to(elsewhere.path / ("config.json" if name != "metrics.jsonl" else "status.json"))
+    with pytest.raises(RunError, match="config.json leads outside the run folder"):
+        mine.read_config()
+    assert mine.read_status()["state"] == "unreadable" and "status.json leads outside" in mine.read_status()["message"]
+    assert mine.read_metrics() == [] and "metrics.jsonl leads outside" in mine.read_metrics().unreadable

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from training.cli.main import main
+from training.runfolder.files import RunError
 from training.runfolder.lock import RunBusy, RunLock, holder, lock_path
 from training.runfolder.folder import RunFolder
 
@@ -116,3 +117,18 @@ def test_export_into_and_resume_of_a_locked_run_are_refused(run, capsys):
             err = capsys.readouterr().err
             assert f"in use by pid {os.getpid()}" in err and "Traceback" not in err, err
         assert file_hashes(run.path) == before
+
+
+@pytest.mark.parametrize("planted", ["fifo", "link"])
+def test_a_lock_file_planted_as_a_pipe_or_a_link_is_refused_never_followed_or_waited_on(tmp_path, planted):
+    from training.runfolder.folder import create_run
+
+    run, victim = create_run(tmp_path / "runs", "planted", {}), tmp_path / "victim.txt"
+    victim.write_text("a file of the user's\n")
+    os.mkfifo(lock_path(run)) if planted == "fifo" else lock_path(run).symlink_to(victim)
+    for ask in (lambda: holder(run), lambda: RunLock.acquire(run, "resume")):
+        with pytest.raises(RunError, match=r"cannot be used as the run's lock file|is not a regular file"):
+            ask()
+    assert victim.read_text() == "a file of the user's\n"
+    run.write_status(state="running", pid=os.getpid())
+    assert run.live_status()["state"] == "running"  # the lock cannot tell: the process table answers
