@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, health_view, processes, timelapse_view
+from app import charts, dataframes, health_view, processes, timelapse_view
 from app.catalogue import model_files, publish, publish_target
 from app.guard import guard, section
 from app.paths import inside
 from app.summaries import eta_text
 from training.runfolder.folder import UNREADABLE, RunFolder
+from training.runfolder.tables import frame_of_metrics, metrics_frame
 
 # state -> (colour, Material icon) for the run header
 STATE_STYLE = {"queued": ("gray", "hourglass_empty"), "running": ("green", "play_circle"),
@@ -76,6 +77,9 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
         if show_charts:
             with section():
                 _charts(rows, key, health_view.markers(events))
+        if rows:
+            with section():
+                _metrics_table(run, rows, key)
         with section():
             _samples(run, key)
         if active and not going:
@@ -143,6 +147,20 @@ def _charts(rows: list[dict], key: str, markers: list[dict] = ()) -> None:
     cols = st.columns(2)
     for i, fig in enumerate(figures):
         cols[i % 2].plotly_chart(fig, key=f"chart-{key}-{i}", config={"displayModeBar": False})
+
+
+def _metrics_table(run: RunFolder, rows: list[dict], key: str) -> None:
+    """metrics.jsonl as a table, on request (a live view redraws every 2 s), and as a CSV of every row
+    and column, made when the button is clicked."""
+    cols = st.columns([3, 1])
+    show = cols[0].toggle(f"Metrics table ({len(rows)} rows)", key=f"metrics-table-{key}")
+    with cols[1]:
+        dataframes.csv_download("Metrics CSV", lambda: metrics_frame(run), f"{run.id}-metrics.csv", key=f"metrics-csv-{key}",
+                            help="every row of metrics.jsonl, every column: training, sample-grid and evaluation rows")
+    if show:
+        frame = frame_of_metrics(rows)
+        st.dataframe(frame, hide_index=True, width="stretch",
+                     column_config=dataframes.column_formats(frame, dataframes.metrics_columns()))
 
 
 def _samples(run: RunFolder, key: str) -> None:

@@ -239,6 +239,48 @@ def app_text(at) -> str:
     return "\n".join(parts)
 
 
+def deferred_downloads(monkeypatch) -> dict:
+    """The data callables of the download buttons a page makes with ``data=callable`` (made when
+    clicked), by the deferred_file_id their button carries; see ``downloaded``."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made, original = {}, MediaFileManager.add_deferred
+
+    def recording(self, data_callable, *args, **kwargs):
+        file_id = original(self, data_callable, *args, **kwargs)
+        made[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    return made
+
+
+def downloaded(at, label: str, made: dict) -> bytes:
+    """What clicking the download button ``label`` gives (its callable run as Streamlit runs it)."""
+    [button] = [b for b in at.get("download_button") if b.proto.label == label]
+    data = made[button.proto.deferred_file_id]()
+    return data.encode() if isinstance(data, str) else data
+
+
+def assert_frame_holds(frame, rows) -> None:
+    """A DataFrame, or its CSV read back, holds the JSON ``rows`` one to one: each key's value in its
+    column (floats to the last digit), a missing key or a null as NA, a list or mapping as its JSON."""
+    import math
+
+    import pandas as pd
+
+    assert len(frame) == len(rows)
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            cell = frame.loc[i, key]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                assert pd.isna(cell), (i, key, cell)
+            elif isinstance(value, (list, dict)):
+                assert json.loads(cell) == value, (i, key)
+            else:
+                assert cell == value, (i, key, cell, value)
+
+
 def tree_hashes(*roots: Path) -> dict[str, str]:
     """Path -> sha256 of every file below ``roots`` (a link: its target's name, never followed; a
     FIFO or device: its kind): what a test compares before and after to see what changed."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts
+from app import charts, dataframes
 from app.guard import guard, section
 from app.paths import runs_dir
 from app.processes import delete_run, going, run_log
@@ -29,11 +29,8 @@ any_active = any(going(r) for r in runs.values())
 def table():
     summaries = [run_summary(r) for r in runs.values() if r.path.is_dir()]
     summaries.sort(key=lambda s: s["updated"] or "", reverse=True)
-    st.dataframe(summaries, hide_index=True, width="stretch",
-                 column_config={"time_min": st.column_config.NumberColumn("time (min)"),
-                                "best_fid": st.column_config.NumberColumn("best FID", help="lower is better"),
-                                "exported": st.column_config.CheckboxColumn("ONNX"),
-                                "problem": st.column_config.TextColumn("problem", help="a file of the run that cannot be read")})
+    frame = dataframes.runs_frame(summaries)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=dataframes.column_formats(frame, dataframes.runs_columns()))
 
 
 table()

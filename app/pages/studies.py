@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import study_view
+from app import dataframes, study_view
 from app.guard import guard, section
 from app.paths import runs_dir
+from training.runfolder.folder import sanitize_name
 
 st.title("Studies")
 
@@ -40,10 +41,12 @@ def show(name: str) -> None:
     space = study.user_attrs.get("space") or {}
     if space.get("description"):
         st.caption(space["description"])
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"fid": st.column_config.NumberColumn("FID", help="the result: FID at the budget"),
-                                "last_eval_fid": st.column_config.NumberColumn("last eval FID"),
-                                "last_eval_step": st.column_config.NumberColumn("at step")})
+    frame = dataframes.trials_frame(rows)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=dataframes.column_formats(frame, dataframes.trials_columns()))
+    dataframes.csv_download("Trials CSV", lambda: study_view.load(root, name).trials_dataframe(),
+                        f"{sanitize_name(name)}-trials.csv", key=f"trials-csv-{name}",
+                        help="every trial as Optuna's study.trials_dataframe() has it: number, value, times, "
+                             "params_*, user_attrs_*, state")
     with section():
         st.plotly_chart(study_view.objective_figure(study), key=f"objective-{name}")
     with section():

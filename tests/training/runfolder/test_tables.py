@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 
 import pandas as pd
 import pytest
@@ -15,20 +14,10 @@ from training.runfolder.folder import create_run
 from training.runfolder.health_log import HealthLog
 from training.runfolder.tables import health_frame, metrics_frame
 
-from tests.helpers import image_folder, small_config, tiny_run
+from tests.helpers import assert_frame_holds, image_folder, small_config, tiny_run
 
 # D sure of itself on every row: a finding after health_sustain steps (tests/training/runfolder/test_health_log.py)
 SURE = {"loss_d": 0.01, "loss_g": 6.0, "d_real": 0.99, "d_fake": 0.001}
-
-
-def same(cell, value) -> bool:
-    if value is None:
-        return pd.isna(cell)
-    if isinstance(value, float) and math.isnan(value):
-        return math.isnan(cell)
-    if isinstance(value, (list, dict)):
-        return json.loads(cell) == value
-    return cell == value
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +36,7 @@ def test_every_metrics_row_is_a_row_and_every_key_a_column(trained):
     assert len(frame) == len(rows) == 10 + 2 + 1  # ten training rows, the grids of steps 0 and 10, the eval row
     assert set(frame.columns) == {key for row in rows for key in row} | {"kind"}
     assert list(frame.columns[:4]) == ["step", "kind", "epoch", "time"]
-    for i, row in enumerate(rows):
-        assert frame.loc[i, "kind"] == row.get("kind", "train")
-        for key in frame.columns.drop("kind"):
-            assert same(frame.loc[i, key], row.get(key)), (i, key)
+    assert_frame_holds(frame, [{**dict.fromkeys(frame.columns), "kind": "train", **row} for row in rows])
 
 
 def test_columns_take_the_type_of_their_values(trained):
@@ -66,10 +52,7 @@ def test_columns_take_the_type_of_their_values(trained):
 def test_the_csv_of_the_frame_reads_back_to_every_row(trained):
     rows = trained.read_metrics()
     back = pd.read_csv(io.BytesIO(metrics_frame(trained).to_csv(index=False).encode()))
-    assert len(back) == len(rows)
-    for i, row in enumerate(rows):
-        for key, value in row.items():
-            assert same(back.loc[i, key], value), (i, key)  # floats to the last digit: pandas writes them exactly
+    assert_frame_holds(back, rows)  # floats to the last digit: pandas writes them exactly
 
 
 def test_health_events_with_their_evidence_and_remedies(tmp_path):
