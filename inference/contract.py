@@ -17,6 +17,8 @@ import json
 import math
 from typing import Any, Callable, Mapping
 
+from studio.files import FileRefused, parse_json
+
 from .errors import InferenceError
 
 FORMAT = "1"
@@ -37,6 +39,10 @@ LATENT_SCHEMES = ("philox", "pcg64")
 LATENT_SCHEME = "philox"        # what export writes
 LEGACY_LATENT_SCHEME = "pcg64"  # what a file without the field means
 DIRECTION_METHODS = ("sefa",)
+# A file may claim anything: 10**9 classes would make a billion class names and a picker of them.
+# ImageNet-21k has 21,841 classes; a folder dataset has one per subfolder.
+MAX_CLASSES = 100_000
+MAX_NAME_CHARS = 256  # a class name is a folder's name (255 bytes at most on common file systems)
 
 CONTRACT_SUMMARY = (
     "a GAN Studio generator takes 'z': float32 [batch, latent_dim] (plus 'label': int64 "
@@ -45,6 +51,15 @@ CONTRACT_SUMMARY = (
 
 
 # --- field parsers: (value as str or JSON value) -> Python value; ValueError says why ---
+
+def _json(text: str) -> Any:
+    """A JSON value stored as a metadata string, refused (ValueError) past studio.files' depth limit:
+    Python's parser recurses, and a value nested 100,000 deep would end in RecursionError."""
+    try:
+        return parse_json(text, what="the value")
+    except FileRefused as error:
+        raise ValueError(str(error)) from None
+
 
 def _is_str(v: Any) -> bool:
     return isinstance(v, str)
@@ -112,7 +127,7 @@ def _parse_directions(v: Any) -> dict | None:
     if v is None or (_is_str(v) and not v.strip()):
         return None
     if _is_str(v):
-        v = json.loads(v)
+        v = _json(v)
     if not isinstance(v, dict):
         raise ValueError("must be a JSON object")
     method = v.get("method")
@@ -151,14 +166,19 @@ def _parse_output_range(v: Any) -> tuple[float, float]:
 
 
 def _parse_num_classes(v: Any) -> int:
-    return _parse_int(v, 0)
+    k = _parse_int(v, 0)
+    if k > MAX_CLASSES:
+        raise ValueError(f"must be at most {MAX_CLASSES:,} (no file of ours has that many classes)")
+    return k
 
 
 def _parse_class_names(v: Any) -> list[str]:
     if _is_str(v):
-        v = json.loads(v) if v.strip() else []
+        v = _json(v) if v.strip() else []
     if not isinstance(v, list) or not all(isinstance(n, str) for n in v):
         raise ValueError("must be a JSON list of strings")
+    if len(v) > MAX_CLASSES or any(len(n) > MAX_NAME_CHARS for n in v):
+        raise ValueError(f"must be at most {MAX_CLASSES:,} names of at most {MAX_NAME_CHARS} characters each")
     return v
 
 
@@ -170,7 +190,7 @@ def _parse_train_steps(v: Any) -> int | None:
 
 def _parse_metrics(v: Any) -> dict:
     if _is_str(v):
-        v = json.loads(v) if v.strip() else {}
+        v = _json(v) if v.strip() else {}
     if not isinstance(v, dict):
         raise ValueError("must be a JSON object")
     return v
@@ -223,6 +243,12 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str], Any]] = {
 }
 
 
+def _shown(value: Any, most: int = 80) -> str:
+    """A value as a message shows it: a 100 KB string is cut to its start, not repeated whole."""
+    text = repr(value)
+    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
+
+
 def _unknown_to_str(v: Any) -> str:
     return v if _is_str(v) else json.dumps(v, sort_keys=True)
 
@@ -243,8 +269,8 @@ def parse_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
             continue
         try:
             meta[key] = parse(values[key])
-        except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
-            raise InferenceError(f"metadata {key!r} = {values[key]!r}: {exc}") from None
+        except (ValueError, TypeError, RecursionError) as exc:  # json.JSONDecodeError is a ValueError
+            raise InferenceError(f"metadata {key!r} = {_shown(values[key])}: {exc}") from None
     for key, value in values.items():
         if key not in FIELDS:
             meta[key] = _unknown_to_str(value)

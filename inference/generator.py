@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
-import json
 import os
 import re
 import warnings
@@ -16,13 +15,16 @@ import numpy as np
 import onnxruntime as ort
 
 from . import contract, hardware, latents
+from studio.files import MiB, FileRefused, read_json
+
 from .errors import InferenceError
 from .images import to_uint8
-from .limits import check_bytes
+from .limits import check_bytes, check_model_size
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 DEVICES = ("auto", "cpu", "cuda")
+CARD_LIMIT = 16 * MiB  # a card with SeFa directions is tens of KB
 
 
 def _ort_message(exc: BaseException) -> str:
@@ -166,13 +168,17 @@ def _read_metadata(session: ort.InferenceSession, path: Path) -> tuple[dict[str,
         except InferenceError as exc:
             raise InferenceError(f"{path}: invalid GAN Studio metadata: {exc}") from None
     card = path.with_suffix(".json")
-    if not card.is_file():
+    if not (card.exists() or card.is_symlink()):
         raise InferenceError(f"{path} has no GAN Studio metadata ('{contract.PREFIX}*' "
                              f"metadata_props) and no model card {card.name} beside it")
     try:
-        return contract.metadata_from_card(json.loads(card.read_text(encoding="utf-8"))), str(card)
+        values = read_json(card, limit=CARD_LIMIT)
+    except FileRefused as exc:
+        raise InferenceError(f"cannot read the model card: {exc}") from None
     except (OSError, ValueError) as exc:
         raise InferenceError(f"{card}: cannot read the model card ({exc})") from None
+    try:
+        return contract.metadata_from_card(values), str(card)
     except InferenceError as exc:
         raise InferenceError(f"{card}: invalid model card: {exc}") from None
 
@@ -197,6 +203,7 @@ class Generator:
             raise InferenceError(f"model file not found: {path}")
         if not path.is_file():
             raise InferenceError(f"not a file: {path}")
+        check_model_size(path)
         ort.set_default_logger_severity(3)  # keep onnxruntime's C++ warnings off stderr
         providers, note = _providers_for(device)
         session, fallback = _create_session(path, providers)

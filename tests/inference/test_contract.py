@@ -66,3 +66,18 @@ def test_contract_names_missing_keys():
 def test_conditional_default_class_names(small_generator):
     g = Generator.load(small_generator("c.onnx", num_classes=3))
     assert g.class_names == ["0", "1", "2"] and g.conditional
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("metrics", "[" * 100_000 + "]" * 100_000, "nests more than 64 levels deep"),
+    ("class_names", "[" * 100_000, "nests more than 64 levels deep"),
+    ("directions", "{" * 100_000, "nests more than 64 levels deep"),
+    ("num_classes", str(10**9), "must be at most 100,000"),
+    ("class_names", json.dumps(["x" * 300]), "at most 256 characters each"),
+])
+def test_metadata_that_would_crash_or_exhaust_a_reader_is_refused_with_a_short_line(small_meta, key, value, words):
+    values = contract.metadata_to_props(small_meta)
+    values[contract.PREFIX + key] = value
+    with pytest.raises(InferenceError, match=words) as caught:
+        contract.metadata_from_props(values)
+    assert len(str(caught.value)) < 400  # the value is shown by its start, not repeated whole

@@ -3,6 +3,7 @@ fallback, the execution provider), latent paths through it, and running it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from inference import Generator, InferenceError, contract
+from inference import Generator, InferenceError, contract, generator, limits
 
 from tests.helpers import REPO_ROOT, save_onnx_model, toy_metadata
 
@@ -178,6 +179,29 @@ def test_missing_metadata_and_card_fallback(small_generator, small_meta, tmp_pat
     g = Generator.load(path)
     assert g.metadata_source == str(card) and g.latent_dim == 8
     assert g.generate(g.sample_latent(2, seed=0)).shape == (2, 4, 4, 1)
+
+
+def test_a_card_that_is_a_pipe_too_deep_or_too_large_is_refused_in_one_line(small_generator, tmp_path, monkeypatch):
+    path = small_generator("bare.onnx", props=None)
+    card = path.with_suffix(".json")
+    card.unlink()
+    os.mkfifo(card)  # opening it to read would wait for a writer forever
+    with pytest.raises(InferenceError, match="cannot read the model card: .*bare.json is a named pipe"):
+        Generator.load(path)
+    card.unlink()
+    card.write_text('{"metadata": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(InferenceError, match="nests more than 64 levels deep"):
+        Generator.load(path)
+    monkeypatch.setattr(generator, "CARD_LIMIT", 100)
+    card.write_text(json.dumps({"metadata": {}, "notes": "x" * 200}))
+    with pytest.raises(InferenceError, match="more than the 100 bytes it may be"):
+        Generator.load(path)
+
+
+def test_a_file_larger_than_any_onnx_file_is_refused_before_it_is_read(gen_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_MODEL_BYTES", 100)
+    with pytest.raises(InferenceError, match="an ONNX file can be"):
+        Generator.load(gen_path)
 
 
 def test_invalid_metadata_in_file(small_generator, small_meta):
