@@ -153,10 +153,11 @@ def _metrics_table(run: RunFolder, rows: list[dict], key: str) -> None:
     """metrics.jsonl as a table, on request (a live view redraws every 2 s), and as a CSV of every row
     and column, made when the button is clicked."""
     cols = st.columns([3, 1])
-    show = cols[0].toggle(f"Metrics table ({len(rows)} rows)", key=f"metrics-table-{key}")
+    # a fixed label: a label that changed with every new row would make a new widget, switched off again
+    show = cols[0].toggle("Metrics table", key=f"metrics-table-{key}", help=f"{len(rows)} rows of metrics.jsonl")
     with cols[1]:
         dataframes.csv_download("Metrics CSV", lambda: metrics_frame(run), f"{run.id}-metrics.csv", key=f"metrics-csv-{key}",
-                            help="every row of metrics.jsonl, every column: training, sample-grid and evaluation rows")
+                                help="every row of metrics.jsonl, every column: training, sample-grid and evaluation rows")
     if show:
         frame = frame_of_metrics(rows)
         st.dataframe(frame, hide_index=True, width="stretch",

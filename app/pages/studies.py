@@ -44,9 +44,9 @@ def show(name: str) -> None:
     frame = dataframes.trials_frame(rows)
     st.dataframe(frame, hide_index=True, width="stretch", column_config=dataframes.column_formats(frame, dataframes.trials_columns()))
     dataframes.csv_download("Trials CSV", lambda: study_view.load(root, name).trials_dataframe(),
-                        f"{sanitize_name(name)}-trials.csv", key=f"trials-csv-{name}",
-                        help="every trial as Optuna's study.trials_dataframe() has it: number, value, times, "
-                             "params_*, user_attrs_*, state")
+                            f"{sanitize_name(name)}-trials.csv", key=f"trials-csv-{name}",
+                            help="every trial as Optuna's study.trials_dataframe() has it: number, value, times, "
+                                 "params_*, user_attrs_*, state")
     with section():
         st.plotly_chart(study_view.objective_figure(study), key=f"objective-{name}")
     with section():
