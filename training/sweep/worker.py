@@ -252,7 +252,8 @@ class Worker:
                 if resumable.state is None:  # lost before its first checkpoint: it starts over, in its own folder
                     run.truncate_metrics(0)
                 atomic_write_json(run.config_path, config.to_dict())
-                run.write_status(state="queued", pid=os.getpid(), total_steps=config.steps,
+                # no pid until the lock is taken: a status's pid counts only while it holds the run's lock
+                run.write_status(state="queued", pid=None, total_steps=config.steps,
                                  message=f"resuming as trial {trial.number}")
                 log.info("trial %d resumes run %s at step %d", trial.number, run.id, resumable.step)
                 return run, config, resumable
