@@ -152,8 +152,19 @@ def _cmdline(pid: int) -> bytes:
 
 
 def _is_training_process(pid: int) -> bool:
-    """Guards against signalling a recycled pid that now belongs to something else."""
+    """A second guard, after ``_works_on``: a lock holder that is not a trainer (a tool of the user's
+    holding the lock) is not signalled either."""
     return b"training" in _cmdline(pid).split(b"\0")
+
+
+def _works_on(run: RunFolder, pid: int | None) -> bool:
+    """Whether ``pid`` is a process working on ``run``: the holder of its lock, or the process this app
+    started for it (a resume still loading, before it takes the lock). A pid read from status.json
+    proves nothing: its trainer may be long gone and the number given to another run's trainer."""
+    if not pid:
+        return False
+    child = _FOR_RUN.get(_key(run))
+    return run_lock.is_holder(run, pid) or (child is not None and child.pid == pid and child.poll() is None)
 
 
 def _is_torchrun(pid: int) -> bool:
@@ -161,14 +172,15 @@ def _is_torchrun(pid: int) -> bool:
 
 
 def stop_training(run: RunFolder) -> bool:
-    """Ask a run to stop gracefully: SIGTERM to its process group (the trainer finishes the step,
-    writes a checkpoint and the state 'stopped'). False when there was nothing to stop."""
-    return _signal(run.read_status().get("pid"), signal.SIGTERM)
+    """Ask a run to stop gracefully: SIGTERM to its trainer's process group (the trainer finishes the
+    step, writes a checkpoint and the state 'stopped'). False when there was nothing to stop."""
+    return _signal(run, lock_holder(run), signal.SIGTERM)
 
 
-def _signal(pid: int | None, sig: int) -> bool:
-    """Signal a live training process (with its group when that is the run's); False when none."""
-    if not pid or not process_alive(pid) or not _is_training_process(pid):
+def _signal(run: RunFolder, pid: int | None, sig: int) -> bool:
+    """Signal ``run``'s live training process (with its group when that is the run's); False when
+    ``pid`` is not one (``_works_on``), so a stranger is never signalled."""
+    if not _works_on(run, pid) or not process_alive(pid) or not _is_training_process(pid):
         return False
     try:
         group = os.getpgid(pid)
@@ -206,14 +218,14 @@ def lock_holder(run: RunFolder) -> int | None:
 
 
 def _live_processes(run: RunFolder) -> list[int]:
-    """The pids of the training processes working on ``run``: the one its status names, the one
-    holding its lock, and the one this app started for it (a resume still loading, before it
-    writes its pid or takes the lock)."""
+    """The pids of the training processes working on ``run``: the one holding its lock (which its
+    status names, once it has written it), and the one this app started for it (a resume still
+    loading, before it writes its pid or takes the lock)."""
     reap()
     pids = []
-    for pid in (run.read_status().get("pid"), lock_holder(run)):
-        if pid and pid not in pids and process_alive(pid) and _is_training_process(pid):
-            pids.append(pid)
+    holder = lock_holder(run)
+    if holder and process_alive(holder) and _is_training_process(holder):
+        pids.append(holder)
     child = _FOR_RUN.get(_key(run))
     if child is not None and child.poll() is None and child.pid not in pids:
         pids.append(child.pid)
@@ -253,7 +265,7 @@ def _stop_for_delete(run: RunFolder, wait_s: float) -> None:
         if not pids:
             break
         for pid in pids:
-            _signal(pid, sig)
+            _signal(run, pid, sig)
         deadline = time.monotonic() + wait
         while pids and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -119,7 +119,8 @@ def live(ignore_term: bool = False, status: str = "running", launched_by_app: bo
     resume that has not written its pid yet), or only holding the run's lock (``lock``)."""
     def setup(env):
         run = create_run(env["runs"], "busy", CONFIG)
-        proc = training_like_process(ignore_term, lock=run.path if lock else None, word=word)
+        # a trainer holds its run's lock whenever its status names it; `lock`: only the lock names it
+        proc = training_like_process(ignore_term, lock=None if launched_by_app else run.path, word=word)
         run.write_status(state=status, step=1, pid=None if launched_by_app or lock else proc.pid)
         if launched_by_app:
             processes._FOR_RUN[processes._key(run)] = proc
