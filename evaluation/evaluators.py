@@ -9,15 +9,15 @@ SHA-256 (see ``provenance``).
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from inference import hardware
+from inference import InferenceError, contract, hardware
 from inference.files import file_sha256 as sha256_of
+from inference.limits import check_model_size
 
 from .errors import EvaluationError
 
@@ -82,14 +82,26 @@ class Evaluator:
         self.path = Path(path)
         if not self.path.is_file():
             raise EvaluationError(f"evaluator file not found: {self.path}")
-        self.session = ort.InferenceSession(str(self.path), session_options(), providers=["CPUExecutionProvider"])
+        try:
+            check_model_size(self.path)
+        except InferenceError as error:
+            raise EvaluationError(str(error)) from None
+        try:
+            self.session = ort.InferenceSession(str(self.path), session_options(), providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime's errors share no base class but Exception
+            raise EvaluationError(f"{self.path}: not an ONNX file onnxruntime can load "
+                                  f"({str(error).strip().splitlines()[0] if str(error).strip() else error!r})") from None
         self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
         if self.meta.get("gan_studio.evaluator") != "1":
             raise EvaluationError(f"{self.path} is not a GAN Studio evaluator (no gan_studio.evaluator metadata)")
         self.input_name = self.session.get_inputs()[0].name
-        self.dataset = self.meta["dataset"]
-        self.class_names = json.loads(self.meta.get("class_names", "[]"))
-        self.feature_dim = int(self.meta["feature_dim"])
+        self.dataset = self.meta.get("dataset", "")
+        self.class_names = _class_names(self.meta.get("class_names", "[]"), self.path)
+        try:
+            self.feature_dim = int(self.meta["feature_dim"])
+        except (KeyError, ValueError):
+            raise EvaluationError(f"{self.path}: its feature_dim metadata {self.meta.get('feature_dim')!r} is no "
+                                  "whole number; re-export the evaluator.") from None
         self.input_shape = parse_input_shape(self.meta.get("input_shape"), self.path)
         self.sha256 = sha256_of(self.path)
 
@@ -107,6 +119,15 @@ class Evaluator:
             feats.append(fe)
             logits.append(lo)
         return np.concatenate(feats), np.concatenate(logits)
+
+
+def _class_names(text: str, path: Path) -> list[str]:
+    """The metadata's JSON list of class names, bounded as a generator's are (inference.contract)."""
+    try:
+        return contract.FIELDS["class_names"][0](text)
+    except (ValueError, TypeError) as error:
+        raise EvaluationError(f"{path}: its class_names metadata {text[:80]!r} is unusable ({error}); "
+                              "re-export the evaluator.") from None
 
 
 def parse_input_shape(text: str | None, path: Path) -> tuple[int, int, int]:

@@ -9,7 +9,6 @@ stream is untouched); a conditional generator gets the labels 0, 1, ..., C-1 in 
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -29,6 +28,7 @@ from training.config import Config
 from training.export.generator import load_generator, update_scores
 from training.export.inception import export_inception_onnx, inception_extractor
 from training.latents import sample_latents
+from training.runfolder.files import UnreadableFile, read_json_object
 from training.runfolder.folder import DEFAULT_RUNS_DIR, find_run
 
 BATCH = 500
@@ -118,10 +118,24 @@ def evaluate_target(target: str, *, dataset: str | None = None, n: int = 10_000,
     return report, run.path / "eval.json", card if card.exists() else None
 
 
+def card_metrics(card: Path) -> Any:
+    """The scores a model card holds (its metadata's "metrics"), read bounded: a card that is a pipe,
+    nested past studio.files' depth limit or not one JSON object is an EvaluationError, found by the
+    check before any work (``--update-card``) rather than after the whole evaluation."""
+    try:
+        values = read_json_object(card)
+    except (UnreadableFile, FileNotFoundError) as error:
+        raise EvaluationError(f"model card {card}: {error}; repair or re-export it before --update-card.") from None
+    meta = values.get("metadata")
+    if not isinstance(meta, dict):
+        raise EvaluationError(f"model card {card} has no \"metadata\" object; re-export it before --update-card.")
+    return meta.get("metrics")
+
+
 def update_card(card: Path, report: dict[str, Any]) -> list[str]:
     """Write ``report`` into the model beside ``card`` (its .onnx and the card); returns the lines
     that compare it with the scores it replaces, or say why they cannot be compared."""
-    previous = json.loads(card.read_text()).get("metadata", {}).get("metrics")
+    previous = card_metrics(card)
     lines = comparison(previous, report)
     model = card.with_suffix(".onnx")
     update_scores(model, report)

@@ -63,6 +63,34 @@ def test_a_generator_is_not_an_evaluator(tmp_path):
         Evaluator(make_onnx_generator(tmp_path / "g.onnx"))
 
 
+def _with_props(tmp_path, **props):
+    import onnx
+
+    model = onnx.load(str(EVALUATORS / "mnist-cnn.onnx"))
+    for prop in model.metadata_props:
+        if prop.key in props:
+            prop.value = props[prop.key]
+    path = tmp_path / "odd-cnn.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("props, words", [
+    ({"class_names": "[" * 100_000}, "nests more than 64 levels deep"),
+    ({"class_names": "not json"}, "class_names metadata 'not json' is unusable"),
+    ({"feature_dim": "many"}, "feature_dim metadata 'many' is no whole number"),
+])
+def test_evaluator_metadata_that_would_crash_is_one_clear_error(tmp_path, props, words):
+    with pytest.raises(EvaluationError, match=words):
+        Evaluator(_with_props(tmp_path, **props))
+
+
+def test_a_file_that_is_no_onnx_is_one_clear_error(tmp_path):
+    (tmp_path / "junk-cnn.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(EvaluationError, match="not an ONNX file onnxruntime can load"):
+        Evaluator(tmp_path / "junk-cnn.onnx")
+
+
 def test_one_session_per_file_and_a_changed_file_is_reloaded(tmp_path):
     path = shutil.copy(EVALUATORS / "mnist-cnn.onnx", tmp_path / "mine-cnn.onnx")
     first = get_evaluator(str(path))
