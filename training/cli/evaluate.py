@@ -30,7 +30,7 @@ def _card_of(args) -> Path | None:
 def _check(args) -> None:
     # evaluation.scoring pulls in onnxruntime and scipy, training.evaluate torch: only evaluate needs them
     from evaluation.scoring import check_request
-    from training.evaluate import ensure_feature_network
+    from training.evaluate import card_metrics, ensure_feature_network
 
     ensure_feature_network(args.dataset, args.evaluator)
     check_request(args.n, args.seed, args.dataset, args.evaluator, args.kid_subsets, args.inception_n)
@@ -41,7 +41,7 @@ def _check(args) -> None:
     if not args.model.endswith(".onnx"):
         find_run(args.model, Path(args.runs_dir))
     if args.update_card:
-        _card_of(args)
+        card_metrics(_card_of(args))  # a card that cannot be read fails here, not after the evaluation
 
 
 def cmd_evaluate(args) -> int:
