@@ -14,12 +14,17 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from dataio.image_file import open_header
 from inference.images import encode_gif
+from studio.errors import UserError
+from studio.files import MiB, inside, read_bytes
 from training.runfolder.files import RunError
 from training.runfolder.folder import RunFolder
 
@@ -27,6 +32,8 @@ FORMATS = ("gif", "mp4")
 CAPTION_PX = 14      # the strip above each frame that names its step
 MAX_FRAMES = 2000    # a grid every step of a long run would make a file nobody can open
 FFMPEG_TIMEOUT_S = 300
+GRID_LIMIT = 64 * MiB               # a grid of 64 128x128 RGBA images is ~3 MB
+MAX_TIMELAPSE_BYTES = 2 * 2**30     # all frames in memory at once: 2000 frames of 600x600 fit
 
 
 class TimelapseError(RunError):
@@ -48,13 +55,20 @@ def collect_frames(run: RunFolder, caption: bool = True) -> tuple[list[int], np.
     if len(grids) > MAX_FRAMES:
         raise TimelapseError(f"run {run.id} has {len(grids):,} sample grids, more than a timelapse takes "
                              f"({MAX_FRAMES:,}); its sample_every is too small for one.")
+    sizes = [_grid_size(run, path) for path in grids]  # headers only: nothing decoded before all are checked
+    height, width = max(h for h, _ in sizes), max(w for _, w in sizes)
+    need = len(grids) * (height + CAPTION_PX) * width * 3
+    if need > MAX_TIMELAPSE_BYTES:
+        raise TimelapseError(f"run {run.id}: {len(grids):,} frames of up to {width}x{height} pixels would need "
+                             f"{need / 2**30:,.1f} GiB of memory, more than the {MAX_TIMELAPSE_BYTES / 2**30:g} GiB a "
+                             "timelapse may take; its grids are too many or too large for one.")
     images, steps = [], []
     for path in grids:
-        try:
-            with Image.open(path) as image:
+        with _open_grid(run, path) as image:
+            try:
                 images.append(np.asarray(image.convert("RGB")))
-        except OSError as error:
-            raise TimelapseError(f"run {run.id}: sample grid {path.name} cannot be read ({error}).") from None
+            except OSError as error:
+                raise TimelapseError(f"run {run.id}: sample grid {path.name} cannot be read ({error}).") from None
         steps.append(grid_step(path))
     height, width = max(i.shape[0] for i in images), max(i.shape[1] for i in images)
     top = CAPTION_PX if caption else 0
@@ -66,6 +80,26 @@ def collect_frames(run: RunFolder, caption: bool = True) -> tuple[list[int], np.
             ImageDraw.Draw(canvas).text((3, 1), f"step {step:,}", fill=(255, 255, 255))
             frame[:] = np.asarray(canvas)
     return steps, frames
+
+
+@contextmanager
+def _open_grid(run: RunFolder, path: Path) -> Iterator[Image.Image]:
+    """A sample grid with its header read (nothing decoded): a regular file inside the run's folder, of
+    bounded size, declaring no more pixels than dataio allows a user's image; TimelapseError otherwise."""
+    try:
+        inside(path, run.path, what="sample grid")
+        data = read_bytes(path, limit=GRID_LIMIT, what="sample grid")
+        image = open_header(data)
+    except (UserError, OSError) as error:
+        why = str(getattr(error, "strerror", None) or error).replace(str(path), path.name)
+        raise TimelapseError(f"run {run.id}: " + (why if path.name in why else f"sample grid {path.name} {why}")) from None
+    with image:
+        yield image
+
+
+def _grid_size(run: RunFolder, path: Path) -> tuple[int, int]:
+    with _open_grid(run, path) as image:
+        return image.height, image.width
 
 
 def ffmpeg_binary() -> str:

@@ -3,6 +3,7 @@ order, each with its step above it) or an MP4, and what happens without imageio-
 from __future__ import annotations
 
 import io
+import os
 import sys
 
 import numpy as np
@@ -10,11 +11,13 @@ import pytest
 from PIL import Image, ImageSequence
 
 from training.cli.main import main
+from training.runfolder import timelapse
 from training.runfolder.folder import create_run
 from training.runfolder.timelapse import CAPTION_PX, TimelapseError, collect_frames, make_timelapse
 from training.session import build_session
 from training.trainer import Trainer
 
+from tests.dataio.common import bomb_png
 from tests.helpers import small_config
 
 
@@ -78,3 +81,44 @@ def test_without_imageio_ffmpeg_an_mp4_says_why_and_a_gif_still_works(trained, m
         make_timelapse(trained, "mp4")
     data, steps = make_timelapse(trained, "gif")
     assert Image.open(io.BytesIO(data)).n_frames == len(steps) == 4
+
+
+@pytest.fixture
+def drawn(tmp_path):
+    """A run folder with two small grids written by hand (no training), for files that replace one."""
+    run = create_run(tmp_path / "runs", "hand", {})
+    for step in (0, 10):
+        Image.new("RGB", (20, 12), (step * 20, 0, 0)).save(run.sample_path(step))
+    return run
+
+
+def _fifo(path):
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _bomb(path):
+    path.write_bytes(bomb_png())
+
+
+def _link_out(path):
+    path.unlink()
+    path.symlink_to(path.parents[3] / "outside.png")
+    Image.new("RGB", (20, 12)).save(path.parents[3] / "outside.png")
+
+
+@pytest.mark.parametrize("spoil, words", [
+    (_fifo, "sample grid step_0000010.png is a named pipe, not a regular file"),
+    (_bomb, "sample grid step_0000010.png declares 900000000 pixels.*not decoded"),
+    (_link_out, "sample grid step_0000010.png leads outside"),
+])
+def test_a_grid_that_would_hang_exhaust_or_leak_is_refused_before_decoding(drawn, spoil, words):
+    spoil(drawn.sample_path(10))
+    with pytest.raises(TimelapseError, match=words):
+        collect_frames(drawn)
+
+
+def test_frames_that_would_not_fit_in_memory_are_refused_before_decoding(drawn, monkeypatch):
+    monkeypatch.setattr(timelapse, "MAX_TIMELAPSE_BYTES", 1000)
+    with pytest.raises(TimelapseError, match="2 frames of up to 20x12 pixels would need"):
+        collect_frames(drawn)
