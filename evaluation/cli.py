@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from studio.cli import Parser, check_output_file, run_cli
+from studio.outputs import write_atomically
 
 from .inception import inception_extractor
 from .provenance import comparison, format_table
@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
                    "have evaluator networks, others (folder: with --data-root DIR) are scored in Inception-v3 features")
     p.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
-    p.add_argument("--json", help="also write the report (JSON) here")
+    p.add_argument("--json", help="also write the report (JSON) here; never over a model's card or report, a run's "
+                   "file or a shipped file")
+    p.add_argument("--force", action="store_true", help="replace an existing --json file")
     p.add_argument("--inception", action="store_true",
                    help="also the paper-comparable Inception-v3 FID (slow on a CPU; the network is exported once "
                         "by `python -m training evaluate --inception`)")
@@ -43,16 +45,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def write_json(path: Path, report: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomically(path, (json.dumps(report, indent=2) + "\n").encode())
 
 
 def _run(args: argparse.Namespace) -> str:
     check_request(args.n, args.seed, args.dataset, args.evaluator, args.kid_subsets, args.inception_n)
     if args.json:
-        check_output_file(args.json, "--json", (".json",))
+        check_output_file(args.json, "--json", (".json",), force=args.force, inputs=[args.model])
     g = load_generator(args.model)
     report = evaluate_generator(g, Path(args.model).name, args.dataset, args.n, args.seed, data_root=args.data_root,
                                 evaluator=args.evaluator, kid_subsets=args.kid_subsets,

@@ -23,6 +23,7 @@ import numpy as np
 from dataio import DATASETS
 from inference import Generator, InferenceError
 from studio.registry import unknown_name_message
+from studio.seeds import MAX_SEED
 
 from .errors import EvaluationError
 from .evaluators import Evaluator, default_evaluator_file, get_evaluator
@@ -54,7 +55,7 @@ def check_request(n: int = 10_000, seed: int = 0, dataset: str | None = None, ev
     """Everything about a scoring request that can be checked before a model is loaded or an image
     drawn; raises EvaluationError saying what to change."""
     _whole("n (--n, the generated samples)", n, 10, MAX_SAMPLES)
-    _whole("seed (--seed)", seed, 0)
+    _whole("seed (--seed)", seed, 0, MAX_SEED)  # the one range of seeds (studio.seeds): inference takes the same
     _whole("kid_subsets (--kid-subsets)", kid_subsets, 1, 10_000)
     if inception_n is not None:
         _whole("inception_n (--inception-n)", inception_n, 10, MAX_SAMPLES)

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from studio.cli import Parser, UsageError, check_output_file, check_range, run_cli
+from studio.seeds import MAX_SEED, SEED_RANGE
 
 from . import projection_cli
 from .errors import InferenceError
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--info", action="store_true", help="print the metadata and the provider")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--out", help="write a PNG grid (of samples, or of the interpolation frames)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out, --gif or --latent-out (never a "
+                   "shipped file, a file inside a run folder, a model's card or an input of the command)")
     p.add_argument("--n", type=int, default=64, help="images in the grid (default 64)")
     p.add_argument("--seed", type=int, default=0, help="latent seed of the grid (default 0)")
     p.add_argument("--truncation", type=float, default=1.0,
@@ -103,9 +106,9 @@ def _print_info(g: Generator) -> None:
 def _check_args(args: argparse.Namespace) -> None:
     """Everything that can be checked before the model is loaded."""
     check_range("--n", args.n, 1)
-    check_range("--seed", args.seed, 0)
+    check_range("--seed", args.seed, 0, MAX_SEED, SEED_RANGE)
     for seed in args.interpolate or ():
-        check_range("each --interpolate seed", seed, 0)
+        check_range("each --interpolate seed", seed, 0, MAX_SEED, SEED_RANGE)
     check_range("--truncation", args.truncation, 0, 1)
     if isinstance(args.label, int):
         check_range("--label", args.label, 0)
@@ -131,10 +134,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError("--interpolate needs --gif and/or --out")
     if args.interpolate and len(args.interpolate) < 2:
         raise UsageError("--interpolate needs at least two seeds")
-    if args.out:
-        check_output_file(args.out, "--out", (".png",))
+    if args.out and not args.project:  # a projection checks its own outputs, beside its inputs
+        check_output_file(args.out, "--out", (".png",), force=args.force, inputs=[args.model])
     if args.gif:
-        check_output_file(args.gif, "--gif", (".gif",))
+        check_output_file(args.gif, "--gif", (".gif",), force=args.force, inputs=[args.model])
 
 
 def _check_sizes(g: Generator, count: int, scale: int, nrow: int, padding: int, option: str, what: str) -> None:

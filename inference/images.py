@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from studio.outputs import write_atomically
+
 from .errors import InferenceError
 from .limits import check_bytes
 
@@ -162,8 +164,8 @@ def _with_suffix(path: str | Path, suffix: str) -> Path:
 
 def _write(data: bytes, path: str | Path) -> Path:
     path = _writable(path)
-    try:
-        path.write_bytes(data)
+    try:  # whole or not at all: a killed write leaves the old file, never half a new one
+        write_atomically(path, data)
     except OSError as exc:
         raise InferenceError(f"cannot write {path}: {exc}") from None
     return path

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from studio import seeds
+
 M0, M1 = 0xD2511F53, 0xCD9E8D57      # Philox-4x32 multipliers
 W0, W1 = 0x9E3779B9, 0xBB67AE85      # Weyl key increments (golden ratio, sqrt(3) - 1)
 MASK32 = 0xFFFFFFFF
 ROUNDS = 10
-MAX_SEED = 2**53 - 1                 # JavaScript's largest exact integer: every runtime can hold it
+MAX_SEED = seeds.MAX_SEED             # JavaScript's largest exact integer: every runtime can hold it
 TWO_PI = 6.283185307179586           # 2 * pi as the float64 every runtime has (Math.PI * 2)
 INV_2_53 = 1.0 / 9007199254740992.0  # 2**-53
 CHUNK_ELEMENTS = 1 << 18

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from studio.cli import UsageError, check_output_file
+from studio.outputs import write_atomically
 
 from .errors import InferenceError
 from .generator import Generator
@@ -32,7 +31,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --project: where the search starts: auto (default: the encoder NAME.encoder.onnx "
                         "beside the model when there is one that fits it, else seeded samples), search, or encoder")
     p.add_argument("--latent-out", metavar="NPY", help="with --project: also save the found latent (.npy)")
-    p.add_argument("--force", action="store_true", help="with --project: overwrite --out / --latent-out")
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -50,23 +48,9 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--project {args.project}: no such image file")
     outputs = [(args.out, "--out", (".png",))] + ([(args.latent_out, "--latent-out", (".npy",))] if args.latent_out else [])
     for path, option, suffixes in outputs:
-        check_output_file(path, option, suffixes)
-        if Path(path).exists() and not args.force:
-            raise UsageError(f"{option} {path} exists; pass --force to overwrite it, or name another file")
+        check_output_file(path, option, suffixes, force=args.force, inputs=[args.model, args.project, args.features])
     if args.features not in (None, "none") and not Path(args.features).is_file():
         raise UsageError(f"--features {args.features}: no such file (or 'none' for pixels only)")
-
-
-def _atomic_write(data: bytes, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def run(args: argparse.Namespace, g: Generator) -> str:
@@ -80,13 +64,13 @@ def run(args: argparse.Namespace, g: Generator) -> str:
     if g.conditional and args.label is not None and not 0 <= args.label < g.num_classes:
         raise InferenceError(f"--label {args.label} out of range: this model has classes 0..{g.num_classes - 1}")
     found = project(g, target, features=features, seed=args.seed, label=args.label, init=args.init)
-    _atomic_write(encode_png(upscale(found.image, args.scale)), Path(args.out))
+    write_atomically(args.out, encode_png(upscale(found.image, args.scale)))
     written = [f"{args.out} (the match, {judged}; {found.note}; {found.evaluations:,} images tried in {found.seconds:.1f} s"
                + (f", class {g.class_names[found.label]}" if found.label is not None else "")
                + (f"; {'; '.join(target.notes)}" if target.notes else "") + ")"]
     if args.latent_out:
         buf = io.BytesIO()
         np.save(buf, found.z)
-        _atomic_write(buf.getvalue(), Path(args.latent_out))
+        write_atomically(args.latent_out, buf.getvalue())
         written.append(f"{args.latent_out} (its latent, float32 [{g.latent_dim}])")
     return "; ".join(f"wrote {w}" for w in written)

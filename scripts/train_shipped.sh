@@ -24,7 +24,10 @@ export_as() {  # NAME OUT [evaluate options]: the last checkpoint, then its scor
   local dir; dir=$(ls -d "runs/$1"-* 2>/dev/null | head -1)
   [ -n "$dir" ] && grep -q '"state": "finished"' "$dir/status.json" || return 0
   local out=$2; shift 2
-  python -m training export "$dir" --out "exported/$out.onnx" --force >> "$log" 2>&1 &&
+  # No output option replaces a shipped file (exported/SHIPPED.txt), --force or not: the old one goes
+  # first (git keeps it), with the files that described it.
+  rm -f "exported/$out".{onnx,json,eval.json,fp16.onnx,encoder.onnx}
+  python -m training export "$dir" --out "exported/$out.onnx" >> "$log" 2>&1 &&
     python -m training evaluate "exported/$out.onnx" --update-card "$@" >> "$log" 2>&1
 }
 

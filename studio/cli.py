@@ -7,8 +7,8 @@ is a bug: its traceback is printed, then one line saying so, and the exit status
 own refusals follow the same rule (one line, status 2). The type alone decides, so no CLI lists
 error classes and a renamed class stays a user error.
 
-The checks that run before any work (output suffixes, writable folders) live here too, since all
-three CLIs take output paths.
+The checks that run before any work (output suffixes, writable folders, what an output may replace:
+``studio.outputs``) live here too, since all three CLIs take output paths.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from studio.errors import UserError
+from studio.outputs import check_output
 
 USER_ERROR, BUG, INTERRUPTED = 2, 1, 130
 BUG_LINE = ("this is a bug in GAN Studio, not in what you typed: please report it on the project's issue "
@@ -89,9 +90,15 @@ def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
         return USER_ERROR
 
 
-def check_output_file(path: str | os.PathLike, what: str, suffixes: Sequence[str]) -> Path:
-    """``path`` as a file a command may write: the right suffix, not a folder, and a folder for it
-    that exists or can be made. Raises UsageError naming the option (``what``) and the fix."""
+def check_output_file(path: str | os.PathLike, what: str, suffixes: Sequence[str], *, force: bool,
+                      replaces: Sequence[Path] = (), inputs: Sequence[str | os.PathLike] = (),
+                      model: bool = False) -> Path:
+    """``path`` as a file a command may write: the right suffix, not a folder, a folder for it that
+    exists or can be made, and nothing there it may not replace (``studio.outputs``: an existing
+    file needs ``force``; a model's card, a command's input, a run's file or a shipped file is never
+    replaced). ``replaces``: the files written along with it (a model's card); ``model``: the output
+    is a model with its card, which may replace another with ``force``. Raises UsageError or
+    OutputRefused naming the option (``what``) and the fix."""
     path = Path(path)
     if path.suffix.lower() not in suffixes:
         fixed = path.with_suffix(suffixes[0]) if path.name else f"NAME{suffixes[0]}"
@@ -99,7 +106,7 @@ def check_output_file(path: str | os.PathLike, what: str, suffixes: Sequence[str
     if path.is_dir():
         raise UsageError(f"{what} {path} is a folder; name a file in it, e.g. {path / ('out' + suffixes[0])}.")
     check_writable_folder(path.parent, f"the folder of {what} {path}")
-    return path
+    return check_output(path, what, force=force, replaces=replaces, inputs=inputs, model=model)
 
 
 def check_writable_folder(folder: str | os.PathLike, what: str) -> Path:

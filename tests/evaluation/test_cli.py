@@ -100,10 +100,10 @@ def test_a_folder_evaluator_adds_label_accuracy_and_class_coverage(tmp_path, mon
     scores = {}
     for model in (asked, wrong):
         assert main([str(model), "--data-root", str(folder), "--evaluator", str(evaluator), "--n", "40",
-                     "--kid-subsets", "2", "--json", str(tmp_path / f"{model.stem}.json")]) == 0
+                     "--kid-subsets", "2", "--json", str(tmp_path / f"{model.stem}.report.json")]) == 0
         out = capsys.readouterr().out
         assert "label_accuracy" in out and "classes_covered" in out and "class_kl" in out and "\nfid " in out
-        scores[model.stem] = json.loads((tmp_path / f"{model.stem}.json").read_text())
+        scores[model.stem] = json.loads((tmp_path / f"{model.stem}.report.json").read_text())
     asked, wrong = scores["asked"], scores["wrong"]
     assert asked["metrics"]["label_accuracy"] >= card["test_accuracy"] - 0.25 >= 0.5  # held-out images, as the card's
     assert wrong["metrics"]["label_accuracy"] <= 0.25 and asked["metrics"]["classes_covered"] >= 3

@@ -45,7 +45,7 @@ CASES = [  # id, CLI (or "api"), arguments (or a call), exit status (or exceptio
     ("inf-steps-float", "inference", "{toy} --interpolate 1 2 --steps 1e8 --gif {work}/x.gif", 2, "invalid int value"),
     ("inf-gif-as-png", "inference", "{toy} --interpolate 1 2 --gif {work}/x.png", 2, "must end in .gif (e.g."),
     ("inf-png-as-gif", "inference", "{toy} --out {work}/x.gif", 2, "must end in .png"),
-    ("inf-seed-negative", "inference", "{toy} --seed -1 --out {work}/x.png", 2, "--seed must be at least 0"),
+    ("inf-seed-negative", "inference", "{toy} --seed -1 --out {work}/x.png", 2, "--seed must be between 0 and 9,007,"),
     ("inf-truncation", "inference", "{toy} --truncation 2 --out {work}/x.png", 2, "--truncation must be between 0"),
     ("inf-scale-zero", "inference", "{toy} --scale 0 --out {work}/x.png", 2, "--scale must be at least 1"),
     ("inf-steps-one", "inference", "{toy} --interpolate 1 2 --steps 1 --gif {work}/x.gif", 2, "--steps must be at"),
@@ -61,7 +61,7 @@ CASES = [  # id, CLI (or "api"), arguments (or a call), exit status (or exceptio
     ("inf-nrow-zero", "inference", "{toy} --nrow 0 --out {work}/x.png", 2, "--nrow must be at least 1"),
     ("inf-duration", "inference", "{toy} --interpolate 1 2 --duration-ms 0 --gif {work}/x.gif", 2, "--duration-ms"),
     ("inf-device", "inference", "{toy} --device tpu", 2, "invalid choice"),
-    ("eval-seed-negative", "evaluation", "{shipped} --seed -1", 2, "seed (--seed) must be a whole number >= 0"),
+    ("eval-seed-negative", "evaluation", "{shipped} --seed -1", 2, "seed (--seed) must be a whole number from 0 to"),
     ("eval-n-small", "evaluation", "{shipped} --n 5", 2, "from 10 to 100,000, got 5"),
     ("eval-n-huge", "evaluation", "{shipped} --n 100000000", 2, "from 10 to 100,000"),
     # no evaluator network: Inception-v3 features, refused here for want of the network or of the data

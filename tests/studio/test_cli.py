@@ -66,16 +66,16 @@ def test_the_type_alone_makes_a_user_error():
 
 
 def test_an_output_file_needs_its_suffix_and_a_folder_it_can_go_in(tmp_path):
-    assert check_output_file(tmp_path / "new" / "x.PNG", "--out", (".png",)) == tmp_path / "new" / "x.PNG"
+    assert check_output_file(tmp_path / "new" / "x.PNG", "--out", (".png",), force=False) == tmp_path / "new" / "x.PNG"
     assert not (tmp_path / "new").exists()  # checked, not made
     with pytest.raises(UsageError, match=r"--out .*x.gif: the file must end in .png \(e.g. .*x.png\)"):
-        check_output_file(tmp_path / "x.gif", "--out", (".png",))
+        check_output_file(tmp_path / "x.gif", "--out", (".png",), force=False)
     (tmp_path / "adir.png").mkdir()
     with pytest.raises(UsageError, match="is a folder; name a file in it"):
-        check_output_file(tmp_path / "adir.png", "--out", (".png",))
+        check_output_file(tmp_path / "adir.png", "--out", (".png",), force=False)
     (tmp_path / "afile").write_text("")
     with pytest.raises(UsageError, match="is a file, not a folder"):
-        check_output_file(tmp_path / "afile" / "x.png", "--out", (".png",))
+        check_output_file(tmp_path / "afile" / "x.png", "--out", (".png",), force=False)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")

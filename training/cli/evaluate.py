@@ -35,7 +35,7 @@ def _check(args) -> None:
     ensure_feature_network(args.dataset, args.evaluator)
     check_request(args.n, args.seed, args.dataset, args.evaluator, args.kid_subsets, args.inception_n)
     if args.json:
-        check_output_file(args.json, "--json", (".json",))
+        check_output_file(args.json, "--json", (".json",), force=args.force, inputs=[args.model])
     if args.model.endswith(".onnx") and not Path(args.model).is_file():
         raise UsageError(f"model file not found: {args.model}")
     if not args.model.endswith(".onnx"):
@@ -77,6 +77,10 @@ def cmd_train_evaluator(args) -> int:
     from training.auxiliary.evaluator_net import EvaluatorError  # torch, which only this command needs
     from training.auxiliary.train_evaluator import main_train_evaluator
 
+    if args.out:  # its card goes beside it
+        out = Path(args.out)
+        check_output_file(out, "--out", (".onnx",), force=args.force, replaces=[out.with_suffix(".json")],
+                          model=True)
     setup_logging(None, True)
     try:
         return main_train_evaluator(args)
@@ -97,7 +101,9 @@ def add_parsers(sub, runs_dir: str) -> None:
     p.add_argument("--evaluator", help="an evaluator .onnx other than exported/evaluators/DATASET-cnn.onnx")
     p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets of 1000 (default 100; fewer is faster)")
     p.add_argument("--json", help="where to write the report (default: RUN/eval.json for a run; for an .onnx, "
-                   "nowhere, or NAME.eval.json beside it with --update-card)")
+                   "nowhere, or NAME.eval.json beside it with --update-card); never over a model's card or "
+                   "report, a run's file or a shipped file")
+    p.add_argument("--force", action="store_true", help="replace an existing --json file")
     p.add_argument("--update-card", action="store_true", help="write the scores into the model's metadata (in the "
                    ".onnx and its card) and the report beside it")
     p.add_argument("--data-root", help="folder holding the dataset")
@@ -118,8 +124,8 @@ def add_parsers(sub, runs_dir: str) -> None:
                    "(default 32; generated images are resized to it)")
     p.add_argument("--out", help="default: a new file, exported/evaluators/DATASET-cnn-TIME.onnx, for a folder "
                    "folder-NAME-cnn-TIME.onnx (card beside it)")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists (the shipped evaluator's hash is "
-                   "recorded with every score: replacing it makes them incomparable)")
+    p.add_argument("--force", action="store_true", help="replace --out (and its card) if it exists; never a shipped "
+                   "evaluator, whose hash is recorded with every score made with it")
     p.add_argument("--data-root", help="folder holding the dataset")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--fresh", action="store_true", help="ignore a checkpoint of an interrupted training")

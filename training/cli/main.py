@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from studio.cli import Parser, UsageError, check_output_file, check_writable_folder, run_cli
+from studio.outputs import is_shipped
 from training import config as configs
 from training.cli.encoder import add_parser as add_encoder_parser
 from training.cli.evaluate import add_parsers as add_evaluate_parsers
@@ -125,7 +126,12 @@ def cmd_resume(args) -> int:
 
 def cmd_export(args) -> int:
     run = find_run(args.run, Path(args.runs_dir))
-    out = check_output_file(args.out, "--out", (".onnx",)) if args.out else None
+    # torch and onnx, which only export needs
+    from training.export.generator import checkpoint_path, export_run, model_files
+
+    out = Path(args.out) if args.out else None
+    if out is not None:  # the model, its card and the files that go with them: never over what a user owns
+        check_output_file(out, "--out", (".onnx",), force=args.force, replaces=model_files(out)[1:], model=True)
     target = out or run.onnx_path
     # resolved: RUN/../RUN/x.onnx, or a link to the run's folder, writes into the run all the same
     in_place = run.path.resolve() in target.resolve().parents
@@ -133,15 +139,7 @@ def cmd_export(args) -> int:
         raise RunBusy(run, pid, "export into")
     if not run.last_checkpoint.exists():
         raise UsageError(f"run {run.id} has no checkpoint yet; let it train to its first checkpoint.")
-    # torch and onnx, which only export needs
-    from training.export.generator import checkpoint_path, export_run, model_files
-
     checkpoint_path(run, args.checkpoint)  # best.pt exists? before the lock file is touched
-    existing = [p for p in model_files(target) if p.exists()]
-    if out is not None and existing and not args.force:
-        raise UsageError(f"--out {target}: exporting there would replace {', '.join(p.name for p in existing)} in "
-                         f"{target.parent}; pass --force to replace the model with its card and reports, or choose "
-                         "another --out.")
     setup_logging(None, True)
     with RunLock.acquire(run, "export into") if in_place else nullcontext():
         path = export_run(run, out, half=args.fp16, checkpoint=args.checkpoint)
@@ -150,7 +148,15 @@ def cmd_export(args) -> int:
 
 
 def cmd_upgrade(args) -> int:
-    out = check_output_file(args.out, "--out", (".onnx",)) if args.out else None
+    model, out = Path(args.model), Path(args.out) if args.out else None
+    if out is not None:  # the copy and its card and half copy, never over what a user owns
+        siblings = [out.with_suffix(".json"), out.with_name(out.stem + ".fp16.onnx")]
+        siblings += [out.with_suffix(".encoder.onnx")] if model.with_suffix(".encoder.onnx").is_file() else []
+        check_output_file(out, "--out", (".onnx",), force=args.force, replaces=siblings,
+                          inputs=[model, model.with_suffix(".json")], model=True)
+    elif is_shipped(model):
+        raise UsageError(f"{model} is shipped with GAN Studio: upgrade a copy (--out NEW.onnx) instead; a shipped "
+                         "file is never replaced, even with --force.")
     from training.export.upgrade import upgrade_model  # onnx and torch (training.export.sefa): only this command needs them
 
     if out is not None:
@@ -235,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write a run's generator as one ONNX file with its model card")
     p.add_argument("run", help="run id or run folder")
-    p.add_argument("--out", help="the .onnx path (default: RUN/generator.onnx); the card goes beside it")
+    p.add_argument("--out", help="the .onnx path (default: RUN/generator.onnx); the card goes beside it. Never inside "
+                   "a run folder (leave --out out to export into the run), over another model's card or a shipped file")
     p.add_argument("--fp16", action="store_true", help="also write a half-precision copy (NAME.fp16.onnx) for the web")
     p.add_argument("--checkpoint", choices=("last", "best"), default="last",
                    help="last (default) or best: the lowest FID of the run's live evaluations (--set eval_every=N)")
@@ -247,8 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("upgrade", help="bring an older exported .onnx up to date (latent_scheme philox, SeFa "
                        "directions) by rewriting its metadata only; the card records it")
     p.add_argument("model", help="the exported generator (.onnx); its card and half-precision copy go along")
-    p.add_argument("--out", help="write the upgraded copy here instead of replacing MODEL")
-    p.add_argument("--force", action="store_true", help="replace MODEL in place (or an existing --out)")
+    p.add_argument("--out", help="write the upgraded copy here instead of replacing MODEL (never over a model's card, "
+                   "a run's file or a shipped file)")
+    p.add_argument("--force", action="store_true", help="replace MODEL in place (never a shipped one), or an existing "
+                   "--out")
     p.set_defaults(func=cmd_upgrade)
 
     p = sub.add_parser("presets", help="list presets, models, losses and datasets")

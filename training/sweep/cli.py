@@ -9,7 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from studio.cli import UsageError, check_output_file, check_writable_folder
+from studio.cli import UsageError, check_output_file, check_range, check_writable_folder
+
+MAX_SAMPLER_SEED = 2**32 - 1  # TPESampler seeds numpy's RandomState, which refuses anything larger
 
 
 def add_parser(sub, runs_dir: str) -> None:
@@ -32,12 +34,13 @@ def add_parser(sub, runs_dir: str) -> None:
     p.add_argument("--grace", type=int, metavar="S", help="seconds without a heartbeat before a trial counts as "
                    "lost (default: twice --heartbeat)")
     p.add_argument("--sampler-seed", type=int, help="seed of Optuna's TPE sampler, for a repeatable study with one "
-                   "worker (several workers with one seed would propose the same trials); default: none")
+                   "worker (several workers with one seed would propose the same trials), 0 to 2**32 - 1; default: none")
     p.add_argument("--report", action="store_true", help="print the study's best trials and exit (no training)")
     p.add_argument("--top", type=int, default=10, help="--report: how many trials (default 10)")
     p.add_argument("--best-config", metavar="FILE.yaml", help="--report: also write the best trial's config there, "
                    "for `python -m training train --config FILE`")
-    p.add_argument("--force", action="store_true", help="--best-config: replace an existing file")
+    p.add_argument("--force", action="store_true", help="--best-config: replace an existing file (never a shipped "
+                   "one, a file inside a run folder or a model's card)")
     p.set_defaults(func=cmd_sweep)
 
 
@@ -55,6 +58,8 @@ def cmd_sweep(args) -> int:
 
     if args.trials < 1 or args.top < 1 or args.heartbeat < 1 or (args.grace is not None and args.grace < 1):
         raise UsageError("--trials, --top, --heartbeat and --grace take whole numbers of at least 1")
+    check_range("--sampler-seed", args.sampler_seed, 0, MAX_SAMPLER_SEED, "Optuna's sampler seeds numpy, which takes "
+                "seeds below 2**32")
     if args.report:
         return _report(args, studies)
     if not args.space:
@@ -90,12 +95,11 @@ def cmd_sweep(args) -> int:
 
 
 def _report(args, studies) -> int:
+    out = check_output_file(args.best_config, "--best-config", (".yaml", ".yml"), force=args.force,
+                            inputs=[args.space] if args.space else ()) if args.best_config else None
     url = args.storage or studies.default_storage(args.runs_dir)
     if not args.storage and not (Path(args.runs_dir) / studies.DB_NAME).is_file():
         raise UsageError(f"no sweeps in {args.runs_dir} (no {studies.DB_NAME}); give --storage URL or --runs-dir")
-    out = check_output_file(args.best_config, "--best-config", (".yaml", ".yml")) if args.best_config else None
-    if out is not None and out.exists() and not args.force:
-        raise UsageError(f"--best-config {out} exists; pass --force to replace it, or choose another file")
     storage = studies.open_storage(url, heartbeat_s=None)
     study = studies.load_study(_study_name(args), storage)
     print(_report_text(study, args.top))
