@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from studio.errors import UserError
+from studio.seeds import MAX_SEED, SEED_RANGE
+from training.config_files import SettingsFileError, SettingsSyntaxError, parse_yaml, read_settings
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 
@@ -31,9 +31,9 @@ class ConfigError(UserError, ValueError):  # a ValueError too: a value is wrong,
     """A config that cannot be trained; the message names the field and the fix."""
 
 
-def _field(default, help: str, *, lo=None, hi=None, lo_open=False, choices=None, pattern=None):
+def _field(default, help: str, *, lo=None, hi=None, lo_open=False, choices=None, pattern=None, why=""):
     return field(default=default, metadata=dict(help=help, lo=lo, hi=hi, lo_open=lo_open, choices=choices,
-                                                pattern=pattern))
+                                                pattern=pattern, why=why))
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Config:
     # What it is
     description: str = _field("", "one line on what this run reproduces")
     preset: str = _field("", "the preset this config started from")
-    seed: int = _field(0, "seed for weights, latents and data order", lo=0)
+    seed: int = _field(0, "seed for weights, latents and data order", lo=0, hi=MAX_SEED, why=SEED_RANGE)
     deterministic: bool = _field(False, "deterministic kernels, so a resumed run repeats an uninterrupted one")
     device: str = _field("auto", "auto picks CUDA when present, else CPU", choices=("auto", "cpu", "cuda"))
     precision: str = _field("auto", "arithmetic of the forward passes: auto = bf16 on CPUs with native bf16 "
@@ -200,7 +200,8 @@ def _check_value(name: str, value: Any) -> Any:
         bound = f"greater than {lo}" if meta["lo_open"] else f"at least {lo}"
         raise ConfigError(f"{name} must be {bound}; got {value!r}.")
     if hi is not None and value > hi:
-        raise ConfigError(f"{name} must be at most {hi}; got {value!r}.")
+        why = f" ({meta['why']})" if meta["why"] else ""
+        raise ConfigError(f"{name} must be at most {hi}; got {value!r}{why}.")
     return value
 
 
@@ -216,8 +217,8 @@ def build_config(values: dict[str, Any]) -> Config:
         raise ConfigError(f"a config must be a mapping of keys to values, got {type(values).__name__}.")
     checked = {}
     for key, value in values.items():
-        if key not in FIELDS:
-            raise ConfigError(unknown_key_message(key))
+        if not isinstance(key, str) or key not in FIELDS:  # a key of None or 1 is no name either
+            raise ConfigError(unknown_key_message(str(key)))
         checked[key] = _check_value(key, value)
     config = Config(**checked)
     _check_together(config)
@@ -270,20 +271,24 @@ def check_names(config: Config, names: dict[str, Iterable[str]]) -> None:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``key=value`` from the command line; the value is read as YAML (1e-4, true, none, "text")."""
+    """``key=value`` from the command line; the value is read as YAML (1e-4, true, none, "text"), by
+    the strict reader of config files (``training.config_files``: 010 is refused, not read as 8)."""
     if "=" not in text:
         raise ConfigError(f"--set takes key=value, got {text!r}.")
     key, raw = text.split("=", 1)
     key = key.strip()
     if key not in FIELDS:
         raise ConfigError(unknown_key_message(key))
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        value = raw
     base = FIELDS[key].type.split(" | ")[0]
     if base == "str" and raw.strip():
         value = raw  # "1" stays the text "1" for a text field, and "#000000" is a colour, not a YAML comment
+    else:
+        try:
+            value = parse_yaml(raw, f"--set {key}") if raw.strip() else None
+        except SettingsSyntaxError:
+            value = raw  # not YAML at all: the field's type check says what it takes
+        except SettingsFileError as error:
+            raise ConfigError(str(error)) from None
     if isinstance(value, str) and base in ("int", "float"):
         try:  # YAML 1.1 reads 1e-4 (no dot) and nan as text; Python reads them as numbers
             value = float(value)
@@ -307,34 +312,27 @@ def load_preset(name: str) -> dict[str, Any]:
         close = difflib.get_close_matches(name, preset_names(), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"unknown preset {name!r}.{hint} `python -m training presets` lists them.")
-    values = yaml.safe_load((PRESETS_DIR / f"{name}.yaml").read_text()) or {}
+    try:
+        values = read_settings(PRESETS_DIR / f"{name}.yaml", "preset") or {}
+    except UserError as error:
+        raise ConfigError(str(error)) from None
     return {**values, "preset": name}
-
-
-MAX_CONFIG_BYTES = 1 << 20  # a config is a few dozen lines; anything this big is the wrong file
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """The config values in a file the user named (``--config FILE``): YAML, or JSON (e.g. a run's
     config.json), holding one mapping of config keys to values."""
     path = Path(path).expanduser()
-    if not path.is_file():
+    if path.is_dir() or not path.exists():
         what = "is a folder" if path.is_dir() else "does not exist"
         raise ConfigError(f"--config {path} {what}; name a YAML or JSON file of config keys "
                           "(`python -m training presets --fields` lists them).")
-    try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"--config {path} is {path.stat().st_size:,} bytes, too big for a config "
-                              f"(at most {MAX_CONFIG_BYTES:,}); is it the right file?")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeError) as error:
-        raise ConfigError(f"--config {path}: cannot read it ({error}).") from None
-    try:
-        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        why = " ".join(str(error).split())
-        raise ConfigError(f"--config {path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} "
-                          f"({why}).") from None
+    try:  # a pipe, a device, a file too big or nested too deep, YAML that misleads: refused, never read whole
+        values = read_settings(path, "--config")
+    except UserError as error:
+        raise ConfigError(str(error)) from None
+    except OSError as error:
+        raise ConfigError(f"--config {path}: cannot read it ({error.strerror or error}).") from None
     if not isinstance(values, dict):
         raise ConfigError(f"--config {path} must hold a mapping of config keys to values (like a preset), "
                           f"got {'nothing' if values is None else type(values).__name__}.")

@@ -24,16 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from studio.errors import UserError
 from training import config as configs
+from training.config_files import read_settings
 
 SPEC_KEYS = {"low", "high", "log", "step", "choices"}
 TOP_KEYS = {"preset", "fixed", "search", "pruner", "description"}
 PRUNERS = {"median": {"startup_trials", "warmup_steps"}, "threshold": {"upper", "warmup_steps"}, "none": set()}
 # Fields a sweep sets itself, or that describe a run rather than train it.
 NOT_SEARCHABLE = {"sweep_study", "sweep_trial", "preset", "description"}
-MAX_SPACE_BYTES = 1 << 20
 
 
 class SpaceError(configs.ConfigError):
@@ -204,15 +203,15 @@ def _pruner(spec: Any) -> dict[str, Any]:
 
 def load_space(path: str | Path) -> SearchSpace:
     path = Path(path).expanduser()
-    if not path.is_file():
+    if path.is_dir() or not path.exists():
         raise SpaceError(f"--space {path} {'is a folder' if path.is_dir() else 'does not exist'}; name a YAML "
                          "search-space file (docs/sweeps.md shows one; sweeps/ has examples).")
-    if path.stat().st_size > MAX_SPACE_BYTES:
-        raise SpaceError(f"--space {path} is too big for a search space; is it the right file?")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, yaml.YAMLError) as error:
-        raise SpaceError(f"--space {path} is not readable YAML ({' '.join(str(error).split())}).") from None
+    try:  # the strict reader of every settings file: no pipe, no alias, no key twice, no octal 010
+        values = read_settings(path, "--space")
+    except UserError as error:
+        raise SpaceError(str(error)) from None
+    except OSError as error:
+        raise SpaceError(f"--space {path}: cannot read it ({error.strerror or error}).") from None
     return parse_space(values, f"--space {path}")
 
 
