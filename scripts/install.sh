@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what GAN Studio needs on a fresh Debian machine with Python 3.11.
 #   scripts/install.sh          the app and training (pip, plus Debian's Fashion-MNIST package)
-#   scripts/install.sh --dev    also the test tools: pytest, Playwright, Debian's Chromium, Node examples
+#   scripts/install.sh --dev    also the test tools: pytest, Playwright, Debian's Chromium, Node examples,
+#                               Debian's PostgreSQL server and psycopg (the sweep's tests start a throwaway server)
 # Safe to run again: each step is skipped or quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ dev=false
 [ "${1:-}" = "--dev" ] && dev=true
 
 apt_packages=(dataset-fashion-mnist)
-$dev && apt_packages+=(chromium)
+$dev && apt_packages+=(chromium postgresql)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,11 @@ COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)  # the trials that are result
 # Fields that may differ between the machines of one study (where the data lies, which device).
 MACHINE_FIELDS = ("data_root", "device")
 RETRIES = 3  # a trial whose workers die this many times ends failed
+SCHEMA_ATTEMPTS = 5  # tries at opening a new server database while other workers make its tables
+# SQLAlchemy's driver module for a URL -> the pip package holding it. SQLAlchemy 2.1 opens a plain
+# postgresql:// URL with psycopg (3); postgresql+psycopg2:// asks for the older psycopg2.
+DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL",
+                   "MySQLdb": "mysqlclient"}
 
 
 class StudyError(ConfigError):
@@ -67,13 +73,32 @@ def open_storage(url: str, heartbeat_s: int | None = 60, grace_s: int | None = N
         beat = dict(heartbeat_interval=heartbeat_s, grace_period=grace_s or 2 * heartbeat_s,
                     heartbeat_stale_trial_callback=retry_callback())
     try:
-        with quiet(), schema_lock(claim_file(url)):
-            return RDBStorage(url, engine_kwargs=engine, **beat)
+        return _made_or_found(url, engine, beat)
     except ImportError as error:  # a PostgreSQL/MySQL URL without its driver
-        raise StudyError(f"--storage {redact(url)}: {error} (install the database's Python driver, e.g. "
-                         "psycopg2-binary for PostgreSQL or PyMySQL for MySQL).") from None
+        module = (getattr(error.__cause__, "name", None) or error.name or "").split(".")[0]  # Optuna re-raises
+        fix = f'pip install "{DRIVER_PACKAGES[module]}"' if module in DRIVER_PACKAGES else "install it"
+        raise StudyError(f"--storage {redact(url)}: the database's Python driver ({module or 'unknown'}) is not "
+                         f"installed; {fix} (docs/sweeps.md).") from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy's many errors: a URL that does not open
         raise StudyError(f"--storage {redact(url)} cannot be opened: {' '.join(str(error).split())[:300]}") from None
+
+
+def _made_or_found(url: str, engine: dict[str, Any], beat: dict[str, Any]) -> RDBStorage:
+    """Optuna's storage, its tables made when they are not there yet. Workers on several machines that
+    open a new server database at once race to make them (SQLite's workers take ``schema_lock``
+    instead): the loser's CREATE fails with "already exists", and its next try finds the tables."""
+    def storage() -> RDBStorage:
+        with quiet(), schema_lock(claim_file(url)):
+            return RDBStorage(url, engine_kwargs=engine, **beat)
+
+    for attempt in range(1, SCHEMA_ATTEMPTS):
+        try:
+            return storage()
+        except Exception as error:  # noqa: BLE001 - SQLAlchemy's IntegrityError or ProgrammingError, by driver
+            if "already exists" not in str(error):
+                raise
+            time.sleep(0.25 * attempt)
+    return storage()
 
 
 @contextmanager

@@ -8,48 +8,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
-import optuna
 import pytest
 from optuna.trial import TrialState
 
 from training import config as configs
 from training.cli.main import main
 from training.runfolder.folder import RunFolder, list_runs
-from training.sweep.study import open_read_only
 
-from tests.helpers import REPO_ROOT, wait_for_process
-from tests.training.sweep.common import write_space
+from tests.helpers import wait_for_process
+from tests.training.sweep.common import check_trial_run, study_of, worker, write_space
 
 pytestmark = pytest.mark.usefixtures("one_thread", "restore_logging")
-
-
-def study_of(runs: Path, name: str) -> optuna.Study:
-    return optuna.load_study(study_name=name, storage=open_read_only(runs / "sweeps.db"))
-
-
-def worker(space: Path, runs: Path, env: dict, log: Path, *extra: str) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "training", "sweep", "--space", str(space), "--runs-dir", str(runs),
-            "--study", "tiny", "--heartbeat", "1", "--grace", "2", *extra]
-    return subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def check_trial_run(runs: Path, trial: optuna.trial.FrozenTrial, study: str = "tiny") -> RunFolder:
-    """The trial's run folder is an ordinary, finished run whose config names the study and trial and
-    whose last evaluation is the trial's value."""
-    run = RunFolder(runs / trial.user_attrs["run"])
-    config = run.read_config()
-    assert config["sweep_study"] == study and config["sweep_trial"] == trial.number
-    assert config["lr_g"] == pytest.approx(trial.params["lr_g"])
-    assert run.live_status()["state"] == "finished" and run.last_checkpoint.is_file()
-    evals = [r for r in run.read_metrics() if r.get("kind") == "eval"]
-    assert evals[-1]["step"] == config["steps"] and evals[-1]["fid"] == pytest.approx(trial.value)
-    assert trial.intermediate_values == {r["step"]: pytest.approx(r["fid"]) for r in evals}
-    return run
 
 
 def test_two_workers_share_a_study_and_finish_it_with_distinct_trials(tmp_path, cli_env, capsys):
