@@ -12,7 +12,6 @@ which latent a given seed names changes.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,10 @@ from onnx import numpy_helper, shape_inference
 from inference.contract import INPUT_LATENT, LATENT_SCHEME, PREFIX, metadata_from_card, metadata_from_props, \
     metadata_to_props
 from inference.encoder import encoder_path, file_sha256
+from inference.limits import check_model_size
 from studio.errors import UserError
-from training.runfolder.files import atomic_write_bytes, atomic_write_json
+from studio.files import regular_file
+from training.runfolder.files import UnreadableFile, atomic_write_bytes, atomic_write_json, read_json_object
 from training.export.sefa import MAX_DIRECTIONS, NoDirections, directions_from_weight
 
 # Ops that hand z on unchanged in value (reshaped or retyped only): SeFa's layer may sit behind them.
@@ -134,11 +135,39 @@ def _with_props(model: onnx.ModelProto, props: dict[str, str]) -> bytes:
     return model.SerializeToString()
 
 
-def _card_is_stale(card_path: Path, new: dict[str, Any]) -> bool:
-    if not card_path.exists():
+def _read_card(card_path: Path) -> dict[str, Any] | None:
+    """The card beside the model (None when there is none), read bounded: one that is a pipe, nested
+    too deep or without valid metadata is an UpgradeError before anything is written."""
+    try:
+        card = read_json_object(card_path)
+        metadata_from_card(card)
+    except FileNotFoundError:
+        return None
+    except (UnreadableFile, UserError) as error:
+        raise UpgradeError(f"model card {card_path}: {error}; repair it, or move it away to upgrade the .onnx "
+                           "alone.") from None
+    return card
+
+
+def _card_is_stale(card: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    if card is None:
         return False
-    card = metadata_from_card(json.loads(card_path.read_text()))
-    return card["latent_scheme"] != new["latent_scheme"] or card["directions"] != new["directions"]
+    meta = metadata_from_card(card)
+    return meta["latent_scheme"] != new["latent_scheme"] or meta["directions"] != new["directions"]
+
+
+def _load_onnx(path: Path, what: str) -> onnx.ModelProto:
+    """An ONNX file read whole, only when it is a regular file no larger than an ONNX file can be."""
+    if not regular_file(path):
+        raise UpgradeError(f"{what} {path} is not a regular file (a pipe, a device or a folder?); replace it with "
+                           "the file itself, or move it away.")
+    try:
+        check_model_size(path)
+        return onnx.load(str(path))
+    except UserError as error:
+        raise UpgradeError(str(error)) from None
+    except Exception as error:  # noqa: BLE001 - a damaged or foreign file
+        raise UpgradeError(f"{path}: cannot read it as ONNX ({error})") from None
 
 
 def _restamp_encoder(source: Path, target: Path, source_sha256: str) -> bool:
@@ -148,7 +177,7 @@ def _restamp_encoder(source: Path, target: Path, source_sha256: str) -> bool:
     src = encoder_path(source)
     if not src.is_file():
         return False
-    encoder = onnx.load(str(src))
+    encoder = _load_onnx(src, "the encoder")
     stamp = next((p for p in encoder.metadata_props if p.key == PREFIX + "generator_sha256"), None)
     if stamp is None or stamp.value != source_sha256:
         return False  # stale already, or not ours: projection says so and falls back to the search
@@ -169,13 +198,12 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
     if target.suffix != ".onnx":
         raise UpgradeError(f"--out {target}: the output must end in .onnx")
     (_, src_card, src_half), (_, dst_card, dst_half) = _files(model_path), _files(target)
-    try:
-        model = onnx.load(str(model_path))
-    except Exception as error:  # noqa: BLE001 - a damaged or foreign file
-        raise UpgradeError(f"{model_path}: cannot read it as ONNX ({error})") from None
+    model = _load_onnx(model_path, "the model")
+    card = _read_card(src_card)
+    half = _load_onnx(src_half, "its half-precision copy") if src_half.exists() or src_half.is_symlink() else None
     new, props, changed, why_none = plan(model, model_path)
     in_place = target.resolve() == model_path.resolve()
-    if in_place and not changed and not _card_is_stale(src_card, new):
+    if in_place and not changed and not _card_is_stale(card, new):
         return []
     carries_encoder = encoder_path(model_path).is_file()
     existing = [p for p in (target, dst_card, dst_half) + ((encoder_path(target),) if carries_encoder and not in_place
@@ -195,15 +223,14 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
     atomic_write_bytes(target, _with_props(model, props))
     if carries_encoder and _restamp_encoder(model_path, target, source_sha256):
         note["changed"] = [*note["changed"], f"{encoder_path(target).name}: generator_sha256 of the upgraded file"]
-    if src_half.exists():
-        atomic_write_bytes(dst_half, _with_props(onnx.load(str(src_half)), props))
-    if src_card.exists():
-        card = json.loads(src_card.read_text())
+    if half is not None:
+        atomic_write_bytes(dst_half, _with_props(half, props))
+    if card is not None:
         card["metadata"].update({k: new[k] for k in ("latent_scheme", "directions") if new[k] is not None})
         card.setdefault("upgrades", []).append(note)
         if not in_place:  # a copy names its own files
             card["name"] = target.stem
             if isinstance(card.get("export"), dict):
-                card["export"]["files"] = [p.name for p in (target, dst_half) if p == target or src_half.exists()]
+                card["export"]["files"] = [p.name for p in (target, dst_half) if p == target or half is not None]
         atomic_write_json(dst_card, card)
     return note["changed"]

@@ -6,6 +6,7 @@ the card's scores stay), the card records the upgrade, and nothing is overwritte
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import onnx
@@ -163,3 +164,23 @@ def test_the_weight_read_from_the_graph_is_the_one_sefa_reads_in_torch(model_nam
     layer, w = onnx_first_layer_weight(onnx.load(str(tmp_path / "g.onnx")), 12)
     assert layer == name and w.shape == expected.shape
     np.testing.assert_array_equal(w, expected)
+
+
+def _pipe(path):
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+
+
+@pytest.mark.parametrize("spoil, words", [
+    (lambda m: _pipe(m.with_suffix(".json")), "model card .*m.json: unreadable: m.json is a named pipe"),
+    (lambda m: m.with_suffix(".json").write_text('{"metadata": ' + "[" * 100_000 + "}"), "nests more than 64 levels"),
+    (lambda m: m.with_suffix(".json").write_text('{"name": "m"}'), "no top-level \"metadata\" object"),
+    (lambda m: _pipe(m.with_name("m.fp16.onnx")), "its half-precision copy .*m.fp16.onnx is not a regular file"),
+])
+def test_side_files_that_would_hang_or_crash_are_refused_before_anything_is_written(tmp_path, spoil, words):
+    model = make_onnx_generator(tmp_path / "m.onnx")
+    spoil(model)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(UpgradeError, match=words):
+        upgrade_model(model, tmp_path / "out.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
