@@ -217,8 +217,13 @@ def _parse_row(line: str | bytes) -> tuple[Any, str | None]:
 
 def rewrite_rows(path: Path, keep: Callable[[dict[str, Any]], bool]) -> None:
     """Rewrite ``path`` atomically with its usable rows that ``keep`` accepts, line by line (a file of
-    any size; never more than one line in memory). Lines that were never usable rows are dropped."""
-    with open_regular(path, what=path.name) as source:
+    any size; never more than one line in memory). Lines that were never usable rows are dropped.
+    FileNotFoundError when it is missing; UnreadableFile when it is a pipe, a device or a folder."""
+    try:
+        source = open_regular(path)
+    except FileRefused as error:
+        raise UnreadableFile(_refused(error, path)) from None
+    with source:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             os.fchmod(fd, 0o644)

@@ -6,7 +6,6 @@ killed at any instant leaves a folder the next reader understands.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -17,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from studio.files import FileRefused, inside
-from training.runfolder.files import (RunError, Rows, UnreadableFile, append_row, atomic_write_bytes, atomic_write_json,
-                                      now_iso, read_json_object, read_rows, whole_number)
+from training.runfolder.files import (RunError, Rows, UnreadableFile, append_row, atomic_write_json, now_iso,
+                                      read_json_object, read_rows, rewrite_rows, whole_number)
 from training.runfolder.flock import LOCK_NAME, held_by
 
 STATES = ("queued", "running", "stopping", "stopped", "finished", "failed", "diverged",
@@ -193,13 +192,17 @@ class RunFolder:
         self._truncate(self.health_path, lambda event: event.get("found_at", event.get("step", 0)) <= last_step)
 
     def _truncate(self, path: Path, keep: Callable[[dict[str, Any]], bool]) -> None:
-        """Rewrite ``path`` atomically with the rows ``keep`` accepts. Lines that were never usable rows
-        are dropped; a file that cannot be read is left as it is."""
-        rows = self._read_rows(path)
-        if rows.unreadable:
-            raise RunError(f"run {self.id}: {rows.unreadable}")
-        if path.exists():
-            atomic_write_bytes(path, "".join(json.dumps(row) + "\n" for row in rows if keep(row)).encode())
+        """Rewrite ``path`` atomically with the rows ``keep`` accepts, line by line (whatever its size: the
+        readers see only its last ROWS_LIMIT bytes, this keeps every row). Lines that were never usable
+        rows are dropped; a file that cannot be read is left as it is."""
+        try:
+            rewrite_rows(self.own_file(path), keep)
+        except FileNotFoundError:
+            return
+        except UnreadableFile as error:
+            raise RunError(f"run {self.id}: {error}") from None
+        except OSError as error:
+            raise RunError(f"run {self.id}: unreadable: {path.name}: {error.strerror or error}") from None
 
     # samples and checkpoints
     def sample_grids(self) -> list[Path]:

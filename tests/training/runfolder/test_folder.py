@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from training.runfolder import files
 from training.runfolder.files import RunError
 from training.runfolder.folder import RunFolder, create_run, find_run, list_runs, sanitize_name
 from training.runfolder.lock import RunLock
@@ -68,6 +69,17 @@ def test_both_jsonl_files_are_appended_read_and_cut_back_alike(tmp_path, kind):
     with pytest.raises(RunError, match=f"cannot write {path.name}: its folder .* no longer exists"):
         append({"step": 5})
     assert not run.path.exists()
+
+
+def test_a_resume_cuts_back_a_metrics_file_larger_than_readers_read_and_keeps_its_head(tmp_path, monkeypatch):
+    run = create_run(tmp_path, "long", {})
+    for step in range(1, 101):
+        run.append_metrics({"step": step, "loss_d": 0.5})
+    monkeypatch.setattr(files, "ROWS_LIMIT", 500)  # readers see the tail of a file this large
+    assert run.read_metrics()[0]["step"] > 1
+    run.truncate_metrics(60)
+    monkeypatch.undo()
+    assert [row["step"] for row in run.read_metrics()] == list(range(1, 61))
 
 
 def test_a_jsonl_file_that_cannot_be_read_is_not_cut_back(tmp_path):
