@@ -26,6 +26,7 @@ from dataio.archive import Unpacked, unpack_images
 from dataio.folder import EXTENSIONS
 from dataio.image_file import ImageRefused, open_header
 from inference import image_grid
+from studio.files import regular_file
 
 EXAMPLE_PX = 64      # each example in the preview grid: six a row fit the Train form
 EXAMPLES = 24
@@ -143,6 +144,8 @@ def _files(folder: Path):
                 yield path, f"not an image file ({path.suffix or 'no extension'})"
             elif not inside(path, folder):
                 yield path, "a link leading out of the folder"
+            elif not regular_file(path):  # opening a pipe to read its header would wait for a writer
+                yield path, "not a regular file (a pipe or a device)"
             else:
                 yield path, None
 

@@ -32,6 +32,7 @@ from dataio.folder_cache import DecodedFolder, ReadSettings
 from dataio.image_file import DEFAULT_BACKGROUND, DEFAULT_TRANSPARENCY, TRANSPARENCY_MODES, decode, parse_colour
 from dataio.registry import DATASETS, DataError, ImageSet
 from dataio.sources import env_root
+from studio.files import regular_file
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
 DEFAULT_SIZE = 64
@@ -168,6 +169,8 @@ def _image_files(root: Path) -> tuple[list[Path], int]:
             if name.startswith(".") or not name.lower().endswith(EXTENSIONS):
                 continue
             path = Path(folder) / name
+            if not regular_file(path):  # a pipe or a device named x.png: reading it would wait, or never end
+                continue
             if path.resolve().is_relative_to(resolved_root):
                 paths.append(path)
             else:

@@ -57,6 +57,7 @@ def test_the_survey_says_what_it_skipped_and_why(tmp_path):
     write(tmp_path / "b" / ".hidden.png", png())
     write(tmp_path / ".thumbnails" / "x.png", png())
     os.symlink("/etc/passwd", tmp_path / "b" / "passwd.png")
+    os.mkfifo(tmp_path / "b" / "pipe.png")  # its header read would wait for a writer forever
     found = image_folders.survey(tmp_path)
     assert found.images == ["a/deeper/two.png", "a/one.png", "b/three.png"]
     assert found.classes == {"a": 2, "b": 1} and found.sizes == {"8×8": 2, "32×16": 1}
@@ -66,6 +67,7 @@ def test_the_survey_says_what_it_skipped_and_why(tmp_path):
     assert why["b/notes.txt"] == "not an image file (.txt)"
     assert why["b/.hidden.png"] == "hidden file" and why[".thumbnails"] == "hidden folder"
     assert why["b/passwd.png"] == "a link leading out of the folder"
+    assert why["b/pipe.png"] == "not a regular file (a pipe or a device)"
 
 
 def test_unlabelled_folders_say_why(tmp_path):

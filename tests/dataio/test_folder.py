@@ -1,5 +1,6 @@
 """Your own image folders: classes from subfolders, broken and hidden files, links, gray and GIF images,
 transparency both ways, image bombs and files that vanish mid-read."""
+import os
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,12 @@ def test_folder_does_not_follow_links_outside(tmp_path):
     (root / "link.png").symlink_to(outside)
     with pytest.warns(UserWarning, match="outside"):
         assert len(read_split("folder", root, image_size=8)) == 1
+
+
+def test_a_pipe_named_like_an_image_is_passed_over_not_waited_for(tmp_path):
+    save(tmp_path / "ok.png")
+    os.mkfifo(tmp_path / "pipe.png")
+    assert len(read_split("folder", tmp_path, image_size=8)) == 1
 
 
 def test_folder_without_images_names_folder_and_extensions(tmp_path):
