@@ -7,14 +7,9 @@ file changes. "Shipped" here is a tmp copy marked shipped (studio.outputs' list 
 real presets, whose hashes are checked too."""
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import shlex
 import shutil
-import signal
-import stat
-from pathlib import Path
 
 import pytest
 
@@ -26,10 +21,9 @@ from training.cli.main import main as training_main
 from training.sweep.space import SpaceError, load_space
 
 from tests.helpers import REPO_ROOT
-from tests.hostile.common import call, case_parts
+from tests.hostile.common import call, case_parts, no_hang, tree
 
 MAINS = {"inference": inference_main, "evaluation": evaluation_main, "training": training_main}
-HANG_S = 60  # every case ends in well under a second or two; one that blocks (a pipe, /dev/zero) fails here
 PRESET = REPO_ROOT / "training" / "presets" / "gan-mlp-mnist.yaml"
 SEED_CAP = "9,007,199,254,740,991"
 LAUGHS = 'a: &a ["lol", "lol"]\n' + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
@@ -73,32 +67,6 @@ def place(world, monkeypatch):
     monkeypatch.setattr(outputs, "_shipped_list", lambda: shipped)
     world.names.update(repo=str(REPO_ROOT), preset=str(PRESET))
     return world
-
-
-def tree(*roots: Path) -> dict[str, str]:
-    """Every entry below ``roots`` (folders, links and pipes too, never opened), a file by its hash."""
-    entries = {}
-    for root in roots:
-        for path in [Path(root), *sorted(Path(root).rglob("*"))]:
-            mode = os.lstat(path).st_mode
-            entries[str(path)] = (hashlib.sha256(path.read_bytes()).hexdigest() if stat.S_ISREG(mode)
-                                  else os.readlink(path) if stat.S_ISLNK(mode) else stat.filemode(mode))
-    return entries
-
-
-@contextlib.contextmanager
-def no_hang(seconds: int = HANG_S):
-    """A case that blocks (a read of a pipe, of /dev/zero) fails instead of hanging the suite."""
-    def hung(*_):
-        raise TimeoutError(f"the case did not end within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 R = "{run} --runs-dir {runs}"  # a run id and where it lives
