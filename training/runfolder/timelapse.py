@@ -82,19 +82,31 @@ def collect_frames(run: RunFolder, caption: bool = True) -> tuple[list[int], np.
     return steps, frames
 
 
+def grid_png(run: RunFolder, path: Path) -> bytes:
+    """A sample grid's bytes, for a viewer (the app's run view) as for the timelapse: a regular file
+    inside the run's folder, of bounded size, whose header declares no more pixels than dataio allows
+    a user's image (a PNG bomb is refused, not decoded); TimelapseError saying which otherwise."""
+    data, image = _checked_grid(run, path)
+    image.close()
+    return data
+
+
 @contextmanager
 def _open_grid(run: RunFolder, path: Path) -> Iterator[Image.Image]:
-    """A sample grid with its header read (nothing decoded): a regular file inside the run's folder, of
-    bounded size, declaring no more pixels than dataio allows a user's image; TimelapseError otherwise."""
+    """A sample grid with its header read (nothing decoded), checked as ``grid_png`` says."""
+    _, image = _checked_grid(run, path)
+    with image:
+        yield image
+
+
+def _checked_grid(run: RunFolder, path: Path) -> tuple[bytes, Image.Image]:
     try:
         inside(path, run.path, what="sample grid")
         data = read_bytes(path, limit=GRID_LIMIT, what="sample grid")
-        image = open_header(data)
+        return data, open_header(data)
     except (UserError, OSError) as error:
         why = str(getattr(error, "strerror", None) or error).replace(str(path), path.name)
         raise TimelapseError(f"run {run.id}: " + (why if path.name in why else f"sample grid {path.name} {why}")) from None
-    with image:
-        yield image
 
 
 def _grid_size(run: RunFolder, path: Path) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from PIL import Image, ImageSequence
 from training.cli.main import main
 from training.runfolder import timelapse
 from training.runfolder.folder import create_run
-from training.runfolder.timelapse import CAPTION_PX, TimelapseError, collect_frames, make_timelapse
+from training.runfolder.timelapse import CAPTION_PX, TimelapseError, collect_frames, grid_png, make_timelapse
 from training.session import build_session
 from training.trainer import Trainer
 
@@ -113,9 +113,12 @@ def _link_out(path):
     (_link_out, "sample grid step_0000010.png leads outside"),
 ])
 def test_a_grid_that_would_hang_exhaust_or_leak_is_refused_before_decoding(drawn, spoil, words):
+    assert grid_png(drawn, drawn.sample_path(10)).startswith(b"\x89PNG")
     spoil(drawn.sample_path(10))
     with pytest.raises(TimelapseError, match=words):
         collect_frames(drawn)
+    with pytest.raises(TimelapseError, match=words):  # what the app's run view shows
+        grid_png(drawn, drawn.sample_path(10))
 
 
 def test_frames_that_would_not_fit_in_memory_are_refused_before_decoding(drawn, monkeypatch):
