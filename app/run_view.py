@@ -9,8 +9,10 @@ from app.catalogue import model_files, publish, publish_target
 from app.guard import guard, section
 from app.paths import inside
 from app.summaries import eta_text
+from training.runfolder.files import RunError
 from training.runfolder.folder import UNREADABLE, RunFolder
 from training.runfolder.tables import frame_of_metrics, metrics_frame
+from training.runfolder.timelapse import grid_png
 
 # state -> (colour, Material icon) for the run header
 STATE_STYLE = {"queued": ("gray", "hourglass_empty"), "running": ("green", "play_circle"),
@@ -177,6 +179,11 @@ def _samples(run: RunFolder, key: str) -> None:
         choice = st.select_slider("Sample grid at step", options=steps, value=steps[-1], key=f"samples-{key}-{len(steps)}")
     else:
         choice = steps[0]
-    st.image(str(grids[steps.index(choice)]), caption=f"fixed latents at step {choice}", width=360, output_format="PNG")
+    try:  # a pipe, a link out or a PNG bomb where a grid should be is named, never opened or decoded
+        png = grid_png(run, grids[steps.index(choice)])
+    except RunError as error:
+        st.warning(str(error), icon=":material/broken_image:")
+    else:
+        st.image(png, caption=f"fixed latents at step {choice}", width=360, output_format="PNG")
     with section():
         timelapse_view.timelapse(run, key, len(grids))
