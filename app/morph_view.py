@@ -16,6 +16,8 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from app.catalogue import file_key
+from inference.limits import MAX_MODEL_BYTES
+from studio.files import read_bytes
 
 WEB_DIR = Path(__file__).resolve().parent / "morph_web"
 RUNTIME_DIR = WEB_DIR / "ort"
@@ -40,7 +42,7 @@ def model_id(path: Path) -> str:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _read(key: tuple) -> bytes:
-    return Path(key[0]).read_bytes()
+    return read_bytes(key[0], limit=MAX_MODEL_BYTES, what="model")
 
 
 def model_bytes(path: Path) -> bytes:
