@@ -9,6 +9,9 @@ from app.guard import section
 from app.model_cache import load_generator
 from app.paths import models_dir
 from inference import InferenceError
+from inference.limits import MAX_MODEL_BYTES
+from studio.files import read_bytes
+from training.runfolder.files import JSON_LIMIT
 
 st.title("Models")
 
@@ -52,8 +55,10 @@ for entry in models:
             st.session_state["open_model"] = str(entry.path)
             st.switch_page("app/pages/explore.py")
         with section():
-            c2.download_button("ONNX", entry.path.read_bytes(), file_name=entry.path.name,
+            # bounded reads: a file swapped for a pipe or grown past any model since it was listed is refused here
+            c2.download_button("ONNX", read_bytes(entry.path, limit=MAX_MODEL_BYTES, what="model"), file_name=entry.path.name,
                                mime="application/octet-stream", key=f"dl-{entry.path}", icon=":material/download:")
             if entry.card_path.is_file():
-                c3.download_button("Card (JSON)", entry.card_path.read_bytes(), file_name=entry.card_path.name,
+                c3.download_button("Card (JSON)", read_bytes(entry.card_path, limit=JSON_LIMIT, what="model card"),
+                                   file_name=entry.card_path.name,
                                    mime="application/json", key=f"card-{entry.path}", icon=":material/download:")
