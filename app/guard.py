@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import streamlit as st
 
 from app.catalogue import ModelExists
+from app.markdown_escape import escape_keeping_code
 from app.paths import models_dir, runs_dir
 from app.processes import LaunchError
 from inference import InferenceError
@@ -44,8 +45,9 @@ def is_user_error(error: BaseException) -> bool:
 
 def message(error: BaseException) -> tuple[str, str]:
     """(the markdown shown, its icon) for ``error``: what the page would display."""
-    # a launch error carries the process's own output, whose line breaks matter
-    line = str(error) if isinstance(error, LaunchError) else " ".join(str(error).split())
+    # a launch error carries the process's own output, whose line breaks matter; a message may quote a
+    # file's name or contents, shown as the text it is (its `commands` stay code)
+    line = escape_keeping_code(str(error) if isinstance(error, LaunchError) else " ".join(str(error).split()))
     if not is_user_error(error):
         return (f"**Something went wrong:** {type(error).__name__}: {line}\n\nThis is a bug in GAN Studio, not in "
                 "what you did: the server's console has its traceback. Reload the page to go on.", ":material/report:")

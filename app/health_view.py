@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from app.markdown_escape import escape, escape_keeping_code
 from training.runfolder.health import TITLES, active_findings, findings, health_line
 from training.runfolder.folder import RunFolder
 
@@ -47,12 +48,12 @@ def details(events: list[dict[str, Any]], key: str) -> None:
         for finding in found:
             still = finding["sign"] in active_signs
             title = finding["title"][:1].upper() + finding["title"][1:]  # "D overpowering G", not "...g"
-            st.markdown(f"**{title}** from step {finding['step']} (seen at step "
-                        f"{finding['found_at']}){'' if still else ' · cleared since'}: {finding['summary']}.")
+            st.markdown(f"**{escape(title)}** from step {escape(finding['step'])} (seen at step "
+                        f"{escape(finding['found_at'])}){'' if still else ' · cleared since'}: {escape(finding['summary'])}.")
             evidence = {k: v for k, v in finding.get("evidence", {}).items() if not isinstance(v, (list, dict))}
             if evidence:
-                st.caption(" · ".join(f"{k} {v}" for k, v in evidence.items()))
+                st.caption(escape(" · ".join(f"{k} {v}" for k, v in evidence.items())))
             for item in finding.get("evidence", {}).get("preceded_by", []):
-                st.caption(f"before it: {item}")
+                st.caption(f"before it: {escape(item)}")
             if finding.get("remedies"):
-                st.markdown("Try: " + "; ".join(finding["remedies"][:4]))
+                st.markdown("Try: " + "; ".join(escape_keeping_code(r) for r in finding["remedies"][:4]))

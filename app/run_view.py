@@ -7,6 +7,7 @@ import streamlit as st
 from app import charts, dataframes, health_view, processes, timelapse_view
 from app.catalogue import model_files, publish, publish_target
 from app.guard import guard, section
+from app.markdown_escape import code, escape
 from app.paths import inside
 from app.summaries import eta_text
 from training.runfolder.files import RunError
@@ -24,7 +25,7 @@ STATE_STYLE = {"queued": ("gray", "hourglass_empty"), "running": ("green", "play
 def run_header(run: RunFolder, status: dict) -> None:
     state = status.get("state", "?")
     colour, icon = STATE_STYLE.get(state, ("gray", "help"))
-    st.markdown(f"**{run.id}** · :{colour}[:material/{icon}: {state}] · "
+    st.markdown(f"**{escape(run.id)}** · :{colour}[:material/{icon}: {state}] · "
                 f"step {status.get('step', 0)} / {status.get('total_steps', '?')}")
 
 
@@ -56,10 +57,10 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
                 text += f" · {eta_text(status, rows)}" if eta_text(status, rows) else ""
             st.progress(min(step / total, 1.0), text=text)
         if state == UNREADABLE:
-            st.error(f"**This run cannot be read.** {status['message']}\n\nOnly deleting it (on the Runs page) "
+            st.error(f"**This run cannot be read.** {escape(status['message'])}\n\nOnly deleting it (on the Runs page) "
                      "still makes sense, unless you can repair the file.", icon=":material/broken_image:")
         elif status.get("message"):
-            st.caption(status["message"])
+            st.caption(escape(status["message"]))
         if state == "queued" and not going:
             st.warning(f"No process has worked on this run for {processes.status_age_s(run) / 60:.0f} min: its "
                        "launch ended before training began (the log below says why). Delete it on the Runs page "
@@ -68,12 +69,12 @@ def run_view(run: RunFolder, key: str, show_charts: bool = True) -> None:
             _buttons(run, status, going, key)
         if state in ("failed", "diverged", UNREADABLE) or (state == "queued" and not going):
             if state in ("failed", "diverged"):
-                st.error(f"This run {state}: {status.get('message', '')}\n\nThe end of its log is below; fix the "
+                st.error(f"This run {state}: {escape(status.get('message', ''))}\n\nThe end of its log is below; fix the "
                          "cause, then **Resume** (it continues from the last checkpoint).", icon=":material/error:")
             st.code(processes.run_log(run) or "(the log is empty)", language="text")
         if rows.unreadable or rows.skipped:
-            st.warning(rows.unreadable or f"metrics.jsonl: {len(rows.skipped)} line(s) passed over, unreadable: "
-                       f"{rows.skipped[0]}" + (" …" if len(rows.skipped) > 1 else ""), icon=":material/rule:")
+            st.warning(escape(rows.unreadable or f"metrics.jsonl: {len(rows.skipped)} line(s) passed over, unreadable: "
+                              f"{rows.skipped[0]}" + (" …" if len(rows.skipped) > 1 else "")), icon=":material/rule:")
         with section():
             health_view.details(events, key)
         if show_charts:
@@ -100,7 +101,7 @@ def _buttons(run: RunFolder, status: dict, going: bool, key: str) -> None:
             if processes.stop_training(run):
                 # keep it on the Train page once stopped, so Resume and Export stay at hand
                 st.session_state.setdefault("watching", []).append(run.id)
-                st.toast(f"Stopping {run.id}…")
+                st.toast(f"Stopping {escape(run.id)}…")
             else:
                 st.warning("The process is not running any more.")
     has_checkpoint = run.last_checkpoint.exists()
@@ -108,7 +109,7 @@ def _buttons(run: RunFolder, status: dict, going: bool, key: str) -> None:
         if cols[1].button("Resume", icon=":material/play_arrow:", key=f"resume-{key}",
                           help="continue from the last checkpoint"):
             processes.resume_training(run)
-            st.toast(f"Resuming {run.id}…")
+            st.toast(f"Resuming {escape(run.id)}…")
             st.rerun()
     if has_checkpoint and not going:
         exported = run.onnx_path.is_file()
@@ -116,7 +117,7 @@ def _buttons(run: RunFolder, status: dict, going: bool, key: str) -> None:
                           help="writes generator.onnx + its card into the run folder; Explore lists it"):
             with st.spinner("Exporting (checks the ONNX file against PyTorch)…"):
                 processes.export_run(run)
-            st.success(f"Exported to `{run.onnx_path}`: open it on the Explore page.")
+            st.success(f"Exported to {code(run.onnx_path)}: open it on the Explore page.")
         if exported:
             if cols[3].button("Explore", icon=":material/palette:", key=f"explore-{key}",
                               help="open this run's generator on the Explore page"):

@@ -232,9 +232,11 @@ def plotly_specs(at) -> str:
 def app_text(at) -> str:
     """Everything a page shows as text (messages, captions, code, markdown, the Runs table's cells),
     one string; fails on an exception element, which would be a traceback in the page."""
+    from app.markdown_escape import shown  # Markdown's escapes read as the reader sees them: `a\_b` is a_b
+
     assert not at.exception, [e.value for e in at.exception]
-    parts = [str(e.value) for kind in ("error", "warning", "info", "success", "caption", "code", "markdown", "toast")
-             for e in at.get(kind)]
+    parts = [str(e.value) if kind == "code" else shown(str(e.value))
+             for kind in ("error", "warning", "info", "success", "caption", "code", "markdown", "toast") for e in at.get(kind)]
     parts += [frame.to_csv() for frame in (d.value for d in at.dataframe)]
     return "\n".join(parts)
 

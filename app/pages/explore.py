@@ -13,6 +13,7 @@ from app.catalogue import file_key, find_models
 from app.directions import direction_picker
 from app.guard import guard, section
 from app.images import CRISP_CSS, gif_bytes, png_bytes, shown_png
+from app.markdown_escape import escape
 from app.model_cache import load_generator
 from app.paths import models_dir, runs_dir
 from inference import image_grid, upscale
@@ -50,7 +51,7 @@ choice = st.selectbox("Model", paths, key="model",
                                             f"{'unreadable' if by_path[p].problem else by_path[p].dataset()}")
 entry = by_path[choice]
 if entry.problem:
-    st.error(f"**This model is not opened.** {entry.problem}\n\nPick another model above.", icon=":material/block:")
+    st.error(f"**This model is not opened.** {escape(entry.problem)}\n\nPick another model above.", icon=":material/block:")
     st.stop()
 g = None
 with section():  # a broken file: its message here, and the picker above still works

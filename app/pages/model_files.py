@@ -6,6 +6,7 @@ import streamlit as st
 from app.cards import card_view
 from app.catalogue import check_upload, find_models
 from app.guard import section
+from app.markdown_escape import code, escape
 from app.model_cache import load_generator
 from app.paths import models_dir
 from inference import InferenceError
@@ -24,11 +25,11 @@ with st.expander("Upload a generator (.onnx)", icon=":material/upload:", expande
         try:
             target, g = check_upload(upload.getvalue(), upload.name)
         except (InferenceError, OSError) as error:
-            st.error(f"**Rejected, nothing was saved.** {error}", icon=":material/block:")
+            st.error(f"**Rejected, nothing was saved.** {escape(error)}", icon=":material/block:")
         else:
             st.session_state["uploaded"] = upload.file_id
-            st.success(f"Saved as `{target.name}`: {g.metadata['dataset'] or 'unknown data'}, "
-                       f"{g.metadata['architecture'] or 'unknown model'}.", icon=":material/check_circle:")
+            st.success(f"Saved as {code(target.name)}: {escape(g.metadata['dataset'] or 'unknown data')}, "
+                       f"{escape(g.metadata['architecture'] or 'unknown model')}.", icon=":material/check_circle:")
 
 models = find_models()
 if not models:
@@ -38,14 +39,14 @@ if not models:
 
 for entry in models:
     with st.container(border=True):
-        st.markdown(f"### {entry.label}")
+        st.markdown(f"### {escape(entry.label)}")
         if entry.problem:
-            st.error(f"**This file is not opened.** {entry.problem}", icon=":material/block:")
+            st.error(f"**This file is not opened.** {escape(entry.problem)}", icon=":material/block:")
             continue
         try:
             g = load_generator(entry.path)
         except (InferenceError, OSError) as error:  # OSError: deleted or unreadable since it was listed
-            st.error(f"**This file is not a usable generator.** {error}\n\nRe-export it, or delete `{entry.path}`.",
+            st.error(f"**This file is not a usable generator.** {escape(error)}\n\nRe-export it, or delete {code(entry.path)}.",
                      icon=":material/broken_image:")
             continue
         with section():

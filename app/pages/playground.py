@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from app.guard import guard
+from app.markdown_escape import escape
 from app.live_plot import live_plot
 from app.paths import mtime, runs_dir
 from app.playground_figures import canvas_figure, game_figure, progress_figure, selected_points
@@ -169,17 +170,17 @@ def live_view(run_path: str, refreshing: bool) -> None:
     if state == "running" and snap:
         state = "playing" if snap.get("mode") == "play" else "paused"
     if snap:
-        st.markdown(f"**{run.id}** · {state} · D step {snap['d_steps']}, G step {snap['g_steps']} · "
-                    f"**{snap['modes_covered']}/{snap['num_modes']} modes** · "
+        st.markdown(f"**{escape(run.id)}** · {state} · D step {escape(snap['d_steps'])}, G step {escape(snap['g_steps'])} · "
+                    f"**{escape(snap['modes_covered'])}/{escape(snap['num_modes'])} modes** · "
                     f"{snap['high_quality_share']:.0%} high quality")
         live_plot(game_figure(snap), key="pg_game")
         rows = [r for r in run.read_metrics() if "modes_covered" in r]
         if rows:
             live_plot(progress_figure(rows), key="pg_progress")
     else:
-        st.info(f"**{run.id}** · {state}: {status.get('message', '')}", icon=":material/hourglass_top:")
+        st.info(f"**{escape(run.id)}** · {state}: {escape(status.get('message', ''))}", icon=":material/hourglass_top:")
     if state in ("failed", "unreadable"):
-        st.error(f"The playground process ended: {status.get('message')}", icon=":material/error:")
+        st.error(f"The playground process ended: {escape(status.get('message'))}", icon=":material/error:")
     if refreshing and not alive:
         st.rerun()   # the whole page, so the live view stops refreshing
 

@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import charts, dataframes
 from app.guard import guard, section
+from app.markdown_escape import escape
 from app.paths import runs_dir
 from app.processes import delete_run, going, run_log
 from app.run_view import run_view
@@ -61,7 +62,7 @@ def delete_section(run: RunFolder) -> None:
             st.rerun()
         return
     busy = going(run)
-    st.warning(f"Delete **{run.id}** and everything in it (checkpoints, samples, exported model)? "
+    st.warning(f"Delete **{escape(run.id)}** and everything in it (checkpoints, samples, exported model)? "
                + ("Its training process is stopped first. " if busy else "") + "This cannot be undone.")
     c1, c2 = st.columns(2)
     if c1.button("Yes, delete it", type="primary", key="delete_yes"):
@@ -69,7 +70,7 @@ def delete_section(run: RunFolder) -> None:
         with st.spinner("Stopping its training process, then deleting…" if busy else "Deleting…"):
             delete_run(run)
         st.session_state.pop("open_run", None)
-        st.toast(f"Deleted {run.id}")
+        st.toast(f"Deleted {escape(run.id)}")
         st.rerun()
     if c2.button("Cancel", key="delete_no"):
         st.session_state.pop("confirm_delete", None)
@@ -82,7 +83,7 @@ current = st.selectbox("Run", ids, key="open_run",
 run = runs[current]
 with st.container(border=True):
     if run.id in problems:
-        st.warning(problems[run.id], icon=":material/rule:")
+        st.warning(escape(problems[run.id]), icon=":material/rule:")
     run_view(run, key=f"runs-{run.id}")
     with st.expander("Config and log"):
         with section():

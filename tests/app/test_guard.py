@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.catalogue import ModelExists
 from app.guard import is_user_error, message
+from app.markdown_escape import shown
 from app.processes import LaunchError
 from inference import InferenceError
 from studio.errors import UserError
@@ -34,7 +35,7 @@ class BrandNewUserError(UserError):
 def test_a_user_error_is_its_own_line_under_its_kinds_heading(error, heading, way_out):
     assert is_user_error(error)
     text, icon = message(error)
-    assert text.startswith(heading) and icon.startswith(":material/")
+    assert shown(text).startswith(heading) and icon.startswith(":material/")
     assert "bug" not in text
     if way_out:
         assert way_out in text
@@ -49,7 +50,7 @@ def test_a_file_the_system_refused_says_where_the_folders_are(app_env):
     error = PermissionError(13, "Permission denied", str(app_env["runs"] / "x"))
     assert is_user_error(error)
     text, _ = message(error)
-    assert text.startswith("**File problem.** [Errno 13] Permission denied")
+    assert shown(text).startswith("**File problem.** [Errno 13] Permission denied")
     assert f"runs: `{app_env['runs']}`" in text and f"models: `{app_env['models']}`" in text
 
 
@@ -103,3 +104,10 @@ def test_streamlits_stop_passes_through_the_guard():
     at = AppTest.from_function(page_with_errors, args=("stop",)).run()
     assert not at.exception and not at.error                              # st.stop is no error to show
     assert [m.value for m in at.markdown] == ["part began"]               # and it stops the whole script
+
+
+def test_a_message_quoting_a_file_shows_its_words_as_text_and_keeps_its_commands_as_code():
+    error = RunError("run ![x](https://elsewhere.example/x.png) is in use; `kill 12` first")
+    text, _ = message(error)
+    assert "!\\[x\\](https://elsewhere.example/x.png)" in text and "`kill 12`" in text
+    assert shown(text) == f"**Run problem.** {error}"
