@@ -9,6 +9,7 @@ import optuna
 import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
 
+from studio.files import inside
 from training.sweep.study import DB_NAME, open_read_only, study_names
 
 STATE_NAMES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
@@ -19,13 +20,22 @@ def database(runs: Path) -> Path:
     return Path(runs) / DB_NAME
 
 
-def names(runs: Path) -> list[str]:
+def own_database(runs: Path) -> Path:
+    """The runs folder's sweeps.db; FileRefused when it is a link leading out of the runs folder (the
+    app reads only its own files: another user's database is not its studies)."""
     path = database(runs)
+    if path.is_symlink():
+        inside(path, runs, what="the studies database")
+    return path
+
+
+def names(runs: Path) -> list[str]:
+    path = own_database(runs)
     return study_names(open_read_only(path)) if path.is_file() else []
 
 
 def load(runs: Path, name: str) -> optuna.Study:
-    return optuna.load_study(study_name=name, storage=open_read_only(database(runs)))
+    return optuna.load_study(study_name=name, storage=open_read_only(own_database(runs)))
 
 
 def last_report(trial: FrozenTrial) -> tuple[int | None, float | None]:

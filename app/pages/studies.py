@@ -4,14 +4,20 @@ from __future__ import annotations
 import streamlit as st
 
 from app import dataframes, study_view
-from app.guard import guard, section
+from app.guard import guard, section, show_error
+from app.markdown_escape import code, escape
 from app.paths import runs_dir
+from studio.errors import UserError
 from training.runfolder.folder import sanitize_name
 
 st.title("Studies")
 
 root = runs_dir()
-names = study_view.names(root)
+try:
+    names = study_view.names(root)
+except UserError as error:  # a sweeps.db linking out of the runs folder: not this app's to show
+    show_error(error)
+    st.stop()
 if not names:
     st.info(f"**No studies yet** in `{study_view.database(root)}`. Start one from a terminal, e.g. "
             "`python -m training sweep --space sweeps/dcgan-mnist.yaml --trials 50`; each trial is a run "
@@ -37,10 +43,10 @@ def show(name: str) -> None:
     cols[4].metric("best FID", f"{best.value:.3f}" if best else "–", help="lower is better")
     if best:
         params = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v if v != '' else '(none)'}" for k, v in best.params.items())
-        st.markdown(f"**Best so far:** trial {best.number}, run `{best.user_attrs.get('run', '?')}`: {params}")
+        st.markdown(f"**Best so far:** trial {best.number}, run {code(best.user_attrs.get('run', '?'))}: {escape(params)}")
     space = study.user_attrs.get("space") or {}
     if space.get("description"):
-        st.caption(space["description"])
+        st.caption(escape(space["description"]))
     frame = dataframes.trials_frame(rows)
     st.dataframe(frame, hide_index=True, width="stretch", column_config=dataframes.column_formats(frame, dataframes.trials_columns()))
     dataframes.csv_download("Trials CSV", lambda: study_view.load(root, name).trials_dataframe(),
