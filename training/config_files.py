@@ -44,8 +44,8 @@ class SettingsSyntaxError(SettingsFileError):
     """Text that is not YAML (or JSON) at all, as opposed to YAML these rules refuse."""
 
 
-class _Problem(Exception):
-    """What is wrong at one place of the text; the reader adds which file or option it was."""
+class _Problem(SettingsFileError):
+    """What is wrong at one place of the text; ``parse_yaml`` adds which file or option it was."""
 
     def __init__(self, line: int, text: str):
         super().__init__(text)
