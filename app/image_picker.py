@@ -12,6 +12,7 @@ import streamlit as st
 
 from app import image_folders
 from app.images import png_bytes
+from app.markdown_escape import code, escape
 from app.paths import images_dir
 from dataio import archive
 from dataio.archive import ArchiveError
@@ -43,11 +44,11 @@ def _unpack(upload) -> None:
             done = image_folders.accept_upload(upload.name, upload, size=upload.size)
     except ArchiveError as error:
         reason = str(error) if str(error).endswith(("?", ".", ")")) else f"{error}."
-        st.session_state["upload_note"] = ("error", f"**The zip was refused, and nothing was written.** {reason}")
+        st.session_state["upload_note"] = ("error", f"**The zip was refused, and nothing was written.** {escape(reason)}")
         return
     st.session_state["image_folder"] = done.folder.name
     skipped = f"; skipped {len(done.skipped)} other files (listed below)" if done.skipped else ""
-    st.session_state["upload_note"] = ("success", f"Unpacked {done.images:,} images into `{done.folder}`{skipped}.")
+    st.session_state["upload_note"] = ("success", f"Unpacked {done.images:,} images into {code(done.folder)}{skipped}.")
     st.session_state["upload_skipped"] = done.skipped
 
 
@@ -66,7 +67,7 @@ def images_panel(base: dict, fields: set[str]) -> tuple[dict, str | None]:
         (st.error if kind == "error" else st.success)(text, icon=":material/folder_zip:")
         if kind != "error" and st.session_state.get("upload_skipped"):
             with st.expander(f"Not unpacked: {len(st.session_state['upload_skipped'])} files"):
-                st.markdown("\n".join(f"- `{name}`: {why}" for name, why in st.session_state["upload_skipped"][:100]))
+                st.markdown("\n".join(f"- {code(name)}: {escape(why)}" for name, why in st.session_state["upload_skipped"][:100]))
     names = [folder.name for folder in image_folders.folders()]
     if not names:
         st.info(f"No image folders yet in `{root}`: upload a .zip above, or put a folder of images there "
@@ -92,7 +93,7 @@ def _preview(found: image_folders.Survey, grid_png: bytes | None) -> str | None:
     """What the run would read; the reason nothing can start, when nothing is usable."""
     if not found.images:
         why = Counter(reason.split(" (")[0] for _, reason in found.skipped)
-        st.error(f"**No usable images in `{found.folder.name}`.** "
+        st.error(f"**No usable images in {code(found.folder.name)}.** "
                  + (f"Skipped: {image_folders.describe(why)}." if why else "The folder is empty."),
                  icon=":material/hide_image:")
         _skipped(found)
@@ -102,9 +103,9 @@ def _preview(found: image_folders.Survey, grid_png: bytes | None) -> str | None:
                 + (f" · {found.transparent:,} with transparency" if found.transparent else ""))
     if found.classes:
         st.caption(f"**{len(found.classes)} classes**, from the first-level subfolders (tick *Class-conditional* "
-                   "to choose one when drawing): " + ", ".join(f"{c} ({n:,})" for c, n in found.classes.items()))
+                   "to choose one when drawing): " + ", ".join(f"{escape(c)} ({n:,})" for c, n in found.classes.items()))
     else:
-        st.caption(f"Unlabelled: {found.unlabelled_because}.")
+        st.caption(f"Unlabelled: {escape(found.unlabelled_because)}.")
     if grid_png:
         st.image(grid_png, caption="examples (transparency over a checkerboard)", output_format="PNG")
     _skipped(found)
@@ -114,7 +115,7 @@ def _preview(found: image_folders.Survey, grid_png: bytes | None) -> str | None:
 def _skipped(found: image_folders.Survey) -> None:
     if found.skipped:
         with st.expander(f"Skipped {len(found.skipped):,} files"):
-            st.markdown("\n".join(f"- `{name}`: {why}" for name, why in found.skipped[:200])
+            st.markdown("\n".join(f"- {code(name)}: {escape(why)}" for name, why in found.skipped[:200])
                         + ("\n- …" if len(found.skipped) > 200 else ""))
 
 
