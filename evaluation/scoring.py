@@ -63,6 +63,7 @@ def check_request(n: int = 10_000, seed: int = 0, dataset: str | None = None, ev
         if not str(evaluator).endswith(".onnx") or not Path(evaluator).is_file():
             raise EvaluationError(f"--evaluator {evaluator}: no such evaluator file; name an evaluator .onnx "
                                   "(those shipped are in exported/evaluators/)")
+        get_evaluator(str(evaluator))  # opened now: one with unusable metadata fails before any image is drawn
     if dataset is not None:
         check_dataset(dataset, evaluator)
 

@@ -19,6 +19,7 @@ from training.losses import build_loss
 from training.models import build_models
 from training.precision import choose
 from training.registry import REGISTRIES
+from training.runfolder.files import RunError, rows_file_problem
 from training.runfolder.folder import RunFolder
 
 # What a run trains on and what it trains, fixed for its life: a resume that changed one would go on
@@ -153,7 +154,12 @@ def check_unchanged(run: RunFolder, stored: dict[str, Any], config: configs.Conf
 
 
 def check_steps(run: RunFolder, config: configs.Config, resumable: Resumable) -> None:
-    """A resume must have steps left to train."""
+    """A resume must have steps left to train, and the row files it cuts back to its step readable
+    (found now, before the run is locked and marked queued, not once it has begun)."""
+    for path in (run.metrics_path, run.health_path):
+        problem = rows_file_problem(path)
+        if problem:
+            raise RunError(f"run {run.id}: {problem}. The run is left as it was.")
     step = resumable.step
     if step >= config.steps:
         where = f"past steps={config.steps:,}" if step > config.steps else f"at its total of {config.steps:,} steps"

@@ -15,6 +15,7 @@ from training import config as configs
 from training.checkpoint import CheckpointError
 from training.cli.main import main
 from training.preflight import check_data, check_steps, check_unchanged, pick_checkpoint
+from training.runfolder.files import RunError
 from training.runfolder.folder import RunFolder
 
 from tests.helpers import file_hashes, image_folder, tiny_config, tiny_run, training_rows
@@ -79,12 +80,20 @@ def test_a_run_with_no_intact_checkpoint_is_refused_and_left_as_it_was(tmp_path,
 
 
 def test_a_resume_needs_steps_left_and_says_how_to_give_more(tmp_path):
-    run = SimpleNamespace(id="r")
+    run = RunFolder(tmp_path / "r")
     config = tiny_config(tmp_path, steps=4200)
     picked = SimpleNamespace(step=4800)
     with pytest.raises(configs.ConfigError, match=r"already at step 4,800, past steps=4,200.*--set steps=7200"):
         check_steps(run, config, picked)
     check_steps(run, config, SimpleNamespace(step=4199))
+
+
+def test_a_resume_whose_rows_cannot_be_cut_back_is_refused_before_it_begins(tmp_path):
+    run = RunFolder(tmp_path / "r")
+    run.path.mkdir()
+    os.mkfifo(run.metrics_path)  # cutting it back to the checkpoint's step would wait on it forever
+    with pytest.raises(RunError, match="run r: unreadable: metrics.jsonl is a named pipe"):
+        check_steps(run, tiny_config(tmp_path, steps=4200), SimpleNamespace(step=10))
 
 
 def test_another_runs_checkpoint_of_the_same_shapes_is_refused_and_one_from_before_run_ids_accepted(tmp_path):

@@ -215,6 +215,20 @@ def _parse_row(line: str | bytes) -> tuple[Any, str | None]:
     return (None, problem) if problem else (row, None)
 
 
+def rows_file_problem(path: Path) -> str | None:
+    """Why ``rewrite_rows`` could not cut ``path`` back (a pipe, a device, a folder), None when it can
+    (or there is no file): for the checks before a resume's work."""
+    try:
+        open_regular(path).close()
+    except FileNotFoundError:
+        return None
+    except FileRefused as error:
+        return _refused(error, path)
+    except OSError as error:
+        return f"unreadable: {path.name}: {error.strerror or error}"
+    return None
+
+
 def rewrite_rows(path: Path, keep: Callable[[dict[str, Any]], bool]) -> None:
     """Rewrite ``path`` atomically with its usable rows that ``keep`` accepts, line by line (a file of
     any size; never more than one line in memory). Lines that were never usable rows are dropped.
