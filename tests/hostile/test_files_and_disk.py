@@ -20,7 +20,6 @@ from app import catalogue
 from evaluation.cli import main as evaluation_main
 from inference import Generator, InferenceError, contract
 from inference.cli import main as inference_main
-from studio.files import FileRefused
 from training.cli.main import main as training_main
 from training.runfolder import files as run_files
 from training.runfolder.folder import RunFolder
@@ -194,3 +193,132 @@ def test_the_catalogue_covers_every_command_line_and_the_apis():
     ids = [case_parts(case)[0][0] for case in CASES]
     assert len(ids) == len(set(ids)) >= 25
     assert {case_parts(case)[0][2] for case in CASES} == {"inference", "evaluation", "training", "api"}
+
+
+# (4) the disk
+def no_space_in(folder: Path, monkeypatch) -> None:
+    """Every write that reaches fsync in ``folder`` finds the disk full (ENOSPC), as a full disk answers."""
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if Path(os.readlink(f"/proc/self/fd/{fd}")).parent == folder:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_full_disk_at_a_checkpoint_is_one_line_and_the_older_checkpoint_survives(world, capsys, monkeypatch,
+                                                                                  restore_logging):
+    checkpoints = world.run_path / "checkpoints"
+    kept = tree(checkpoints)
+    no_space_in(checkpoints, monkeypatch)
+    with no_hang():
+        code, out, err = call(training_main, ["resume", world.run, "--runs-dir", str(world.runs), "--set", "steps=20"],
+                              capsys)
+    assert code == 2 and "Traceback" not in out + err, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: the disk is full: ") and f"MB free in {checkpoints}; free space and resume " \
+        f"(`python -m training resume {world.run}`" in line, line
+    assert tree(checkpoints) == kept  # last.pt (step 10) and the step files whole, and no temporary file left
+    status = RunFolder(world.run_path).read_status()
+    assert status["state"] == "failed" and "the disk is full" in status["message"]
+
+
+def test_a_full_disk_under_an_output_leaves_no_file_and_says_what_is_free(world, capsys, monkeypatch, restore_logging):
+    before = tree(world.root)
+    no_space_in(world.work, monkeypatch)
+    with no_hang():
+        code, out, err = call(training_main, ["timelapse", world.run, "--runs-dir", str(world.runs),
+                                              "--out", str(world.work / "t.gif")], capsys)
+    assert code == 2 and "Traceback" not in out + err, err
+    assert err.strip() == f"error: the disk is full: {err.split('full: ')[1].split(' MB')[0]} MB free in {world.work}; " \
+        "free space and run the command again; t.gif was left as it was."
+    assert tree(world.root) == before
+
+
+READ_ONLY_CASES = [  # CLI, arguments (the output in work/ro), the function that does the work
+    ("evaluation", "{shipped} --n 10 --json {work}/ro/r.json", "evaluation.cli.evaluate_generator"),
+    ("training", "evaluate {shipped} --n 10 --json {work}/ro/r.json", "training.evaluate.evaluate_target"),
+    ("training", f"export {R} --out {{work}}/ro/g.onnx", "training.export.generator.export_run"),
+    ("inference", "{toy} --out {work}/ro/x.png", "inference.Generator.generate"),
+    ("inference", "{toy} --interpolate 1 2 --gif {work}/ro/x.gif", "inference.Generator.generate"),
+    ("training", f"timelapse {R} --out {{work}}/ro/t.gif", "training.cli.timelapse.make_timelapse"),
+    ("training", "upgrade {toy} --out {work}/ro/u.onnx", "training.export.upgrade.upgrade_model"),
+]
+
+
+@pytest.mark.parametrize("command, args, work", READ_ONLY_CASES, ids=[f"{c}-{a.split()[0]}-{w.split('.')[-1]}"
+                                                                      for c, a, w in READ_ONLY_CASES])
+def test_a_read_only_output_folder_fails_before_the_work(world, capsys, monkeypatch, restore_logging, command, args,
+                                                        work):
+    read_only = world.work / "ro"
+    read_only.mkdir(mode=0o555)
+    # As root, access() grants every write: answer for this folder as it does for its other users.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path) == read_only and mode & os.W_OK
+                        else real_access(path, mode, **kw))
+
+    def began(*_, **__):
+        raise AssertionError("the work began before the output folder was checked")
+
+    monkeypatch.setattr(work, began)
+    before = tree(world.root)
+    with no_hang():
+        code, out, err = call(MAINS[command], shlex.split(args.format(**world.names)), capsys)
+    assert code == 2 and "Traceback" not in out + err, err
+    assert err.strip().endswith(f"cannot write in {read_only} (permission denied); choose a folder you can write to."), err
+    assert tree(world.root) == before
+
+
+def test_the_temporary_files_of_killed_writes_go_when_the_run_resumes(world, capsys, restore_logging):
+    old = time.time() - 3600
+    run = world.run_path
+    left = [run / "checkpoints" / ".last.pt.k3j_x9q2.tmp", run / "checkpoints" / ".step_0000010.pt.abcdefgh.tmp",
+            run / "samples" / ".step_0000010.png.a1b2c3d4.tmp", run / ".status.json.oldoldol.tmp"]
+    kept = [run / ".generator.json.freshfre.tmp",  # another process's write, seconds old: maybe in progress
+            run / "checkpoints" / "notes.tmp"]       # a user's file: not our pattern
+    for path in left + kept:
+        path.write_bytes(b"\0" * 1_000_000)
+    for path in left:
+        os.utime(path, (old, old))
+    with no_hang():
+        code, _, err = call(training_main, ["resume", world.run, "--runs-dir", str(world.runs), "--set", "steps=12"],
+                            capsys)
+    assert code == 0, err
+    assert "removed 4 temporary file(s) of killed writes (3.8 MB)" in err
+    assert not any(path.exists() for path in left) and all(path.exists() for path in kept)
+
+
+# the app's pages, over the same hostile files
+APP_CASES = [  # id, spoil, page, words the page shows in place of what it could not read
+    ("runs-status-pipe", "status-pipe", "app/pages/runs.py", f"status.json {PIPE}"),
+    ("runs-metrics-pipe", "metrics-pipe", "app/pages/runs.py", f"metrics.jsonl {PIPE}"),
+    ("runs-grid-pipe", "grid-pipe", "app/pages/runs.py", f"sample grid step_0000010.png {PIPE}"),
+    ("runs-grid-bomb", "grid-bomb", "app/pages/runs.py", "sample grid step_0000010.png declares 900000000 pixels"),
+    ("runs-huge-metrics", "huge-metrics", "app/pages/runs.py", "not read (only the last 0 MB"),
+    ("models-card-deep", "card-deep", "app/pages/model_files.py", "nests more than 64 levels deep"),
+    ("models-many-classes", "many-classes", "app/pages/model_files.py", "must be at most 100,000"),
+    ("explore-card-deep", "card-deep", "app/pages/explore.py", "nests more than 64 levels deep"),
+]
+
+
+@pytest.mark.parametrize("spoil, page, words", [pytest.param(*case[1:], id=case[0]) for case in APP_CASES])
+def test_an_app_page_over_a_hostile_file_shows_what_it_passed_over_and_goes_on(world, monkeypatch, spoil, page, words):
+    from tests.helpers import app_text, new_app  # Streamlit: only the app cases need it
+
+    if spoil == "many-classes":  # the model claiming 10**9 classes sits in the models folder
+        SPOILS[spoil](world, monkeypatch)
+        for suffix in (".onnx", ".json"):
+            (world.work / f"many{suffix}").rename(world.models / f"many{suffix}")
+    else:
+        SPOILS[spoil](world, monkeypatch)
+    monkeypatch.setenv("GAN_STUDIO_RUNS", str(world.runs))
+    monkeypatch.setenv("GAN_STUDIO_MODELS", str(world.models))
+    before = tree(world.root)
+    with no_hang():
+        at = new_app()
+        at.session_state["open_model"] = str(world.shipped)  # Explore opens the model whose card was spoiled
+        at.switch_page(page).run()
+    assert words.format(**world.names) in app_text(at)
+    assert tree(world.root) == before
