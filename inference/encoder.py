@@ -22,6 +22,7 @@ from . import hardware
 from .errors import InferenceError
 from .files import file_sha256
 from .generator import Generator
+from .limits import check_model_size
 
 SUFFIX = ".encoder.onnx"
 PREFIX = "gan_studio."
@@ -47,6 +48,7 @@ class Encoder:
         path = Path(path)
         if not path.is_file():
             raise InferenceError(f"encoder not found: {path} (train one: python -m training train-encoder {generator.path})")
+        check_model_size(path)
         ort.set_default_logger_severity(3)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = hardware.usable_cores()

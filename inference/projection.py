@@ -36,6 +36,7 @@ from . import hardware
 from .encoder import Encoder, encoder_path, find_encoder
 from .errors import InferenceError
 from .generator import Generator
+from .limits import check_model_size
 from .images import to_uint8
 from .target_image import Target
 
@@ -69,6 +70,7 @@ def onnx_features(path: str | os.PathLike, output: str = "features") -> FeatureF
     path = Path(path)
     if not path.is_file():
         raise InferenceError(f"feature network not found: {path}")
+    check_model_size(path)
     ort.set_default_logger_severity(3)
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

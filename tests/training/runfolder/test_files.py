@@ -122,6 +122,27 @@ def test_a_full_disk_is_one_line_saying_how_much_is_free_and_the_old_file_stays(
         atomic_write_json(tmp_path / "report.json", {})
 
 
+def test_a_row_that_finds_the_disk_full_is_one_line(tmp_path, monkeypatch):
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, *args, **kwargs):
+            self.file = real_open(*args, **kwargs)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("builtins.open", FullDisk)
+    with pytest.raises(DiskFull, match=f"the disk is full: .* MB free in {tmp_path}; free space and run the command"):
+        append_row(tmp_path / "metrics.jsonl", {"step": 1})
+
+
 def test_leftovers_of_killed_writes_are_removed_and_nothing_else(tmp_path):
     old = time.time() - 3600
     leftovers = [".last.pt.k3j_x9q2.tmp", ".status.json.abcdefgh.tmp", ".generator.onnx.4711.tmp"]
