@@ -13,6 +13,7 @@ The checks that run before any work (output suffixes, writable folders, what an 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -61,8 +62,13 @@ def one_line(error: BaseException) -> str:
 
 
 def is_user_error(error: BaseException) -> bool:
-    """Out of memory counts too: asking for fewer or smaller images is the user's fix."""
-    return isinstance(error, (UserError, MemoryError))
+    """Out of memory counts too: asking for fewer or smaller images is the user's fix; so does a full
+    disk, whichever library's write found it (freeing space is the user's fix)."""
+    return isinstance(error, (UserError, MemoryError)) or disk_full(error)
+
+
+def disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
@@ -85,6 +91,10 @@ def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
             traceback.print_exc()
         if isinstance(error, MemoryError):
             print(f"error: out of memory ({error or 'MemoryError'}); ask for fewer or smaller images.", file=sys.stderr)
+        elif disk_full(error):
+            where = f" writing {error.filename}" if error.filename else ""
+            print(f"error: the disk is full ({error.strerror}{where}); free space and run the command again.",
+                  file=sys.stderr)
         else:
             print(one_line(error), file=sys.stderr)
         return USER_ERROR

@@ -1,6 +1,7 @@
 """studio/cli.py: how every command line reports errors, and the checks of output paths and ranges."""
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
@@ -63,6 +64,16 @@ def test_the_type_alone_makes_a_user_error():
 
     assert is_user_error(Anything()) and is_user_error(UsageError()) and is_user_error(MemoryError())
     assert not is_user_error(ValueError()) and not is_user_error(KeyError())
+
+
+def test_a_full_disk_found_by_any_library_is_one_line_not_a_bug(capsys):
+    def command(args):  # e.g. TensorBoard's or onnx's own write, which GAN Studio's writers do not wrap
+        raise OSError(errno.ENOSPC, "No space left on device", "/runs/r/tensorboard/events")
+
+    code, err = _call(command, ["go"], capsys)
+    assert code == USER_ERROR and err == ("error: the disk is full (No space left on device writing "
+                                          "/runs/r/tensorboard/events); free space and run the command again.\n")
+    assert not is_user_error(OSError(errno.EACCES, "Permission denied"))
 
 
 def test_an_output_file_needs_its_suffix_and_a_folder_it_can_go_in(tmp_path):
