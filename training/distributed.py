@@ -69,6 +69,16 @@ def from_main(value: Any, processes: Processes) -> Any:
     return box[0]
 
 
+def gather(value: Any, processes: Processes) -> list[Any]:
+    """Every process's ``value`` in rank order, on every process (one process: ``[value]``). Every
+    process must call it at the same point, or the others wait for it."""
+    if not processes.distributed:
+        return [value]
+    values: list[Any] = [None] * processes.world_size
+    dist.all_gather_object(values, value)
+    return values
+
+
 def wrap(module: nn.Module, processes: Processes, device: torch.device) -> nn.Module:
     """The module to train through: DDP averages the gradients across processes; one process
     trains the module itself."""

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from training.checkpoint import load_checkpoint
-from training.distributed import agree
+from training.distributed import agree, gather
 from training.evaluate import live_scores
 from training.run_writer import RunWriter, sample_grid
 from training.runfolder.folder import RunFolder
@@ -51,6 +51,7 @@ class Trainer:
         self.images_per_step = c.n_critic * c.batch_size * processes.world_size
         self.step, self.elapsed, self.images_seen = 0, 0.0, 0
         self.stop_requested = False
+        self.ranks: list[dict[str, Any]] | None = None  # every process's own state, gathered for a checkpoint
         self.eval_off = False  # set when evaluation failed once (e.g. no evaluator network for the dataset)
 
     def train_step(self, measure_grads: bool = False) -> StepStats:
@@ -73,7 +74,15 @@ class Trainer:
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if s.device.type == "cuda" else [],
             "config": self.config.to_dict(), "num_classes": s.num_classes, "class_names": s.class_names,
+            "ranks": self.ranks if s.processes.distributed else None,
         }
+
+    def own_state(self) -> dict[str, Any]:
+        """What differs between the processes of one run: each draws its own noise and counts its own
+        adaptive-augmentation signs. Rank 0's alone would restart the others' streams at a resume."""
+        s = self.session
+        return {"rng_cpu": torch.get_rng_state(), "augment": s.augment.state_dict(),
+                "rng_cuda": torch.cuda.get_rng_state(s.device) if s.device.type == "cuda" else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         s, c = self.session, self.config
@@ -98,7 +107,14 @@ class Trainer:
             s.augment.load_state_dict(state["augment"])
         self.step, self.elapsed, self.images_seen = state["step"], state["elapsed"], state["images_seen"]
         self.writer.load_state_dict(state)
-        if s.processes.is_main:  # other ranks keep their own noise streams, seeded per rank
+        ranks = state.get("ranks")
+        if ranks and len(ranks) == s.processes.world_size:  # every process takes up its own streams
+            mine = ranks[s.processes.rank]
+            torch.set_rng_state(mine["rng_cpu"])
+            s.augment.load_state_dict(mine["augment"])
+            if mine["rng_cuda"] is not None and s.device.type == "cuda":
+                torch.cuda.set_rng_state(mine["rng_cuda"], s.device)
+        elif s.processes.is_main:  # one process, or another number of them: the others start anew, per rank
             torch.set_rng_state(state["rng_cpu"])
             if state["rng_cuda"] and s.device.type == "cuda":
                 torch.cuda.set_rng_state_all(state["rng_cuda"])
@@ -200,9 +216,13 @@ class Trainer:
                 writer.progress(self.step, self.session.order.epoch, row, (c.steps - self.step) * self.images_per_step)
             if self.step % c.sample_every == 0:
                 self.write_samples()
-            if writer.writes and (self.step % c.checkpoint_every == 0 or stop or self.step == c.steps):
+            save = self.step % c.checkpoint_every == 0 or stop or self.step == c.steps
+            scoring = c.eval_every and (self.step % c.eval_every == 0 or self.step == c.steps)  # keeps best.pt
+            if (save or scoring) and self.session.processes.distributed:  # every process, at the same step
+                self.ranks = gather(self.own_state(), self.session.processes)
+            if writer.writes and save:
                 writer.write_checkpoint(self.state_dict(), self.step)
-            if writer.writes and c.eval_every and (self.step % c.eval_every == 0 or self.step == c.steps):
+            if writer.writes and scoring:
                 spent = self.evaluate()  # its time is not training time
                 step_start += spent
                 interval_start += spent
