@@ -37,6 +37,8 @@ from training.checkpoint import CheckpointError, checkpoint_file, load_checkpoin
 from training.latents import sample_latents
 from training.models import build_models
 from training.export.graph import optimize_for_export
+from training.export.model_card import markdown_card
+from training.export.side_files import markdown_path, side_files, stage_run_files
 from training.runfolder.files import atomic_write_bytes
 from training.runfolder.folder import RunFolder
 from training.export.sefa import NoDirections, sefa_directions
@@ -242,32 +244,40 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
                 raise ExportError(f"the half-precision copy differs by {half_diff:.2e} (bound {PARITY_BOUND_FP16}).")
             card["export"].update(fp16_file=half_path.name, fp16_parity_max_abs_diff=half_diff)
             card["export"]["files"].append(half_path.name)
+        staged = stage_run_files(Path(tmp), out, generator, state, config, card)  # the hub's files: .md, safetensors
         card_tmp = Path(tmp) / "card.json"
         card_tmp.write_text(json.dumps(card, indent=2) + "\n")
-        _install(out, checked, card_tmp, half_tmp if half else None)
+        _install(out, checked, card_tmp, half_tmp if half else None, staged)
     log.info("exported %s (%.1f MB, parity %.1e)", out, out.stat().st_size / 1e6, diff)
     return out
 
 
 def model_files(out: Path) -> list[Path]:
     """The files of an exported model at ``out``: the .onnx, its card, its half-precision copy, its
-    evaluation report and its projection encoder. Exporting to ``out`` replaces or removes each."""
+    evaluation report, its projection encoder, then its Markdown card and weights (side_files).
+    Exporting to ``out`` replaces or removes each."""
     return [out, out.with_suffix(".json"), out.with_name(out.stem + ".fp16.onnx"), out.with_name(out.stem + ".eval.json"),
-            encoder_path(out)]
+            encoder_path(out), *side_files(out)]
 
 
-def _install(out: Path, model: Path, card: Path, half: Path | None) -> None:
+def _install(out: Path, model: Path, card: Path, half: Path | None, staged: dict[Path, Path]) -> None:
     """Move the checked files onto their names, each with one rename in the same folder (a reader
     sees the old file or the new one, never half of one); the evaluation report and a half copy
     not made this time described the old weights, so they go, and so does an encoder trained on the
-    old generator's samples (``python -m training train-encoder`` makes one for the new)."""
-    _, card_path, half_path, report, encoder = model_files(out)
+    old generator's samples (``python -m training train-encoder`` makes one for the new), and any
+    weights file of the old model this export has no new version of."""
+    _, card_path, half_path, report, encoder, *others = model_files(out)
     report.unlink(missing_ok=True)
     encoder.unlink(missing_ok=True)
     if half is None:
         half_path.unlink(missing_ok=True)
     else:
         os.replace(half, half_path)
+    for path in others:
+        if path not in staged.values():
+            path.unlink(missing_ok=True)
+    for source, target in staged.items():
+        os.replace(source, target)
     os.replace(model, out)
     os.replace(card, card_path)
 
@@ -281,8 +291,9 @@ def step_metrics(run: RunFolder, step: int) -> dict[str, Any]:
 
 def update_scores(model_path: Path, metrics: dict[str, Any]) -> None:
     """Write evaluation scores into an exported generator: into the metadata inside the .onnx (what
-    apps with only the file read) and into its card beside it (what the web reads). Each file is
-    replaced whole, so a reader sees the old scores or the new ones, never half a file."""
+    apps with only the file read), into its card beside it (what the web reads) and into its Markdown
+    card (what a hub shows). Each file is replaced whole, so a reader sees the old scores or the new
+    ones, never half a file."""
     model_path = Path(model_path)
     model = onnx.load(str(model_path))
     meta = metadata_from_props({p.key: p.value for p in model.metadata_props})
@@ -301,3 +312,5 @@ def update_scores(model_path: Path, metrics: dict[str, Any]) -> None:
         card = json.loads(card_path.read_text())
         card["metadata"] = metadata_to_card(meta)
         atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
+        if card.get("weights") and markdown_path(model_path).exists():  # the Markdown card shows the new scores too
+            atomic_write_bytes(markdown_path(model_path), markdown_card(card).encode())

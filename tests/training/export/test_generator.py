@@ -74,7 +74,7 @@ def test_export_onto_an_existing_model_needs_force_and_takes_its_side_files(tmp_
     run = tiny_run(tmp_path / "runs", image_folder(tmp_path / "images", 32))
     models = tmp_path / "models"
     models.mkdir()
-    for suffix in (".onnx", ".json", ".eval.json", ".encoder.onnx"):  # a copy of a shipped model, never exported/
+    for suffix in (".onnx", ".json", ".eval.json", ".encoder.onnx", ".md", ".generator.safetensors"):  # never exported/
         shutil.copy(REPO_ROOT / "exported" / f"mnist-dcgan{suffix}", models / f"mnist-dcgan{suffix}")
     (models / "mnist-dcgan.fp16.onnx").write_bytes(b"a half copy of the old weights")
     target = models / "mnist-dcgan.onnx"
@@ -84,14 +84,16 @@ def test_export_onto_an_existing_model_needs_force_and_takes_its_side_files(tmp_
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert ("would replace mnist-dcgan.onnx, mnist-dcgan.json, mnist-dcgan.fp16.onnx, mnist-dcgan.eval.json, "
-            "mnist-dcgan.encoder.onnx") in err
+            "mnist-dcgan.encoder.onnx, mnist-dcgan.md, mnist-dcgan.generator.safetensors") in err
     assert "pass --force" in err and file_hashes(models) == before
 
     assert main(argv + ["--force"]) == 0
     assert capsys.readouterr().out.strip() == str(target)
-    assert sorted(p.name for p in models.iterdir()) == ["mnist-dcgan.json", "mnist-dcgan.onnx"]  # no stale report or encoder
+    new_files = ["mnist-dcgan.discriminator.safetensors", "mnist-dcgan.generator.safetensors", "mnist-dcgan.json",
+                 "mnist-dcgan.md", "mnist-dcgan.onnx"]
+    assert sorted(p.name for p in models.iterdir()) == new_files  # no stale report or encoder; new weights and card
     card = json.loads(target.with_suffix(".json").read_text())
-    assert card["training"]["run"] == run.id and card["export"]["files"] == ["mnist-dcgan.onnx"]
+    assert card["training"]["run"] == run.id and sorted(card["export"]["files"]) == sorted(set(new_files) - {"mnist-dcgan.json"})
     assert card["training"]["precision"].startswith(run.read_status()["precision"])  # bf16 or fp32, and why
     assert Generator.load(target).latent_dim == 8 and Generator.load(target).metadata["train_steps"] == 10
 
