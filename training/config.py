@@ -71,6 +71,16 @@ class Config:
     bn_eps: float = _field(1e-5, "batch-norm epsilon", lo=0, lo_open=True)
     dropout: float = _field(0.0, "dropout in the discriminator", lo=0, hi=0.95)
     pack: int = _field(1, "PacGAN (Lin et al. 2018): D judges this many samples at once, stacked as channels", lo=1, hi=16)
+    # Fine-tuning (training/finetune/): start from exported weights instead of the seed's random ones
+    init_from: str | None = _field(None, "start G (and D, when its file lies beside G's) from these weights: a "
+                                   "NAME.generator.safetensors written by export or upgrade --weights, or a shipped "
+                                   "model's name (exported/NAME); none: the seed's random weights")
+    init_from_sha256: str = _field("", "the SHA-256 of init_from's generator file, recorded when the run starts; when "
+                                   "given, a file with other bytes is refused")
+    init_from_d_sha256: str = _field("", "the SHA-256 of the discriminator file loaded with init_from, recorded when "
+                                     "the run starts (empty: D started from the seed's weights)")
+    freeze_d: int = _field(0, "FreezeD (Mo et al. 2020): D's first N layers (its convolution and linear layers in the "
+                           "order it runs them, each with the batch norm after it) keep init_from's weights", lo=0, hi=64)
     # Losses
     loss: str = _field("non-saturating", "loss name (python -m training presets lists them)")
     label_smoothing: float = _field(0.0, "one-sided: real labels become 1 - s", lo=0, hi=0.5)
@@ -252,6 +262,19 @@ def _check_together(c: Config) -> None:
                           f"every image is decoded into memory at that size); got {c.image_size}.")
     if c.pack > 1 and c.conditional:
         raise ConfigError("pack > 1 is for unconditional GANs: a pack mixes samples of different labels. Use pack=1.")
+    _check_init_from(c)
+
+
+def _check_init_from(c: Config) -> None:
+    if c.freeze_d and not c.init_from:
+        raise ConfigError(f"freeze_d={c.freeze_d} keeps D's first layers as init_from loaded them: set init_from too "
+                          "(--init-from NAME.generator.safetensors, its discriminator's file beside it), or freeze_d=0.")
+    for name in ("init_from_sha256", "init_from_d_sha256"):
+        value = getattr(c, name)
+        if value and not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise ConfigError(f"{name} must be a SHA-256 (64 hex digits) or empty; got {value!r}.")
+        if value and not c.init_from:
+            raise ConfigError(f"{name} records the file init_from names: set init_from too, or leave {name} empty.")
 
 
 def augment_policy(text: str) -> list[str]:

@@ -90,7 +90,8 @@ def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable
     try:
         if processes.is_main:
             remove_leftovers(run)
-        trainer = make_trainer(build_session(config, processes, device, dataset), run)
+        resuming = resumable is not None and resumable.state is not None  # its checkpoint wins over init_from
+        trainer = make_trainer(build_session(config, processes, device, dataset, load_init_from=not resuming), run)
         if resumable is not None and resumable.state is not None:
             for note in resumable.notes():
                 log.warning(note)

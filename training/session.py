@@ -21,6 +21,8 @@ from training.data.batches import BatchOrder
 from training.data.dataset import ImageDataset, load_for_config, normalize
 from training.distributed import Processes, pick_device, wrap
 from training.ema import EMA, ema_decay
+from training.finetune.freeze import freeze_discriminator
+from training.finetune.init_from import load_into
 from training.latents import sample_latents
 from training.losses import GANLoss, build_loss
 from training.lr_schedule import RateSchedule
@@ -79,16 +81,19 @@ def channels_last_helps(device: torch.device, discriminator: nn.Module) -> bool:
     return device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in discriminator.modules())
 
 
-def optimizer_for(config: Config, module: nn.Module, lr: float) -> torch.optim.Optimizer:
+def optimizer_for(config: Config, module: nn.Module, lr: float, frozen: set[int] = frozenset()) -> torch.optim.Optimizer:
+    """The config's optimiser over ``module``'s parameters but the ``frozen`` ones (their ids)."""
+    parameters = [p for p in module.parameters() if id(p) not in frozen]
     if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(module.parameters(), lr=lr)
-    return torch.optim.Adam(module.parameters(), lr=lr, betas=(config.beta1, config.beta2))
+        return torch.optim.RMSprop(parameters, lr=lr)
+    return torch.optim.Adam(parameters, lr=lr, betas=(config.beta1, config.beta2))
 
 
 def build_session(config: Config, processes: Processes = Processes(), device: torch.device | None = None,
-                  dataset: ImageDataset | None = None) -> Session:
+                  dataset: ImageDataset | None = None, load_init_from: bool = True) -> Session:
     """Everything ``config`` trains with, on ``device`` (default: the config's choice); ``dataset``
-    replaces the config's dataset (tests, benchmarks and sweeps load theirs once)."""
+    replaces the config's dataset (tests, benchmarks and sweeps load theirs once). ``load_init_from``
+    False leaves ``init_from``'s files unread: a resumed run's checkpoint brings the weights."""
     c = config
     device = device or pick_device(c.device)
     if c.deterministic:
@@ -106,6 +111,9 @@ def build_session(config: Config, processes: Processes = Processes(), device: to
     torch.manual_seed(c.seed)  # the same initial weights on every process
     models = build_models(c, num_classes)
     G, D = models.generator.to(device), models.discriminator.to(device)
+    if c.init_from and load_init_from:  # fine-tuning: before the EMA copies G and the optimisers see the nets
+        load_into(c, G, D)
+    frozen = freeze_discriminator(D, c)  # FreezeD; on resume too, where the checkpoint brought the weights
     channels_last = channels_last_helps(device, D)
     if channels_last:
         G.to(memory_format=torch.channels_last)
@@ -113,7 +121,7 @@ def build_session(config: Config, processes: Processes = Processes(), device: to
     loss = build_loss(c)
     loss.check_models(D)
     ema = EMA(G, ema_decay(c, processes.world_size), c.ema_start) if c.ema else None
-    opt_g, opt_d = optimizer_for(c, G, c.lr_g), optimizer_for(c, D, c.lr_d)
+    opt_g, opt_d = optimizer_for(c, G, c.lr_g), optimizer_for(c, D, c.lr_d, frozen)
     session = Session(
         config=c, processes=processes, device=device, precision=precision, channels_last=channels_last,
         data=data, images=data.images.to(device), labels=data.labels.to(device), num_classes=num_classes,

@@ -104,11 +104,13 @@ def discriminator_frozen(s: Session) -> Iterator[None]:
     if s.processes.distributed:
         yield
         return
+    learning = [p for p in s.D.parameters() if p.requires_grad]  # FreezeD's frozen layers stay frozen after
     s.D.requires_grad_(False)
     try:
         yield
     finally:
-        s.D.requires_grad_(True)
+        for parameter in learning:
+            parameter.requires_grad_(True)
 
 
 def update(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None, loss: torch.Tensor,

@@ -1,16 +1,18 @@
 """The builder of a run's parts (training/session.py): each part is the one the config names, the
-same config builds the same weights and noise twice, and the batches come out as D must see them."""
+same config builds the same weights and noise twice, the batches come out as D must see them, and a
+fine-tuning run starts from the weights it names (unread on resume, where the checkpoint wins)."""
 from __future__ import annotations
 
 import pytest
 import torch
 
+from studio.errors import UserError
 from training import config as configs
 from training.config import ConfigError
 from training.ema import EMA
 from training.session import build_session
 
-from tests.helpers import image_folder
+from tests.helpers import REPO_ROOT, image_folder
 
 pytestmark = pytest.mark.usefixtures("one_thread", "restore_determinism")
 
@@ -112,3 +114,41 @@ def test_a_real_batch_is_in_the_generators_output_range(images):
     lo, hi = session.G.output_range
     assert real.dtype == torch.float32 and real.min() >= lo and real.max() <= hi
     assert real.min() < lo + 0.1 and real.max() > hi - 0.1  # random pixels span the range
+
+
+def test_a_run_initialised_from_the_shipped_mnist_dcgan_draws_its_images_at_step_0(images, tmp_path):
+    """Fine-tuning starts from the shipped generator itself: the run's step-0 sample grid (EMA
+    generator, eval mode) is the shipped ONNX file's grid of the same latents, byte for byte."""
+    import numpy as np
+    from PIL import Image
+
+    from inference import Generator
+    from inference.images import image_grid
+    from training.runfolder.folder import create_run
+    from training.trainer import Trainer
+
+    config = configs.resolve("dcgan-mnist-tuned", [], dict(
+        dataset="folder", data_root=str(images), batch_size=8, steps=1, sample_every=1000, checkpoint_every=1000,
+        eval_every=0, health_check=False, tensorboard=False, init_from="mnist-dcgan"))
+    session = build_session(config)
+    for average, current in zip(weights(session.ema.model), weights(session.G)):  # the EMA starts there too
+        assert torch.equal(average, current)
+    assert session.D.features[0].weight.std() < 0.03  # the shipped model keeps no D: DCGAN's N(0, 0.02) init
+    run = create_run(tmp_path / "runs", "finetune", config.to_dict())
+    assert Trainer(session, run).train() == "finished"
+
+    shipped = Generator.load(REPO_ROOT / "exported" / "mnist-dcgan.onnx", device="cpu")
+    expected = image_grid(shipped.generate(shipped.sample_latent(64, seed=config.seed)), nrow=8)
+    with Image.open(run.sample_path(0)) as grid:
+        drawn = np.asarray(grid.convert("L"))
+    assert np.array_equal(drawn, expected[..., 0])
+    with Image.open(run.sample_path(1)) as grid:  # one step later G has learned something
+        assert not np.array_equal(np.asarray(grid.convert("L")), expected[..., 0])
+
+
+def test_a_resumed_session_leaves_init_from_unread(images, tmp_path):
+    gone = tmp_path / "deleted.generator.safetensors"
+    config = tiny("dcgan-mnist", images, init_from=str(gone))
+    with pytest.raises(UserError, match="deleted.generator.safetensors does not exist"):
+        build_session(config)
+    assert build_session(config, load_init_from=False).G is not None  # the checkpoint brings the weights
