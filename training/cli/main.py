@@ -21,6 +21,8 @@ from training import config as configs
 from training.cli.encoder import add_parser as add_encoder_parser
 from training.cli.evaluate import add_parsers as add_evaluate_parsers
 from training.cli.timelapse import add_parser as add_timelapse_parser
+from training.cli.weights import (add_export_arguments, add_train_arguments, add_upgrade_arguments, export_to_hub,
+                                   init_from_values, read_init_from, record_init_from, upgrade_weights)
 from training.runfolder.health import health_line
 from training.sweep.cli import add_parser as add_sweep_parser
 from training.playground.cli import add_parser as add_playground_parser
@@ -72,11 +74,14 @@ def cmd_train(args) -> int:
     if not (args.preset or args.config):
         raise UsageError("name a preset (--preset NAME; `python -m training presets` lists them) "
                          "or a config file of your own (--config FILE)")
-    config = configs.resolve(args.preset, args.set or [], _overrides(args), config_file=args.config)
+    config = configs.resolve(args.preset, args.set or [], _overrides(args) | init_from_values(args),
+                             config_file=args.config)
     runs_dir = check_writable_folder(args.runs_dir, "--runs-dir")
     check_config(config)
+    read_init_from(config)  # fine-tuning's weights files: there, and the ones a recorded hash names
     dataset = load_for_config(config)  # missing data fails here, before a run folder exists
     check_data(config, dataset)
+    config = record_init_from(config, dataset)  # every tensor fits; config.json records the files' hashes
     run, lock = _shared_run(runs_dir, args.name or args.preset or Path(args.config).stem, config)
     with lock or nullcontext():
         if _is_main_process():
@@ -126,6 +131,8 @@ def cmd_resume(args) -> int:
 
 def cmd_export(args) -> int:
     run = find_run(args.run, Path(args.runs_dir))
+    if args.hub:
+        return export_to_hub(args, run)
     # torch and onnx, which only export needs
     from training.export.generator import checkpoint_path, export_run, model_files
 
@@ -148,6 +155,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_upgrade(args) -> int:
+    if args.weights:  # new files beside MODEL, which stays as it is (a shipped one too)
+        return upgrade_weights(args)
     model, out = Path(args.model), Path(args.out) if args.out else None
     if out is not None:  # the copy and its card and half copy, never over what a user owns
         siblings = [out.with_suffix(".json"), out.with_name(out.stem + ".fp16.onnx")]
@@ -231,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="a YAML or JSON file of config values (on top of --preset if "
                    "given), e.g. a run's config.json")
     p.add_argument("--name", help="run name (default: the preset's); the run id adds the time")
+    add_train_arguments(p)
     add_common(p)
     p.set_defaults(func=cmd_train)
 
@@ -249,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing --out, with its card, half-precision "
                    "copy and evaluation report")
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR))
+    add_export_arguments(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("upgrade", help="bring an older exported .onnx up to date (latent_scheme philox, SeFa "
@@ -258,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "a run's file or a shipped file)")
     p.add_argument("--force", action="store_true", help="replace MODEL in place (never a shipped one), or an existing "
                    "--out")
+    add_upgrade_arguments(p)
     p.set_defaults(func=cmd_upgrade)
 
     p = sub.add_parser("presets", help="list presets, models, losses and datasets")
