@@ -26,7 +26,7 @@ export_as() {  # NAME OUT [evaluate options]: the last checkpoint, then its scor
   local out=$2; shift 2
   # No output option replaces a shipped file (exported/SHIPPED.txt), --force or not: the old one goes
   # first (git keeps it), with the files that described it.
-  rm -f "exported/$out".{onnx,json,eval.json,fp16.onnx,encoder.onnx}
+  rm -f "exported/$out".{onnx,json,eval.json,fp16.onnx,encoder.onnx,md,generator.safetensors,discriminator.safetensors}
   python -m training export "$dir" --out "exported/$out.onnx" >> "$log" 2>&1 &&
     python -m training evaluate "exported/$out.onnx" --update-card "$@" >> "$log" 2>&1
 }

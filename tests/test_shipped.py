@@ -178,3 +178,47 @@ def test_the_app_shows_a_shipped_models_card_and_scores(app_env):
     fid = card["metadata"]["metrics"]["metrics"]["fid"]
     scores = [c.value for c in at.caption if c.value.startswith("Scores")]
     assert scores and "vs mnist test (10,000)" in scores[0] and f"**fid** {fid:.4g}" in scores[0]
+
+
+@pytest.mark.parametrize("name", [*SHIPPED, "stacked-mnist-pacgan"])
+def test_shipped_generators_have_a_hub_card_and_their_weights_as_safetensors(name):
+    """NAME.md (YAML front matter as hubs read it, every score with its protocol) and
+    NAME.generator.safetensors beside each shipped model (python -m training upgrade NAME.onnx
+    --weights): the generator rebuilt from that file alone draws what the ONNX file draws. Their
+    runs are gone, and with them every discriminator: the card says so, and no D file is made up."""
+    import torch  # only these checks need it
+    import yaml
+
+    from inference.images import to_uint8
+    from training.export.safetensors_io import read_weights
+    from training.models import build_models
+
+    path = EXPORTED / f"{name}.onnx"
+    markdown = path.with_suffix(".md").read_text()
+    front = yaml.safe_load(markdown.removeprefix("---\n").partition("\n---\n")[0])
+    dataset = "fashion-mnist" if name.startswith("fashion") else "mnist"
+    hub_id = {"mnist": "ylecun/mnist", "fashion-mnist": "zalando-datasets/fashion_mnist"}[dataset]
+    assert front["pipeline_tag"] == "unconditional-image-generation" and front["datasets"] == [hub_id]
+    assert front["license"] == "other" and "safetensors" in front["tags"]
+    scores = json.loads(path.with_suffix(".json").read_text())["metadata"]["metrics"]
+    metrics = {m["type"]: m for m in front["model-index"][0]["results"][0]["metrics"]}
+    assert set(metrics) == set(scores["metrics"])
+    for key, metric in metrics.items():  # each score, and how it was measured: samples, reference, features
+        assert metric["value"] == pytest.approx(scores["metrics"][key], abs=1e-6)
+        assert "generated samples" in metric["args"]["protocol"]
+        assert f" vs {dataset} test (10,000)" in metric["args"]["protocol"]
+    if "fid_inception" in metrics:
+        assert metrics["fid_inception"]["args"]["protocol"].startswith("Inception-v3 pool3 FID (Lucic et al.'s protocol): 10,000")
+    assert "discriminator weights: not kept for this model; fine-tuning starts D from scratch" in markdown
+    assert not path.with_name(f"{name}.discriminator.safetensors").exists()
+
+    weights = read_weights(path.with_name(f"{name}.generator.safetensors"), "generator")
+    generator = build_models(weights.config(), weights.num_classes).generator.eval()
+    generator.load_state_dict(weights.tensors())
+    g = Generator.load(path, device="cpu")
+    n = 10 * g.num_classes if g.conditional else 64  # the run's sample grid: seed 0, labels cycled
+    z, labels = g.sample_latent(n, seed=0), (np.arange(n) % g.num_classes if g.conditional else None)
+    with torch.no_grad():
+        drawn = generator(torch.from_numpy(z), torch.from_numpy(labels) if g.conditional else None).numpy()
+    assert np.abs(drawn - g.run(z, labels)).max() < 1e-5
+    assert np.array_equal(to_uint8(drawn, g.output_range), g.generate(z, labels))
