@@ -51,16 +51,14 @@ def _server_bin() -> Path:
     return Path(found[-1]).parent
 
 
-def _as_server_user(folder: Path) -> list[str]:
-    """The command prefix that runs the server's tools as a user initdb accepts."""
+def _server_user() -> pwd.struct_passwd | None:
+    """The user the server runs as: None for ourselves, `postgres` when we are root (initdb refuses root)."""
     if os.geteuid() != 0:
-        return []
+        return None
     try:
-        server_user = pwd.getpwnam("postgres")
+        return pwd.getpwnam("postgres")
     except KeyError:
         _unavailable("running as root, and there is no `postgres` system user to run the server as")
-    os.chown(folder, server_user.pw_uid, server_user.pw_gid)
-    return ["runuser", "-u", "postgres", "--"]
 
 
 def _require_driver() -> None:
@@ -74,12 +72,17 @@ def _require_driver() -> None:
 def postgres():
     _require_driver()
     bin_dir = _server_bin()
-    folder = Path(tempfile.mkdtemp(prefix="gan-studio-pg-"))  # short: a socket path has at most 107 bytes
-    as_server = _as_server_user(folder)
+    server_user = _server_user()
+    # /tmp itself: the server user must reach the folder (TMPDIR may be root's alone); short: a socket path
+    # has at most 107 bytes
+    folder = Path(tempfile.mkdtemp(prefix="gan-studio-pg-", dir="/tmp"))
+    as_server = ["runuser", "-u", server_user.pw_name, "--"] if server_user else []
+    if server_user:
+        os.chown(folder, server_user.pw_uid, server_user.pw_gid)
     data, password_file = folder / "data", folder / "password"
     password_file.write_text(PG_PASSWORD)
-    if as_server:
-        shutil.chown(password_file, "postgres")
+    if server_user:
+        os.chown(password_file, server_user.pw_uid, server_user.pw_gid)
 
     def tool(*argv: str, prefix: list[str] = as_server) -> None:
         done = subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=60,
