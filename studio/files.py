@@ -8,9 +8,11 @@ with a ``FileRefused`` saying what the file is and what was expected. Standard l
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import shutil
 import stat
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,6 +31,25 @@ _BRACKETS = re.compile(r"[\[\]{}]")
 
 class FileRefused(UserError):
     """A file that is not a regular file, too large, or nested too deep to read safely."""
+
+
+class DiskFull(UserError):
+    """A write that found no space left (ENOSPC, or the user's quota); ``disk_full_message`` says
+    how much is free where."""
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_message(path: str | os.PathLike, then: str = "free space and run the command again") -> str:
+    """The line for a write of ``path`` that found the disk full: how much is free in its folder, what
+    to do (``then``), and that the file was left as it was (every writer here replaces files whole)."""
+    path = Path(path)
+    try:
+        free = f"{shutil.disk_usage(path.parent).free / MiB:,.0f} MB free"
+    except OSError:
+        free = "no free space known"
+    return f"the disk is full: {free} in {path.parent}; {then}; {path.name} was left as it was."
 
 
 def _kind(mode: int) -> str:

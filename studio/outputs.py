@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable
 
 from studio.errors import UserError
+from studio.files import DISK_FULL_ERRNOS, DiskFull, disk_full_message
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_LIST = REPO_ROOT / "exported" / "SHIPPED.txt"
@@ -129,14 +130,25 @@ def check_output(path: str | os.PathLike, what: str, *, force: bool, replaces: I
 def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     """``data`` into a temporary file beside ``path``, renamed over it (the folder is made if missing)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        _say_if_full(error, path)
+        raise
     try:
         os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would hide the file from the other users a file is usually for
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        _say_if_full(error, path)
         raise
     return path
+
+
+def _say_if_full(error: BaseException, path: Path) -> None:
+    """A full disk as the one line studio.files words it (DiskFull); any other error goes on as it was."""
+    if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
+        raise DiskFull(disk_full_message(path)) from None

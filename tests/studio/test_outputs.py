@@ -1,4 +1,5 @@
 """studio.outputs: what an output option may replace (with --force, or never), and the atomic write."""
+import errno
 import os
 import re
 import shutil
@@ -7,6 +8,7 @@ import subprocess
 import pytest
 
 from studio import outputs
+from studio.files import DiskFull
 from studio.outputs import OutputRefused, check_output, is_shipped, why_never, write_atomically
 
 from tests.helpers import REPO_ROOT
@@ -101,3 +103,27 @@ def test_a_write_is_whole_or_not_at_all_and_replaces_a_link_not_its_target(tmp_p
     with pytest.raises(TypeError):  # a write that fails half-way leaves the old file and no temporary one
         write_atomically(path, "text, not bytes")
     assert path.read_bytes() == b"two" and os.listdir(path.parent) == ["a.bin"]
+
+
+def test_a_write_that_finds_the_disk_full_is_one_line_and_leaves_the_old_file(tmp_path, monkeypatch):
+    path = write_atomically(tmp_path / "report.json", b"old")
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, *args, **kwargs):
+            self.file = real_fdopen(*args, **kwargs)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", Full)
+    with pytest.raises(DiskFull, match=rf"^the disk is full: [\d,]+ MB free in {tmp_path}; free space and run the "
+                                       "command again; report.json was left as it was.$"):
+        write_atomically(path, b"new")
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["report.json"]

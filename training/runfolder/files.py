@@ -5,11 +5,9 @@ understands. Torch-free; the app reads through here too.
 """
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
-import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from studio.errors import UserError
+from studio import files as studio_files
 from studio.files import MiB, FileRefused, open_regular, parse_json, read_tail, read_text
 
 JSON_LIMIT = 16 * MiB   # config.json, status.json, a card: all under 100 KB; room for SeFa directions
@@ -26,7 +25,7 @@ LINE_LIMIT = 1 * MiB    # one JSONL row: a few hundred bytes; longer lines are n
 # export's writer does (.generator.onnx.4711.tmp): a process killed mid-write leaves one behind.
 TEMP_NAME = re.compile(r"\.[^/]+\.(?:[a-z0-9_]{8}|\d+)\.tmp")
 TEMP_MIN_AGE_S = 60     # a write by another process (the app saving a card) is done well within this
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+DISK_FULL = studio_files.DISK_FULL_ERRNOS
 
 
 class RunError(UserError):
@@ -37,8 +36,8 @@ class UnreadableFile(RunError):
     """A file that is there but is not what it should be (torn, not JSON, the wrong type)."""
 
 
-class DiskFull(RunError):
-    """A write that found no space left; the message says how much is free where."""
+class DiskFull(RunError, studio_files.DiskFull):
+    """A write of a run's file (or of a command's output through here) that found no space left."""
 
 
 def _json_type(value: Any) -> str:
@@ -136,16 +135,13 @@ def folder_gone(path: Path) -> str:
 
 
 def disk_full(path: Path) -> str:
-    """The line a write that found no space says: how much is free where, and what to do next."""
+    """studio.files' line for a full disk, pointing a run's writes at resume."""
     folder = Path(path).parent
-    try:
-        free = f"{shutil.disk_usage(folder).free / MiB:,.0f} MB free"
-    except OSError:
-        free = "no free space known"
     run = next((f for f in (folder, folder.parent) if (f / "config.json").is_file()), None)
-    then = (f"free space and resume (`python -m training resume {run.name}` continues from the last checkpoint)"
-            if run is not None else "free space and run the command again")
-    return f"the disk is full: {free} in {folder}; {then}; {path.name} was left as it was."
+    if run is None:
+        return studio_files.disk_full_message(path)
+    then = f"free space and resume (`python -m training resume {run.name}` continues from the last checkpoint)"
+    return studio_files.disk_full_message(path, then)
 
 
 def atomic_write_json(path: Path, value: Any) -> None:
