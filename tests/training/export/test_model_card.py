@@ -59,3 +59,9 @@ def test_a_conditional_folder_model_without_scores_still_has_a_valid_card():
     assert "datasets" not in front and "model-index" not in front and "class-conditional" in front["tags"]
     assert "class-conditional (2 classes: cats, dogs)" in markdown and "![samples of seed 0](samples.png)" in markdown
     assert "Not scored yet" in markdown and "Your own images: their licence is yours to state." in markdown
+
+
+def test_a_fine_tuned_models_card_says_where_it_started():
+    tuned = card()
+    tuned["training"]["config"] = {"init_from": "/models/mnist-dcgan.generator.safetensors", "init_from_sha256": "ab" * 32}
+    assert f"- started from: `/models/mnist-dcgan.generator.safetensors` (sha256 {'ab' * 32})" in markdown_card(tuned)
