@@ -46,7 +46,8 @@ def disk_full_message(path: str | os.PathLike, then: str = "free space and run t
     to do (``then``), and that the file was left as it was (every writer here replaces files whole)."""
     path = Path(path)
     try:
-        free = f"{shutil.disk_usage(path.parent).free / MiB:,.0f} MB free"
+        left = shutil.disk_usage(path.parent).free / MiB
+        free = f"{left:,.{1 if left < 10 else 0}f} MB free"
     except OSError:
         free = "no free space known"
     return f"the disk is full: {free} in {path.parent}; {then}; {path.name} was left as it was."

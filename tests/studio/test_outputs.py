@@ -123,7 +123,7 @@ def test_a_write_that_finds_the_disk_full_is_one_line_and_leaves_the_old_file(tm
             raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fdopen", Full)
-    with pytest.raises(DiskFull, match=rf"^the disk is full: [\d,]+ MB free in {tmp_path}; free space and run the "
+    with pytest.raises(DiskFull, match=rf"^the disk is full: [\d,.]+ MB free in {tmp_path}; free space and run the "
                                        "command again; report.json was left as it was.$"):
         write_atomically(path, b"new")
     assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["report.json"]
