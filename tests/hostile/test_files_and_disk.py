@@ -293,11 +293,8 @@ def test_the_temporary_files_of_killed_writes_go_when_the_run_resumes(world, cap
 # the app's pages, over the same hostile files
 APP_CASES = [  # id, spoil, page, words the page shows in place of what it could not read
     ("runs-status-pipe", "status-pipe", "app/pages/runs.py", f"status.json {PIPE}"),
-    ("runs-metrics-pipe", "metrics-pipe", "app/pages/runs.py", f"metrics.jsonl {PIPE}"),
-    ("runs-grid-pipe", "grid-pipe", "app/pages/runs.py", f"sample grid step_0000010.png {PIPE}"),
     ("runs-grid-bomb", "grid-bomb", "app/pages/runs.py", "sample grid step_0000010.png declares 900000000 pixels"),
     ("runs-huge-metrics", "huge-metrics", "app/pages/runs.py", "not read (only the last 0 MB"),
-    ("models-card-deep", "card-deep", "app/pages/model_files.py", "nests more than 64 levels deep"),
     ("models-many-classes", "many-classes", "app/pages/model_files.py", "must be at most 100,000"),
     ("explore-card-deep", "card-deep", "app/pages/explore.py", "nests more than 64 levels deep"),
 ]
