@@ -39,7 +39,7 @@ from training.models import build_models
 from training.export.graph import optimize_for_export
 from training.export.model_card import markdown_card
 from training.export.side_files import markdown_path, side_files, stage_run_files
-from training.runfolder.files import atomic_write_bytes
+from training.runfolder.files import atomic_write_bytes, read_json_object
 from training.runfolder.folder import RunFolder
 from training.export.sefa import NoDirections, sefa_directions
 
@@ -309,7 +309,7 @@ def update_scores(model_path: Path, metrics: dict[str, Any]) -> None:
         tmp.unlink(missing_ok=True)
     card_path = model_path.with_suffix(".json")
     if card_path.exists():
-        card = json.loads(card_path.read_text())
+        card = read_json_object(card_path)
         card["metadata"] = metadata_to_card(meta)
         atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
         if card.get("weights") and markdown_path(model_path).exists():  # the Markdown card shows the new scores too

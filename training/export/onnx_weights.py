@@ -22,7 +22,6 @@ after the rewritten module's parameters (``generator.`` + name), so the rewrites
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from studio.errors import UserError
 from training import config as configs
 from training.export.graph import SubPixelConv2d, optimize_for_export
 from training.models import build_models
+from training.runfolder.files import UnreadableFile, read_json_object
 
 PARITY_BOUND = 1e-4  # export's own bound between onnxruntime and PyTorch
 CALIBRATION_LATENTS = 2048
@@ -93,14 +93,14 @@ def _read_card(model_path: Path) -> dict:
     if not model_path.is_file():
         raise RecoveryError(f"{model_path}: no such file; give an exported generator, e.g. exported/mnist-dcgan.onnx")
     try:
-        card = json.loads(card_path.read_text())
+        card = read_json_object(card_path)  # bounded: a pipe, a huge or deeply nested card is refused
         if not isinstance(card.get("metadata"), dict) or not isinstance(card["training"]["config"], dict):
             raise ValueError("no metadata or training config")
         return card
     except FileNotFoundError:
         raise RecoveryError(f"{model_path}: no card {card_path.name} beside it, and the card's training config is "
                             "what rebuilds the net in PyTorch") from None
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, UnreadableFile) as error:
         raise RecoveryError(f"{card_path}: not a model card with a training config ({error})") from None
 
 

@@ -18,7 +18,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as serialize
 
+from inference import contract
 from studio.errors import UserError
+from studio.files import FileRefused, parse_json
 from training import config as configs
 from training.runfolder.files import atomic_write_bytes
 
@@ -73,13 +75,16 @@ class WeightsFile:
 
     @property
     def num_classes(self) -> int:
-        return int(self.metadata.get("num_classes", "0"))
+        try:
+            return contract.FIELDS["num_classes"][0](self.metadata.get("num_classes", "0"))  # bounded as a model's
+        except ValueError as error:
+            raise WeightsError(f"{self.path}: its num_classes {self.metadata.get('num_classes')[:40]!r} {error}") from None
 
     def config(self) -> configs.Config:
         """The config the net was built from, read with today's rules (a field added since takes its default)."""
         try:
-            return configs.build_config(json.loads(self.metadata["config"]))
-        except (KeyError, ValueError) as error:
+            return configs.build_config(parse_json(self.metadata["config"], what="the recorded config"))
+        except (KeyError, ValueError, FileRefused) as error:
             raise WeightsError(f"{self.path}: its recorded config cannot be read ({error}); was it written by "
                                "python -m training export or upgrade --weights?") from None
 

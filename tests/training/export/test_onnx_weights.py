@@ -5,6 +5,7 @@ mode (batch statistics, what fine-tuning runs) closely; a file it cannot map bac
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -66,4 +67,8 @@ def test_a_file_whose_card_cannot_rebuild_its_net_is_refused(exported, tmp_path)
     del card["training"]["config"]
     copy.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(RecoveryError, match="not a model card with a training config"):
+        recover_generator(copy)
+    copy.with_suffix(".json").unlink()
+    os.mkfifo(copy.with_suffix(".json"))  # read, it would wait for a writer forever
+    with pytest.raises(RecoveryError, match="not a model card .*copy.json is a named pipe"):
         recover_generator(copy)

@@ -54,3 +54,17 @@ def test_anything_but_a_gan_studio_weights_file_is_refused(tmp_path):
                  weights_metadata("discriminator", config, 0, [], "a test"))
     with pytest.raises(WeightsError, match="holds discriminator weights, not a generator's"):
         read_weights(discriminator, "generator")
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("config", "[" * 100_000, "its recorded config cannot be read .*nests more than 64 levels deep"),
+    ("num_classes", str(10**9), "its num_classes '1000000000' must be at most 100,000"),
+])
+def test_a_header_that_would_crash_or_exhaust_a_reader_is_one_clear_line(tmp_path, field, value, words):
+    config = configs.resolve("gan-mlp-mnist", ["g_width=8", "d_width=8"])
+    path = weights_path(tmp_path / "m.onnx", "generator")
+    save_weights(path, build_models(config).generator.state_dict(),
+                 weights_metadata("generator", config, 0, [], "a test") | {field: value})
+    found = read_weights(path, "generator")
+    with pytest.raises(WeightsError, match=words):
+        found.config() if field == "config" else found.num_classes
