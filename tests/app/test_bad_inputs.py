@@ -263,11 +263,11 @@ CASES = {
     "metrics step is text": Case(bad_run(metrics='{"step": "ten", "loss_g": 1}\n'), metrics_of, r"^0 rows, skipped: line 1: 'step' is 'ten', not a whole number"),
     "metrics line not JSON": Case(bad_run(metrics='{"step": 1}\n\x00\x01garbage\n{"step": 2}\n'), metrics_of, r"^2 rows, skipped: line 2: not valid JSON"),
     "metrics torn last line": Case(bad_run(metrics='{"step": 1}\n{"step": 2, "lo'), metrics_of, r"^1 rows, skipped:  $"),
-    "metrics is a folder": Case(bad_run(files={"metrics.jsonl": "dir"}), metrics_of, r"^0 rows, skipped:  unreadable: metrics.jsonl: Is a directory"),
+    "metrics is a folder": Case(bad_run(files={"metrics.jsonl": "dir"}), metrics_of, r"^0 rows, skipped:  unreadable: metrics.jsonl is a folder, not a regular file"),
     # config.json
     "config is a list": Case(bad_run(config="[]"), config_of, r"run bad-\S+: unreadable: config.json is a JSON list, not an object"),
     "config is torn": Case(bad_run(config='{"preset": "dcg'), config_of, r"unreadable: config.json is not valid JSON"),
-    "config is a folder": Case(bad_run(files={"config.json": "dir"}), runs_listed, r"bad-\S+: run bad-\S+: unreadable: config.json: Is a directory"),
+    "config is a folder": Case(bad_run(files={"config.json": "dir"}), runs_listed, r"bad-\S+: run bad-\S+: unreadable: config.json is a folder, not a regular file"),
     # model cards and ONNX metadata
     "card is a JSON list": Case(with_model("toy.onnx", card="[1]"), card_of("toy.onnx"), r"^toy.onnx: model card unreadable: toy.json is a JSON list, not an object$"),
     "card is torn": Case(with_model("toy.onnx", card='{"metadata": {'), card_of("toy.onnx"), r"model card unreadable: toy.json is not valid JSON"),

@@ -91,7 +91,7 @@ class FastGANDiscriminator(nn.Module):
         self.from_image = nn.Sequential(spectral_norm(nn.Conv2d(channels, widths[0], 3, 1, 1)), nn.LeakyReLU(0.2))
         self.downs = nn.Sequential(*(DownBlock(a, b) for a, b in zip(widths, widths[1:])))
         self.score_block = nn.Sequential(spectral_norm(nn.Conv2d(widths[-1], widths[-1], 4, 2, 1)), nn.LeakyReLU(0.2))
-        self.linear = spectral_norm(nn.Linear(widths[-1], 1))
+        self.linear = spectral_norm(nn.Linear(widths[-1], 1, bias=False))  # under the hinge loss a bias gets no gradient
         bn = dict(momentum=bn_momentum, eps=bn_eps)
         # the decoder: the 2*start map back up to 8*start (a quarter of 64 or 32 px, an eighth of 128)
         self.decoder = nn.Sequential(glu_block(widths[-1], widths[-1] // 2, bn), glu_block(widths[-1] // 2, width, bn),
