@@ -20,8 +20,11 @@ from training.runfolder.files import RunError, UnreadableFile, read_json_object
 from training.runfolder.folder import RunFolder, list_runs, sanitize_name
 
 # What stands beside NAME.onnx and belongs to it: its card, its evaluation report, its web copy, its
-# encoder (inference/encoder.py: projection starts from it).
-SIDE_SUFFIXES = (".json", ".eval.json", ".fp16.onnx", ".encoder.onnx")
+# encoder (inference/encoder.py: projection starts from it), its Markdown card and weights for model hubs
+# (training/export/side_files.py).
+SIDE_SUFFIXES = (".json", ".eval.json", ".fp16.onnx", ".encoder.onnx", ".md", ".generator.safetensors",
+                 ".discriminator.safetensors")
+PUBLISHED_SUFFIXES = (".json", ".md", ".generator.safetensors", ".discriminator.safetensors")  # what a run's export holds
 
 
 class ModelExists(UserError):
@@ -147,8 +150,10 @@ def publish(run: RunFolder, name: str, replace: bool = False) -> Path:
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
     new = {target: run.onnx_path}
-    if run.card_path.is_file():
-        new[target.with_suffix(".json")] = run.card_path
+    for suffix in PUBLISHED_SUFFIXES:
+        source = run.onnx_path.with_name(run.onnx_path.stem + suffix)
+        if source.is_file() and inside(source, run.path):
+            new[target.with_name(target.stem + suffix)] = source
     staged: dict[Path, Path] = {}
     try:
         for dest, source in new.items():

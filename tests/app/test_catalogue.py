@@ -53,6 +53,12 @@ def test_publish_copies_a_runs_generator_and_card(app_env):
     target = publish(run, "My Pick")
     assert target == app_env["models"] / "my-pick.onnx"
     assert target.read_bytes() == run.onnx_path.read_bytes() and target.with_suffix(".json").is_file()
+    # an export's hub files (Markdown card, both nets' weights) go with it, named after the model
+    for suffix in (".md", ".generator.safetensors", ".discriminator.safetensors"):
+        run.path.joinpath("generator" + suffix).write_bytes(suffix.encode())
+    target = publish(run, "My Pick", replace=True)
+    assert target.with_name("my-pick.generator.safetensors").read_bytes() == b".generator.safetensors"
+    assert target.with_name("my-pick.md").is_file() and target.with_name("my-pick.discriminator.safetensors").is_file()
 
 
 def test_publish_replaces_a_taken_name_only_when_asked_and_takes_its_side_files(app_env):
