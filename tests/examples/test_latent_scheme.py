@@ -108,14 +108,14 @@ def _node_cli(*args) -> None:
 
 @pytest.mark.slow
 def test_the_same_seed_gives_the_same_pixels_in_node_and_python(philox_model, node_example, tmp_path):
-    for extra in ([], ["--direction", 1, "--amount=-2.5"]):  # node's parseArgs wants = before a negative value
-        py, js = tmp_path / "py.png", tmp_path / "js.png"
+    for i, extra in enumerate(([], ["--direction", 1, "--amount=-2.5"])):  # node's parseArgs wants = before a negative value
+        py, js = tmp_path / f"py{i}.png", tmp_path / f"js{i}.png"  # outputs refuse an existing file
         _python_cli(philox_model, "--seed", 21, "--n", 9, "--out", py, *extra)
         _node_cli(philox_model, "--seed", 21, "--n", 9, "--out", js, *extra)
         a, b = (np.asarray(Image.open(f), np.int16) for f in (py, js))
         assert a.shape == b.shape and np.abs(a - b).max() <= 1, extra
         assert a.std() > 10  # real images, not a blank grid
-    plain = np.asarray(Image.open(tmp_path / "py.png"))
+    plain = np.asarray(Image.open(tmp_path / "py1.png"))
     _python_cli(philox_model, "--seed", 21, "--n", 9, "--out", tmp_path / "plain.png")
     assert (np.asarray(Image.open(tmp_path / "plain.png")) != plain).any(), "the direction must change the images"
 
