@@ -24,6 +24,13 @@ def call(main, argv: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+def error_line(err: str) -> str:
+    """The one ``error:`` line a refusal prints (notes aside); fails the case unless there is exactly one."""
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("note: ")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
 def case_parts(case) -> tuple[tuple, tuple]:
     """A case's values and marks (a pytest.param is a tuple too: of values, marks and id)."""
     return (case.values, case.marks) if hasattr(case, "marks") else (case, ())

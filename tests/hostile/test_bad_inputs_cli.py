@@ -18,7 +18,7 @@ from training import config as configs
 from training.cli.main import main as training_main
 
 from tests.helpers import file_hashes
-from tests.hostile.common import call, case_parts
+from tests.hostile.common import call, case_parts, error_line
 
 MAINS = {"inference": inference_main, "evaluation": evaluation_main, "training": training_main}
 
@@ -144,9 +144,8 @@ def test_a_bad_input_gets_one_clear_line_and_changes_nothing(world, capsys, rest
     else:
         code, out, err = call(MAINS[command], shlex.split(args.format(**world.names)), capsys)
         assert "Traceback" not in out + err, err
-        lines = [line for line in err.splitlines() if line.strip() and not line.startswith("note: ")]
-        assert code == expected and len(lines) == 1 and lines[0].startswith("error: "), (code, err)
-        message = lines[0]
+        assert code == expected, (code, err)
+        message = error_line(err)
     assert words in message
     assert file_hashes(world.root) == before, "a refused input changed files"
 

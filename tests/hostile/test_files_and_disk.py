@@ -27,7 +27,7 @@ from training.runfolder.folder import RunFolder
 
 from tests.dataio.common import bomb_png
 from tests.helpers import make_onnx_generator, toy_metadata
-from tests.hostile.common import call, case_parts, no_hang, tree
+from tests.hostile.common import call, case_parts, error_line, no_hang, tree
 
 MAINS = {"inference": inference_main, "evaluation": evaluation_main, "training": training_main}
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -181,8 +181,7 @@ def test_a_file_that_would_hang_or_crash_is_one_clear_line_and_changes_nothing(m
             code, out, err = call(MAINS[command], shlex.split(args.format(**world.names)), capsys)
             assert "Traceback" not in out + err, err
             if expected == 2:
-                lines = [line for line in err.splitlines() if line.strip() and not line.startswith("note: ")]
-                assert len(lines) == 1 and lines[0].startswith("error: "), (code, err)
+                error_line(err)
             assert code == expected, (code, err)
             message = out + err
     assert words.format(**world.names) in message, message

@@ -33,7 +33,7 @@ from training.cli.main import main as training_main
 from training.runfolder.folder import RunFolder
 
 from tests.helpers import app_text, make_onnx_generator, new_app, training_like_process, tree_hashes
-from tests.hostile.common import call
+from tests.hostile.common import call, error_line
 
 CASE_SECONDS = 150           # the alarm: a case that takes longer hangs (AppTest itself allows 120 s a run)
 SECRET = "SECRET-OF-ANOTHER-FOLDER"
@@ -161,8 +161,7 @@ def cli(args: str, code: int) -> Callable:
         got, out, err = call(training_main, shlex.split(args.format(**names)), capsys)
         assert got == code, (got, err)
         if code == 2:
-            lines = [line for line in err.splitlines() if line.strip() and not line.startswith("note: ")]
-            assert len(lines) == 1 and lines[0].startswith("error: "), err
+            error_line(err)
         return out + err + _stranger_note(ctx)
     return act
 
