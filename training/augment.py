@@ -20,6 +20,7 @@ needs and a large one none, with no search for the strength.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -139,7 +140,8 @@ class AdaptiveAugment(DiffAugment):
             step = self.images / (self.kimg * 1000)
             self.p = min(1.0, max(0.0, self.p + step * (1 if self.rt > self.target else -1)))
             self.signs, self.count, self.images = 0.0, 0, 0
-        return {"ada_p": self.p, "ada_rt": self.rt}
+        # r_t exists from the first adjustment on: no NaN in the metrics rows before it
+        return {"ada_p": self.p} if math.isnan(self.rt) else {"ada_p": self.p, "ada_rt": self.rt}
 
     def state_dict(self) -> dict[str, float]:
         return {"p": self.p, "signs": float(self.signs), "count": self.count, "images": self.images, "rt": self.rt}
