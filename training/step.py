@@ -99,15 +99,14 @@ def score(s: Session, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.
 # ---------------------------------------------------------------- updates
 @contextlib.contextmanager
 def discriminator_frozen(s: Session) -> Iterator[None]:
-    """D's weights need no gradients while G learns, which saves their computation; DDP wants the
-    same set of gradients every time, so with several processes they keep theirs."""
-    if s.processes.distributed:
-        yield
-        return
+    """D's weights need no gradients while G learns, which saves their computation. Under DDP, D's
+    passes in G's step also run outside gradient sync: otherwise DDP would wait for gradients of
+    parameters G's step never touches (FastGAN's decoder works in D's step only)."""
     learning = [p for p in s.D.parameters() if p.requires_grad]  # FreezeD's frozen layers stay frozen after
     s.D.requires_grad_(False)
     try:
-        yield
+        with s.D_train.no_sync() if s.processes.distributed else contextlib.nullcontext():
+            yield
     finally:
         for parameter in learning:
             parameter.requires_grad_(True)
