@@ -98,9 +98,12 @@ def load_generator(run: RunFolder, which: str = "last") -> tuple[nn.Module, conf
 
 
 def training_command(config: configs.Config) -> str:
-    """The shortest `python -m training train` that reproduces this config: the preset plus what differs."""
+    """The shortest `python -m training train` that reproduces this config: the preset plus what differs
+    (and a folder dataset's folder; a named dataset's data_root is only where this machine keeps it)."""
     preset = configs.resolve(config.preset).to_dict() if config.preset in configs.preset_names() else {}
     args = ["python", "-m", "training", "train", "--preset", config.preset or "?"]
+    if config.dataset == "folder":  # the images are the folder: without it the command trains nothing
+        args += ["--data-root", config.data_root]
     for key, value in config.to_dict().items():
         if key in ("preset", "data_root", "description") or preset.get(key) == value:
             continue
@@ -207,6 +210,8 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_command": training_command(config),
     }
+    if config.dataset == "folder":  # how its pictures were read: scoring reads the reference folder the same way
+        meta.update(transparency=config.transparency, background=config.background)
     card = {
         "name": out.stem,
         "metadata": metadata_to_card(meta),

@@ -1,7 +1,8 @@
 """Bring an exported generator made before ``latent_scheme`` and ``directions`` existed up to date,
 without retraining and without touching its graph: ``python -m training upgrade MODEL.onnx``.
 
-Only two metadata entries change, in the .onnx (and its half-precision copy, if any) and in the card:
+Only two metadata entries change (and, for a folder model exported before its metadata said how its
+folder was read, ``transparency`` and ``background``, taken from its card), in the .onnx (and its half-precision copy, if any) and in the card:
 ``latent_scheme`` becomes "philox" (the contract's counter-based latents, the same in Python, the
 browser and Node) and ``directions`` gets the SeFa directions of the graph's own first layer acting
 on z, read from its initializer (the weight export stored, batch norm already folded in), with the
@@ -101,8 +102,14 @@ def _files(model_path: Path) -> tuple[Path, Path, Path]:
     return model_path, model_path.with_suffix(".json"), model_path.with_name(model_path.stem + ".fp16.onnx")
 
 
-def plan(model: onnx.ModelProto, source: Path) -> tuple[dict[str, Any], dict[str, str], list[str], str | None]:
-    """(the upgraded metadata, the props to set, what changes, why there are no directions or None)."""
+FOLDER_READING = ("transparency", "background")  # how a folder model's pictures were read (export records them)
+
+
+def plan(model: onnx.ModelProto, source: Path, card: dict[str, Any] | None = None
+         ) -> tuple[dict[str, Any], dict[str, str], list[str], str | None]:
+    """(the upgraded metadata, the props to set, what changes, why there are no directions or None).
+    A folder model exported before its metadata said how the folder was read gets that from its
+    card's training config, or scoring would read the reference folder over another background."""
     try:
         meta = metadata_from_props({p.key: p.value for p in model.metadata_props})
     except Exception as error:  # noqa: BLE001 - not a GAN Studio generator: say so in a line
@@ -119,8 +126,15 @@ def plan(model: onnx.ModelProto, source: Path) -> tuple[dict[str, Any], dict[str
                            f"layer ({new['directions']['layer']})")
         except NoDirections as why:
             why_none = str(why)
+    trained = ((card or {}).get("training") or {}).get("config") or {}
+    if meta["dataset"] == "folder" and not all(k in meta for k in FOLDER_READING) and all(
+            isinstance(trained.get(k), str) for k in FOLDER_READING):
+        new.update({k: trained[k] for k in FOLDER_READING})
+        changed.append("how the folder was read, from the card's training config: "
+                       + ", ".join(f"{k} {trained[k]}" for k in FOLDER_READING))
     rendered = metadata_to_props(new)  # the new metadata validated as every reader will read it
-    props = {k: rendered[PREFIX + k] for k in ("latent_scheme", "directions") if new[k] is not None}
+    props = {k: rendered[PREFIX + k] for k in ("latent_scheme", "directions", *FOLDER_READING)
+             if new.get(k) is not None}
     return new, props, changed, why_none
 
 
@@ -153,7 +167,7 @@ def _card_is_stale(card: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     if card is None:
         return False
     meta = metadata_from_card(card)
-    return meta["latent_scheme"] != new["latent_scheme"] or meta["directions"] != new["directions"]
+    return any(meta.get(k) != new.get(k) for k in ("latent_scheme", "directions", *FOLDER_READING))
 
 
 def _load_onnx(path: Path, what: str) -> onnx.ModelProto:
@@ -201,7 +215,7 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
     model = _load_onnx(model_path, "the model")
     card = _read_card(src_card)
     half = _load_onnx(src_half, "its half-precision copy") if src_half.exists() or src_half.is_symlink() else None
-    new, props, changed, why_none = plan(model, model_path)
+    new, props, changed, why_none = plan(model, model_path, card)
     in_place = target.resolve() == model_path.resolve()
     if in_place and not changed and not _card_is_stale(card, new):
         return []
@@ -226,7 +240,8 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
     if half is not None:
         atomic_write_bytes(dst_half, _with_props(half, props))
     if card is not None:
-        card["metadata"].update({k: new[k] for k in ("latent_scheme", "directions") if new[k] is not None})
+        card["metadata"].update({k: new[k] for k in ("latent_scheme", "directions", *FOLDER_READING)
+                                 if new.get(k) is not None})
         card.setdefault("upgrades", []).append(note)
         if not in_place:  # a copy names its own files
             card["name"] = target.stem

@@ -48,6 +48,12 @@ def test_the_training_command_is_the_preset_plus_what_differs():
         args[5], [a for a in args[6:] if a != "--set"])
 
 
+def test_a_folder_runs_training_command_names_its_folder():
+    config = configs.resolve("dcgan-ada-folder-64", ["background=#000000"], {"data_root": "../my pictures"})
+    args = shlex.split(training_command(config))
+    assert args[4:10] == ["--preset", "dcgan-ada-folder-64", "--data-root", "../my pictures", "--set", "background=#000000"]
+
+
 def test_best_exports_its_own_weights_ema_first(tmp_path):
     config = configs.resolve("gan-mlp-mnist", ["g_width=8", "d_width=8"])
     run = create_run(tmp_path / "runs", "export", config.to_dict())
@@ -122,6 +128,8 @@ def test_an_alpha_folder_run_exports_rgba_with_its_class_names(tmp_path, one_thr
     out = export_run(run, tmp_path / "shapes.onnx", metrics={})
     g = Generator.load(out)
     assert g.image_shape == (4, 32, 32) and g.class_names == ["circles", "squares"]
+    # how the run read the folder, so scoring reads the reference folder the same way
+    assert (g.metadata["transparency"], g.metadata["background"]) == ("alpha", "#ffffff")
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["metadata"]["image_shape"] == [4, 32, 32] and card["metadata"]["class_names"] == ["circles", "squares"]
 

@@ -93,6 +93,38 @@ def test_an_old_export_upgraded_gets_the_directions_export_computes(fresh_export
     assert len(json.loads(old.with_suffix(".json").read_text())["upgrades"]) == 1
 
 
+def test_a_folder_model_exported_before_its_reading_was_recorded_gets_it_from_its_card(fresh_export, tmp_path):
+    """Scoring reads a folder model's reference folder as its metadata says the run read it; an export
+    without transparency/background would be scored against the folder over the default white."""
+    current, _ = fresh_export
+    trained = json.loads(current.with_suffix(".json").read_text())["training"]["config"]
+    assert {k: Generator.load(current).metadata[k] for k in ("transparency", "background")} == \
+        {"transparency": trained["transparency"], "background": trained["background"]}
+    old = tmp_path / "old.onnx"
+    for suffix in (".onnx", ".json"):
+        old.with_suffix(suffix).write_bytes(current.with_suffix(suffix).read_bytes())
+    model = onnx.load(str(old))
+    kept = [(p.key, p.value) for p in model.metadata_props if p.key[len(PREFIX):] not in ("transparency", "background")]
+    del model.metadata_props[:]
+    for key, value in kept:
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(old))
+    card = json.loads(old.with_suffix(".json").read_text())
+    card["training"]["config"]["background"] = "#000000"  # what that run read its transparent pictures over
+    for key in ("transparency", "background"):
+        card["metadata"].pop(key)
+    old.with_suffix(".json").write_text(json.dumps(card))
+    assert "background" not in Generator.load(old).metadata
+
+    assert upgrade_model(old, force=True) == [
+        f"how the folder was read, from the card's training config: transparency {trained['transparency']}, "
+        "background #000000"]
+    after = Generator.load(old)
+    assert (after.metadata["transparency"], after.metadata["background"]) == (trained["transparency"], "#000000")
+    assert json.loads(old.with_suffix(".json").read_text())["metadata"]["background"] == "#000000"
+    assert upgrade_model(old) == []
+
+
 def test_it_refuses_to_overwrite_without_force(fresh_export, tmp_path, capsys):
     current, _ = fresh_export
     model = tmp_path / "m.onnx"
