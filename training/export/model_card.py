@@ -56,7 +56,8 @@ def front_matter(card: dict[str, Any]) -> dict[str, Any]:
         front["model-index"] = [{"name": card.get("name", "generator"), "results": [{
             "task": {"type": "unconditional-image-generation", "name": "Image generation"},
             "dataset": {"type": dataset[0] if dataset else meta.get("dataset", "?"),
-                        "name": dataset[1] if dataset else meta.get("dataset", "?"), "split": "test"},
+                        "name": dataset[1] if dataset else meta.get("dataset", "?"),
+                        "split": "test" if dataset else "train"},  # a folder is scored against the images it learned
             "metrics": results}]}]
     return front
 

@@ -61,6 +61,12 @@ def test_a_conditional_folder_model_without_scores_still_has_a_valid_card():
     assert "Not scored yet" in markdown and "Your own images: their licence is yours to state." in markdown
 
 
+def test_a_scored_folder_models_results_name_the_images_it_learned_as_their_split():
+    front = front_matter(markdown_card(card(dataset="folder")))
+    (result,) = front["model-index"][0]["results"]
+    assert result["dataset"] == {"type": "folder", "name": "folder", "split": "train"}
+
+
 def test_a_fine_tuned_models_card_says_where_it_started():
     tuned = card()
     tuned["training"]["config"] = {"init_from": "/models/mnist-dcgan.generator.safetensors", "init_from_sha256": "ab" * 32}
