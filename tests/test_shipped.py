@@ -222,3 +222,60 @@ def test_shipped_generators_have_a_hub_card_and_their_weights_as_safetensors(nam
         drawn = generator(torch.from_numpy(z), torch.from_numpy(labels) if g.conditional else None).numpy()
     assert np.abs(drawn - g.run(z, labels)).max() < 1e-5
     assert np.array_equal(to_uint8(drawn, g.output_range), g.generate(z, labels))
+
+
+COLOUR = {"emoji-dcgan": "emoji-google"}  # name -> the folder of ../shared/data it learned
+
+
+@pytest.mark.parametrize("name", COLOUR)
+def test_shipped_colour_generator_draws_distinct_64px_colour_images_and_says_how_it_was_scored(name):
+    """A generator of the user's own kind of data: 64x64 RGB from a folder of a few thousand colour
+    images. Its card holds the folder protocol (every image of the folder, Inception-v3 features, as
+    many samples as the folder has images) and how long it trained; its samples are colour, distinct
+    and drawn on the folder's black background (its transparency blended over #000000)."""
+    path = EXPORTED / f"{name}.onnx"
+    g = Generator.load(path, device="cpu")
+    assert g.metadata["dataset"] == "folder" and tuple(g.metadata["image_shape"]) == (3, 64, 64)
+    assert not g.conditional and g.metadata["background"] == "#000000"
+    images = g.generate(g.sample_latent(64, seed=3))
+    assert images.shape == (64, 64, 64, 3) and np.array_equal(images, g.generate(g.sample_latent(64, seed=3)))
+
+    pixels = images.reshape(64, -1, 3).astype(np.int16)
+    saturation = (pixels.max(2) - pixels.min(2)).mean()
+    assert saturation > 20, f"samples are nearly grey: mean channel spread {saturation:.1f} of 255"
+    flat = images.reshape(64, -1).astype(np.float32)
+    distances = np.abs(flat[:, None] - flat[None]).mean(2)[np.triu_indices(64, 1)]
+    assert distances.min() > 8, f"two of 64 samples are near copies (mean pixel difference {distances.min():.1f})"
+    corners = images[:, [0, 0, -1, -1], [0, -1, 0, -1]].mean()
+    assert corners < 40, f"the folder's background is black; the samples' corners average {corners:.0f}"
+
+    card = json.loads(path.with_suffix(".json").read_text())
+    meta, training = card["metadata"], card["training"]
+    assert meta["training_command"].startswith("python -m training train --preset ")
+    assert training["state"] == "finished" and training["wall_time_s"] > 0 and training["images_seen"] > 0
+    scores = meta["metrics"]
+    assert scores["feature_network"].startswith("Inception-v3 pool3 (2048)")
+    assert scores["reference"].startswith(f"folder ../shared/data/{COLOUR[name]} (all 3,786 images")
+    assert scores["n_generated"] == scores["n_reference"] == 3786 and scores["metrics"]["fid"] > 0
+
+
+@pytest.mark.parametrize("name", COLOUR)
+def test_shipped_colour_generator_keeps_both_nets_as_safetensors(name):
+    """A new export keeps both nets: fine-tuning (--init-from NAME, --freeze-d N) starts from them, and
+    the generator rebuilt from its file alone draws what the ONNX file draws."""
+    import torch  # only this check needs it
+
+    from training.export.safetensors_io import read_weights
+    from training.models import build_models
+
+    path = EXPORTED / f"{name}.onnx"
+    weights = read_weights(path.with_name(f"{name}.generator.safetensors"), "generator")
+    generator = build_models(weights.config(), 0).generator.eval()
+    generator.load_state_dict(weights.tensors())
+    g = Generator.load(path, device="cpu")
+    z = g.sample_latent(16, seed=0)
+    with torch.no_grad():
+        assert np.abs(generator(torch.from_numpy(z)).numpy() - g.run(z)).max() < 1e-4
+    discriminator = read_weights(path.with_name(f"{name}.discriminator.safetensors"), "discriminator")
+    build_models(discriminator.config(), 0).discriminator.load_state_dict(discriminator.tensors())
+    assert "discriminator weights: `" in path.with_suffix(".md").read_text()

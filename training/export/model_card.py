@@ -9,6 +9,7 @@ matter parses with ``yaml.safe_load``.
 """
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 import yaml
@@ -135,8 +136,12 @@ def prose(card: dict[str, Any], sample_image: str | None = None) -> str:
     classes = meta.get("num_classes") or 0
     kind = f"class-conditional ({classes} classes: {', '.join(map(str, meta.get('class_names', [])))})" if classes \
         else "unconditional"
+    data = meta.get("dataset")
+    folder = (training.get("config") or {}).get("data_root")
+    if data == "folder" and isinstance(folder, str) and folder:
+        data = f"the folder `{PurePath(folder).name}`"
     lines = [f"# {name}", "",
-             f"A {meta.get('architecture')} generator of {shape} images ({kind}), trained on {meta.get('dataset')} "
+             f"A {meta.get('architecture')} generator of {shape} images ({kind}), trained on {data} "
              f"with the {meta.get('loss')} loss for {_count(meta.get('train_steps'))} steps by GAN Studio.", ""]
     if sample_image:
         lines += [f"![samples of seed 0]({sample_image})", ""]

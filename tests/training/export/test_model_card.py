@@ -65,6 +65,9 @@ def test_a_scored_folder_models_results_name_the_images_it_learned_as_their_spli
     front = front_matter(markdown_card(card(dataset="folder")))
     (result,) = front["model-index"][0]["results"]
     assert result["dataset"] == {"type": "folder", "name": "folder", "split": "train"}
+    named = card(dataset="folder")
+    named["training"]["config"] = {"data_root": "../shared/data/emoji-google"}
+    assert "images (unconditional), trained on the folder `emoji-google` with" in markdown_card(named)
 
 
 def test_a_fine_tuned_models_card_says_where_it_started():
