@@ -2,7 +2,8 @@
 without retraining and without touching its graph: ``python -m training upgrade MODEL.onnx``.
 
 Only two metadata entries change (and, for a folder model exported before its metadata said how its
-folder was read, ``transparency`` and ``background``, taken from its card), in the .onnx (and its half-precision copy, if any) and in the card:
+folder was read, ``transparency`` and ``background``, taken from its card), in the .onnx (and its
+half-precision copy, if any) and in the card:
 ``latent_scheme`` becomes "philox" (the contract's counter-based latents, the same in Python, the
 browser and Node) and ``directions`` gets the SeFa directions of the graph's own first layer acting
 on z, read from its initializer (the weight export stored, batch norm already folded in), with the
@@ -103,6 +104,7 @@ def _files(model_path: Path) -> tuple[Path, Path, Path]:
 
 
 FOLDER_READING = ("transparency", "background")  # how a folder model's pictures were read (export records them)
+UPGRADED = ("latent_scheme", "directions", *FOLDER_READING)  # the only entries an upgrade writes
 
 
 def plan(model: onnx.ModelProto, source: Path, card: dict[str, Any] | None = None
@@ -133,7 +135,7 @@ def plan(model: onnx.ModelProto, source: Path, card: dict[str, Any] | None = Non
         changed.append("how the folder was read, from the card's training config: "
                        + ", ".join(f"{k} {trained[k]}" for k in FOLDER_READING))
     rendered = metadata_to_props(new)  # the new metadata validated as every reader will read it
-    props = {k: rendered[PREFIX + k] for k in ("latent_scheme", "directions", *FOLDER_READING)
+    props = {k: rendered[PREFIX + k] for k in UPGRADED
              if new.get(k) is not None}
     return new, props, changed, why_none
 
@@ -167,7 +169,7 @@ def _card_is_stale(card: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     if card is None:
         return False
     meta = metadata_from_card(card)
-    return any(meta.get(k) != new.get(k) for k in ("latent_scheme", "directions", *FOLDER_READING))
+    return any(meta.get(k) != new.get(k) for k in UPGRADED)
 
 
 def _load_onnx(path: Path, what: str) -> onnx.ModelProto:
@@ -240,7 +242,7 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
     if half is not None:
         atomic_write_bytes(dst_half, _with_props(half, props))
     if card is not None:
-        card["metadata"].update({k: new[k] for k in ("latent_scheme", "directions", *FOLDER_READING)
+        card["metadata"].update({k: new[k] for k in UPGRADED
                                  if new.get(k) is not None})
         card.setdefault("upgrades", []).append(note)
         if not in_place:  # a copy names its own files
