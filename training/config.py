@@ -302,9 +302,11 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     if key not in FIELDS:
         raise ConfigError(unknown_key_message(key))
-    base = FIELDS[key].type.split(" | ")[0]
-    if base == "str" and raw.strip():
-        value = raw  # "1" stays the text "1" for a text field, and "#000000" is a colour, not a YAML comment
+    base, optional = FIELDS[key].type.split(" | ")[0], "None" in FIELDS[key].type
+    if base == "str" and (raw.strip() or not optional):
+        # "1" stays the text "1" for a text field, "#000000" is a colour, not a YAML comment, and
+        # `augment=` is the empty text: the way to turn off what a preset sets
+        value = raw
     else:
         try:
             value = parse_yaml(raw, f"--set {key}") if raw.strip() else None
@@ -317,7 +319,7 @@ def parse_override(text: str) -> tuple[str, Any]:
             value = float(value)
         except ValueError:
             pass
-    if isinstance(value, str) and value.lower() in ("none", "null") and "None" in FIELDS[key].type:
+    if isinstance(value, str) and value.lower() in ("none", "null") and optional:
         value = None
     return key, value
 

@@ -130,6 +130,16 @@ def test_set_values_are_read_as_yaml():
     assert (config.batch_size, config.lr_d, config.ema, config.data_root, config.preset) == (8, 3e-4, True, "/x", "dcgan-mnist")
 
 
+def test_an_empty_value_turns_off_what_a_preset_sets():
+    assert configs.resolve("dcgan-mnist-tuned").augment == "translation"
+    assert configs.resolve("dcgan-mnist-tuned", ["augment="]).augment == ""   # text: the empty text
+    assert configs.resolve("dcgan-mnist", ["data_root="]).data_root is None    # optional: none
+    with pytest.raises(configs.ConfigError, match="lr_g cannot be empty"):     # a number has no empty value
+        configs.resolve("dcgan-mnist", ["lr_g="])
+    with pytest.raises(configs.ConfigError, match="device must be one of"):   # nor has a choice
+        configs.resolve("dcgan-mnist", ["device="])
+
+
 def test_every_preset_is_valid_and_round_trips():
     names = configs.preset_names()
     assert {"gan-mlp-mnist", "dcgan-mnist", "dcgan-svhn", "dcgan-keras-mnist", "wgan-mnist", "wgan-gp-mnist",
