@@ -23,7 +23,7 @@ def images(app_env, monkeypatch):
 
 def own_images(at):
     at.button(key="own_images").click().run()
-    assert at.selectbox(key="preset").value == "dcgan-folder"
+    assert at.selectbox(key="preset").value == "dcgan-ada-folder-64"
     return at
 
 
