@@ -27,6 +27,7 @@ pytestmark = [
 ]
 
 STEPS, LOG_EVERY, CHECKPOINT_EVERY = 240, 10, 20
+STORE_LOST = "RendezvousConnectionError"  # torch.distributed.elastic: the agent lost its c10d store
 SETTINGS = [f"--set={s}" for s in (f"steps={STEPS}", f"log_every={LOG_EVERY}", f"checkpoint_every={CHECKPOINT_EVERY}",
                                   "batch_size=16", "sample_every=120", "eval_every=0", "deterministic=true",
                                   "precision=fp32")]
@@ -114,6 +115,14 @@ def test_two_nodes_lose_one_and_resume_exactly_as_an_uninterrupted_run(tmp_path,
 
         resumed = two_nodes(tmp_path, cli_env, "resumed", "resume", run.id)
         codes, logs = ended(resumed, tmp_path, "resumed")
+        if codes != [0, 0] and STORE_LOST in logs:
+            # torchrun's own rendezvous store, not the trainer, dropped a connection (seen once in CI
+            # on the loaded 2-core machine: "Broken pipe" in an agent's poll of the c10d store). A
+            # second resume, from whatever checkpoint the first left, must still end exactly as the
+            # uninterrupted run: the assertions below hold it to that.
+            saved = torch.load(run.last_checkpoint, weights_only=True)
+            resumed = two_nodes(tmp_path, cli_env, "resumed-again", "resume", run.id)
+            codes, logs = ended(resumed, tmp_path, "resumed-again")
         assert codes == [0, 0], logs
         assert f"resumed {run.id} at step {saved['step']}" in logs and "Traceback" not in logs
         codes, logs = ended(straight, tmp_path, "straight")
