@@ -135,8 +135,7 @@ def plan(model: onnx.ModelProto, source: Path, card: dict[str, Any] | None = Non
         changed.append("how the folder was read, from the card's training config: "
                        + ", ".join(f"{k} {trained[k]}" for k in FOLDER_READING))
     rendered = metadata_to_props(new)  # the new metadata validated as every reader will read it
-    props = {k: rendered[PREFIX + k] for k in UPGRADED
-             if new.get(k) is not None}
+    props = {k: rendered[PREFIX + k] for k in UPGRADED if new.get(k) is not None}
     return new, props, changed, why_none
 
 
@@ -242,8 +241,7 @@ def upgrade_model(model_path: Path, out: Path | None = None, force: bool = False
     if half is not None:
         atomic_write_bytes(dst_half, _with_props(half, props))
     if card is not None:
-        card["metadata"].update({k: new[k] for k in UPGRADED
-                                 if new.get(k) is not None})
+        card["metadata"].update({k: new[k] for k in UPGRADED if new.get(k) is not None})
         card.setdefault("upgrades", []).append(note)
         if not in_place:  # a copy names its own files
             card["name"] = target.stem

@@ -17,6 +17,8 @@ from training.runfolder.folder import list_runs
 
 from tests.helpers import REPO_ROOT, app_text, grid_urls, new_app, no_errors, only_run, plotly_specs, rerun_until
 
+FIRST = "dcgan-mnist-first-run"  # the preset the page opens on; its widgets' keys end in @FIRST
+
 
 def start_run(at, steps: int, sample_every: int = 10) -> None:
     at.selectbox(key="preset").select("gan-mlp-mnist").run()
@@ -30,7 +32,7 @@ def start_run(at, steps: int, sample_every: int = 10) -> None:
     no_errors(at)
 
 
-LISTS_WITHOUT_TORCH = """
+LISTS_WITHOUT_TORCH = f"first = {FIRST!r}\n" + """
 import json, sys
 sys.path.insert(0, ".")
 from streamlit.testing.v1 import AppTest
@@ -39,8 +41,8 @@ at = AppTest.from_file("streamlit_app.py", default_timeout=120)
 at.run()
 at.switch_page("app/pages/train.py").run()
 assert not at.exception, [e.value for e in at.exception]
-lists = {kind: {"options": list(at.selectbox(key=f"{kind}@dcgan-mnist-first-run").options),
-                "help": at.selectbox(key=f"{kind}@dcgan-mnist-first-run").help} for kind in ("dataset", "model", "loss")}
+lists = {kind: {"options": list(at.selectbox(key=f"{kind}@{first}").options),
+                "help": at.selectbox(key=f"{kind}@{first}").help} for kind in ("dataset", "model", "loss")}
 print(json.dumps({"lists": lists, "torch": sorted(m for m in sys.modules if m.split(".")[0] == "torch")}))
 """
 
@@ -60,14 +62,14 @@ def test_the_lists_come_from_the_registries_without_torch(app_env):
 
 def test_a_newcomer_starts_from_the_first_run_preset(app_env):
     at = new_app("app/pages/train.py")
-    assert at.selectbox(key="preset").value == "dcgan-mnist-first-run"
-    assert "--preset dcgan-mnist-first-run" in at.code[0].value and not at.button(key="start").disabled
+    assert at.selectbox(key="preset").value == FIRST
+    assert f"--preset {FIRST}" in at.code[0].value and not at.button(key="start").disabled
     assert "ten minutes" in app_text(at)                                 # its caption says what to expect
 
 
 def test_invalid_settings_block_the_start(app_env):
     at = new_app("app/pages/train.py")
-    at.text_area(key="extra@dcgan-mnist-first-run").input("lr_g=5\nnot_a_field=1").run()
+    at.text_area(key=f"extra@{FIRST}").input("lr_g=5\nnot_a_field=1").run()
     assert "Invalid settings" in at.error[0].value
     assert at.button(key="start").disabled
     assert not list(list_runs(app_env["runs"]))
@@ -75,7 +77,7 @@ def test_invalid_settings_block_the_start(app_env):
 
 def test_missing_data_is_a_clear_message(app_env):
     at = new_app("app/pages/train.py")
-    at.text_area(key="extra@dcgan-mnist-first-run").input("data_root=/nonexistent-data").run()
+    at.text_area(key=f"extra@{FIRST}").input("data_root=/nonexistent-data").run()
     at.button(key="start").click().run()
     assert not at.exception
     message = at.error[0].value

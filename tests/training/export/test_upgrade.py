@@ -17,7 +17,7 @@ from inference.contract import PREFIX
 from training.cli.main import main
 from training.export.generator import _export_graph, export_run
 from training.export.sefa import NoDirections, first_layer_weight
-from training.export.upgrade import UpgradeError, onnx_first_layer_weight, upgrade_model
+from training.export.upgrade import FOLDER_READING, UpgradeError, onnx_first_layer_weight, upgrade_model
 
 from tests.helpers import image_folder, make_exact_encoder, make_onnx_generator, tiny_run
 from tests.training.export.common import export_ready_generator
@@ -25,17 +25,17 @@ from tests.training.export.common import export_ready_generator
 NEW_KEYS = ("latent_scheme", "directions")
 
 
-def strip_to_old(path, extra_card: dict | None = None):
-    """``path`` as an export from before the two fields: neither in the .onnx nor in the card."""
+def strip_to_old(path, extra_card: dict | None = None, keys=NEW_KEYS):
+    """``path`` as an export from before ``keys`` existed: neither in the .onnx nor in the card."""
     model = onnx.load(str(path))
-    kept = [(p.key, p.value) for p in model.metadata_props if p.key not in {PREFIX + k for k in NEW_KEYS}]
+    kept = [(p.key, p.value) for p in model.metadata_props if p.key not in {PREFIX + k for k in keys}]
     del model.metadata_props[:]
     for key, value in kept:
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(path))
     card_path = path.with_suffix(".json")
     card = json.loads(card_path.read_text())
-    for key in NEW_KEYS:
+    for key in keys:
         card["metadata"].pop(key)
     card_path.write_text(json.dumps({**card, **(extra_card or {})}, indent=2))
 
@@ -98,22 +98,14 @@ def test_a_folder_model_exported_before_its_reading_was_recorded_gets_it_from_it
     without transparency/background would be scored against the folder over the default white."""
     current, _ = fresh_export
     trained = json.loads(current.with_suffix(".json").read_text())["training"]["config"]
-    assert {k: Generator.load(current).metadata[k] for k in ("transparency", "background")} == \
+    assert {k: Generator.load(current).metadata[k] for k in FOLDER_READING} == \
         {"transparency": trained["transparency"], "background": trained["background"]}
     old = tmp_path / "old.onnx"
     for suffix in (".onnx", ".json"):
         old.with_suffix(suffix).write_bytes(current.with_suffix(suffix).read_bytes())
-    model = onnx.load(str(old))
-    kept = [(p.key, p.value) for p in model.metadata_props if p.key[len(PREFIX):] not in ("transparency", "background")]
-    del model.metadata_props[:]
-    for key, value in kept:
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(old))
-    card = json.loads(old.with_suffix(".json").read_text())
-    card["training"]["config"]["background"] = "#000000"  # what that run read its transparent pictures over
-    for key in ("transparency", "background"):
-        card["metadata"].pop(key)
-    old.with_suffix(".json").write_text(json.dumps(card))
+    training = json.loads(old.with_suffix(".json").read_text())["training"]
+    training["config"]["background"] = "#000000"  # what that run read its transparent pictures over
+    strip_to_old(old, {"training": training}, keys=FOLDER_READING)
     assert "background" not in Generator.load(old).metadata
 
     assert upgrade_model(old, force=True) == [
