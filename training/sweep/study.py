@@ -157,6 +157,11 @@ def create_or_join(name: str, storage: RDBStorage, terms: dict[str, Any], direct
     study = optuna.create_study(storage=storage, study_name=name, direction=direction, pruner=pruner,
                                 sampler=sampler, load_if_exists=True)
     recorded = study.user_attrs
+    for _ in range(100):  # a worker that made the study a moment ago may still be writing its terms, one by one
+        if not recorded or all(key in recorded for key in terms):
+            break
+        time.sleep(0.05)
+        recorded = study.user_attrs
     if not recorded:
         for key, value in terms.items():
             study.set_user_attr(key, value)
