@@ -35,7 +35,7 @@ from .inception import inception_extractor
 from .metrics import METRICS, Samples
 from .provenance import with_provenance
 from .reference import get_reference, inception_statistics
-from .sampling import cycled_labels, describe, sample_images
+from .sampling import asked_labels, describe, sample_images
 
 STACKED = {"stacked-mnist": "mnist"}  # dataset -> the dataset whose evaluator reads each channel
 MAX_SAMPLES = 100_000  # generated images per report: 100,000 Stacked MNIST images are 0.9 GiB as float32
@@ -218,7 +218,7 @@ def evaluate_generator(g: Generator, name: str, dataset: str | None = None, n: i
     return evaluate_images(images, dataset, output_range=g.output_range, seed=seed, data_root=data_root,
                            evaluator=get_evaluator(evaluator) if evaluator else None, source=describe(g, name),
                            kid_subsets=kid_subsets, inception=inception, inception_n=inception_n, latent_seed=seed,
-                           labels=cycled_labels(n, g.num_classes), read_options=folder_read_options(g.metadata),
+                           labels=asked_labels(g, n), read_options=folder_read_options(g.metadata),
                            **({"train_steps": steps} if steps is not None else {}))
 
 

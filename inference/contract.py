@@ -182,6 +182,17 @@ def _parse_class_names(v: Any) -> list[str]:
     return v
 
 
+def _parse_class_prior(v: Any) -> list[float]:
+    if _is_str(v):
+        v = _json(v) if v.strip() else []
+    if not isinstance(v, list) or len(v) > MAX_CLASSES:
+        raise ValueError(f"must be a JSON list of at most {MAX_CLASSES:,} numbers")
+    shares = [_parse_float(x) for x in v]
+    if any(not math.isfinite(x) or x < 0 for x in shares) or (shares and abs(sum(shares) - 1) > 1e-6):
+        raise ValueError("must be finite shares >= 0 that add up to 1")
+    return shares
+
+
 def _parse_train_steps(v: Any) -> int | None:
     if v is None or (_is_str(v) and not v.strip()):
         return None
@@ -232,6 +243,7 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str], Any]] = {
     "output_range": (_parse_output_range, _fmt_join, _REQUIRED),
     "num_classes": (_parse_num_classes, str, 0),
     "class_names": (_parse_class_names, _fmt_json, []),
+    "class_prior": (_parse_class_prior, _fmt_json, []),
     "dataset": (_parse_text, str, ""),
     "architecture": (_parse_text, str, ""),
     "loss": (_parse_text, str, ""),
@@ -284,6 +296,8 @@ def parse_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
     names, k = meta["class_names"], meta["num_classes"]
     if names and len(names) != k:
         raise InferenceError(f"metadata 'class_names' has {len(names)} names but num_classes is {k}")
+    if meta["class_prior"] and len(meta["class_prior"]) != k:
+        raise InferenceError(f"metadata 'class_prior' has {len(meta['class_prior'])} shares but num_classes is {k}")
     if not names:
         meta["class_names"] = [str(i) for i in range(k)]  # so callers can always label a class
     return meta

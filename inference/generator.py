@@ -245,6 +245,11 @@ class Generator:
         return self.metadata["output_range"]
 
     @property
+    def class_prior(self) -> list[float]:
+        """Each class's share when the model draws its own (trained with ``clusters``); [] otherwise."""
+        return self.metadata["class_prior"]
+
+    @property
     def class_names(self) -> list[str]:
         return self.metadata["class_names"]
 
@@ -268,27 +273,27 @@ class Generator:
         return ", ".join(named) + (f" and {more} more" if more > 0 else "")
 
     def __repr__(self) -> str:
-        return (f"Generator({str(self.path)!r}, latent_dim={self.latent_dim}, "
-                f"image_shape={self.image_shape}, num_classes={self.num_classes}, "
-                f"provider={self.provider!r})")
+        return (f"Generator({str(self.path)!r}, latent_dim={self.latent_dim}, image_shape={self.image_shape}, "
+                f"num_classes={self.num_classes}, provider={self.provider!r})")
 
     # --- latents ---
 
     def sample_latent(self, n: int, seed: int | None = None, truncation: float = 1.0) -> np.ndarray:
         """float32 [n, latent_dim] from the model's latent distribution; see latents.sample."""
-        return latents.sample(n, self.latent_dim, seed=seed,
-                              distribution=self.metadata["latent_distribution"],
-                              bound=self.metadata["latent_bound"], truncation=truncation,
-                              scheme=self.metadata["latent_scheme"])
+        meta = self.metadata
+        return latents.sample(n, self.latent_dim, seed=seed, distribution=meta["latent_distribution"],
+                              bound=meta["latent_bound"], truncation=truncation, scheme=meta["latent_scheme"])
+
+    def sample_labels(self, n: int, seed: int | None = None) -> np.ndarray | None:
+        """int64 [n] classes as the model draws them itself (``class_prior``, else uniform); None if unconditional."""
+        return latents.sample_labels(n, self.num_classes, self.class_prior, seed) if self.conditional else None
 
     @property
     def sefa(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The closed-form (SeFa) directions stored with the model: (unit vectors [K, latent_dim],
         share of W^T W's trace each explains [K], largest first), or None for a file without them."""
         found = self.metadata.get("directions")
-        if not found:
-            return None
-        return np.asarray(found["vectors"], np.float32), np.asarray(found["share"], np.float64)
+        return (np.asarray(found["vectors"], np.float32), np.asarray(found["share"], np.float64)) if found else None
 
     def direction(self, k: int) -> np.ndarray:
         """SeFa direction number k (0 = the one the first layer stretches most), float32 [latent_dim]."""

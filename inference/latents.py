@@ -86,6 +86,12 @@ def sample(
     return (z * float(truncation)).astype(np.float32)
 
 
+def sample_labels(n: int, num_classes: int, prior: list[float] | None = None, seed: int | None = None) -> np.ndarray:
+    """int64 [n] classes drawn in ``prior``'s proportions (uniformly without one), seeded."""
+    rng = np.random.default_rng(seed)
+    return rng.choice(num_classes, size=_check_count("n", n, 0), p=prior or None).astype(np.int64)
+
+
 def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Straight line from a to b: [len(t), D]. Exact at t=0 and t=1."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

@@ -62,6 +62,9 @@ class Config:
     # Models
     model: str = _field("dcgan", "model name (python -m training presets lists them)")
     conditional: bool = _field(False, "class-conditional: the generator takes a label, the app offers a class picker")
+    clusters: int = _field(0, "with conditional: the classes are this many clusters the trainer finds in the images "
+                           "(k-means on their pixels, no labels needed) instead of the data's labels; the model is "
+                           "sampled with clusters in the images' proportions. 0: the data's labels", lo=0, hi=1000)
     latent_dim: int = _field(100, "size of z", lo=1, hi=4096)
     latent_distribution: str = _field("normal", "distribution of z", choices=("normal", "uniform"))
     latent_bound: float | None = _field(None, "uniform: z in [-b, b]; normal: z clipped to [-b, b]; none: unbounded", lo=0, lo_open=True)
@@ -260,6 +263,11 @@ def _check_together(c: Config) -> None:
     if c.dataset == "folder" and not low <= c.image_size <= high:
         raise ConfigError(f"image_size for a folder must be {low} to {high} pixels (32 to 256 suit its presets; "
                           f"every image is decoded into memory at that size); got {c.image_size}.")
+    if c.clusters and not c.conditional:
+        raise ConfigError(f"clusters={c.clusters} makes the classes of a conditional model: set conditional=true "
+                          "too, or clusters=0.")
+    if c.clusters == 1:
+        raise ConfigError("clusters=1 is one class, no conditioning: use 2 or more (10-20 suit digits), or 0.")
     if c.pack > 1 and c.conditional:
         raise ConfigError("pack > 1 is for unconditional GANs: a pack mixes samples of different labels. Use pack=1.")
     _check_init_from(c)

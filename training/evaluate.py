@@ -5,7 +5,8 @@ in memory during training) and ``evaluation`` scores them, exactly as it scores 
     row = live_scores(trainer.sampling_generator, config, 500, seed=3)      # the trainer's eval rows
 
 Latents come from ``training.latents`` with a separate, seeded ``torch.Generator`` (the training RNG
-stream is untouched); a conditional generator gets the labels 0, 1, ..., C-1 in turn.
+stream is untouched); a conditional generator gets the labels 0, 1, ..., C-1 in turn, or, when its
+classes are clusters (``prior``: their shares), labels in the clusters' proportions.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from evaluation.errors import EvaluationError
 from evaluation.evaluators import get_evaluator
 from evaluation.features import FEATURE_NETWORK_VARIABLE
 from evaluation.provenance import comparison
-from evaluation.sampling import cycled_labels
+from evaluation.sampling import cycled_labels, prior_labels
 from evaluation.scoring import check_request, evaluate_images, evaluate_model, folder_read_options, scored_in_features
 from evaluation.scoring import load_generator as load_onnx_generator
 from training.config import Config
@@ -35,13 +36,13 @@ BATCH = 500
 
 
 def sample_images(generator: nn.Module, config: Config, n: int, seed: int = 0, batch: int = BATCH,
-                  device: torch.device | None = None) -> np.ndarray:
+                  device: torch.device | None = None, prior: list[float] | None = None) -> np.ndarray:
     """n images from a torch generator in eval mode, raw output float32 [N, C, H, W] in its
     output_range; its train/eval mode is restored."""
     device = device or next(generator.parameters()).device
     rng = torch.Generator().manual_seed(int(seed))
     num_classes = int(getattr(generator, "num_classes", 0) or 0)
-    asked = cycled_labels(n, num_classes)
+    asked = prior_labels(n, prior, seed) if prior else cycled_labels(n, num_classes)
     was_training = generator.training
     generator.eval()
     parts = []
@@ -65,22 +66,25 @@ def ensure_feature_network(dataset: str | None, evaluator=None) -> None:
 
 
 def evaluate_torch_generator(generator: nn.Module, config: Config, n: int, dataset: str | None = None, seed: int = 0,
-                       source: str = "generator", data_root=None, **options) -> dict[str, Any]:
-    """The full report (``evaluation.evaluate_images``'s) of ``n`` samples; ``options`` are its own."""
+                       source: str = "generator", data_root=None, prior: list[float] | None = None,
+                       **options) -> dict[str, Any]:
+    """The full report (``evaluation.evaluate_images``'s) of ``n`` samples; ``options`` are its own.
+    A clustered model (``prior``) is held to no labels: its clusters are not the data's classes."""
     ensure_feature_network(dataset or config.dataset, options.get("evaluator"))
-    images = sample_images(generator, config, n, seed)
-    labels = cycled_labels(n, int(getattr(generator, "num_classes", 0) or 0))
+    images = sample_images(generator, config, n, seed, prior=prior)
+    labels = None if prior else cycled_labels(n, int(getattr(generator, "num_classes", 0) or 0))
     return evaluate_images(images, dataset or config.dataset, output_range=generator.output_range, seed=seed,
                            data_root=data_root or config.data_root, source=source, latent_seed=seed, labels=labels,
                            read_options=folder_read_options(config), **options)
 
 
 def live_scores(generator: nn.Module, config: Config, n: int, seed: int, source: str = "generator",
-                kid_subsets: int = 10) -> dict[str, Any]:
+                kid_subsets: int = 10, prior: list[float] | None = None) -> dict[str, Any]:
     """What a live evaluation row of metrics.jsonl holds besides step, epoch and time: every
     registered metric that applies (None where not finite) and the provenance that makes the row
     comparable (feature network and its hash, reference, sample count)."""
-    report = evaluate_torch_generator(generator, config, n, seed=seed, source=source, kid_subsets=kid_subsets)
+    report = evaluate_torch_generator(generator, config, n, seed=seed, source=source, kid_subsets=kid_subsets,
+                                      prior=prior)
     return {**report["metrics"], "n_generated": report["n_generated"], "feature_network": report["feature_network"],
             "feature_network_sha256": report["feature_network_sha256"], "reference": report["reference"]}
 
@@ -113,7 +117,7 @@ def evaluate_target(target: str, *, dataset: str | None = None, n: int = 10_000,
     options["evaluator"] = get_evaluator(evaluator) if evaluator else None
     source = f"run {run.id} step {step} ({weights} weights)"
     report = evaluate_torch_generator(generator, config, n, dataset, seed, source=source, data_root=data_root,
-                                      step=step, **options)
+                                      prior=state.get("class_prior"), step=step, **options)
     card = run.onnx_path.with_suffix(".json")
     return report, run.path / "eval.json", card if card.exists() else None
 

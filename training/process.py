@@ -102,6 +102,9 @@ def run_training(config: configs.Config, run: RunFolder, dataset=None, resumable
         if processes.is_main:
             log.info("run %s: %s on %s, %d images, %s, %d process(es)", run.id, config.model, config.dataset,
                      len(trainer.session.images), device, processes.world_size)
+            if trainer.session.class_prior:
+                log.info("classes: %d clusters found in the images, their shares %s", config.clusters,
+                         " ".join(f"{share:.3f}" for share in trainer.session.class_prior))
         update, bar = _progress_bar(config.steps, trainer.step, processes.is_main, lambda: trainer.writer.health.line)
         state = trainer.train(update)
         if bar is not None:

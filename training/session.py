@@ -18,6 +18,7 @@ from torch import nn
 from training.augment import DiffAugment, build_augment
 from training.config import Config
 from training.data.batches import BatchOrder
+from training.data.clusters import cluster_proportions
 from training.data.dataset import ImageDataset, load_for_config, normalize
 from training.distributed import Processes, pick_device, wrap
 from training.ema import EMA, ema_decay
@@ -61,6 +62,12 @@ class Session:
     @property
     def class_names(self) -> list[str]:
         return list(self.data.class_names) if self.num_classes else []
+
+    @property
+    def class_prior(self) -> list[float] | None:
+        """How often each class is drawn when the model is sampled: the clusters' shares of the
+        images under ``clusters`` (a cluster is not asked for, as a label is); None otherwise."""
+        return cluster_proportions(self.data.labels, self.num_classes) if self.config.clusters else None
 
     def real_batch(self) -> Batch:
         """The next batch of the data order, in the generator's output range."""

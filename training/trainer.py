@@ -74,6 +74,7 @@ class Trainer:
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if s.device.type == "cuda" else [],
             "config": self.config.to_dict(), "num_classes": s.num_classes, "class_names": s.class_names,
+            "class_prior": s.class_prior,
             "ranks": self.ranks if s.processes.distributed else None,
         }
 
@@ -136,7 +137,7 @@ class Trainer:
         stream is untouched), scored by the dataset's evaluator network, or for a dataset without one (a
         folder) in Inception-v3 features against all its images (10 KID subsets: fast)."""
         return live_scores(self.sampling_generator, self.config, self.config.eval_samples, seed=self.config.seed + 3,
-                           source=f"step {self.step}", kid_subsets=10)
+                           source=f"step {self.step}", kid_subsets=10, prior=self.session.class_prior)
 
     def evaluate(self) -> float:
         """Score the generator, append a ``kind: eval`` row and keep the best-FID checkpoint as

@@ -30,7 +30,7 @@ def test_metadata_parsed_from_literal_props(small_generator, tmp_path):
 
 
 def test_contract_round_trips(small_meta):
-    meta = dict(small_meta, num_classes=2, class_names=["x", "y"], latent_bound=2.5, note=3)
+    meta = dict(small_meta, num_classes=2, class_names=["x", "y"], class_prior=[0.75, 0.25], latent_bound=2.5, note=3)
     props = contract.metadata_to_props(meta)
     assert props["gan_studio.format"] == "1"
     assert props["gan_studio.output_range"] == "-1,1" and props["gan_studio.image_shape"] == "1,4,4"
@@ -40,7 +40,8 @@ def test_contract_round_trips(small_meta):
     card = contract.metadata_to_card(meta)
     json.dumps(card)  # the card form is plain JSON
     assert contract.metadata_from_card({"metadata": card}) == parsed
-    assert parsed["note"] == "3" and parsed["class_names"] == ["x", "y"]
+    assert parsed["note"] == "3" and parsed["class_names"] == ["x", "y"] and parsed["class_prior"] == [0.75, 0.25]
+    assert contract.metadata_from_props(contract.metadata_to_props(small_meta))["class_prior"] == []
 
 
 @pytest.mark.parametrize("change, words", [
@@ -51,6 +52,10 @@ def test_contract_round_trips(small_meta):
     ({"output_range": "1,-1"}, "lo must be < hi"),
     ({"metrics": "{not json"}, "metrics"),
     ({"num_classes": 2, "class_names": ["only one"]}, "class_names"),
+    ({"num_classes": 2, "class_prior": [1.0]}, "1 shares but num_classes is 2"),
+    ({"num_classes": 2, "class_prior": [0.5, 0.6]}, "add up to 1"),
+    ({"num_classes": 2, "class_prior": [1.5, -0.5]}, "shares >= 0"),
+    ({"num_classes": 2, "class_prior": "[0.5, \"half\"]"}, "class_prior"),
     ({"format": "2"}, "not supported"),
 ])
 def test_contract_rejects_bad_metadata(small_meta, change, words):

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from dataio import DATASETS, DataError, ImageSet, read_split
+from training.data.clusters import find_clusters
 
 __all__ = ["DATASETS", "DataError", "ImageDataset", "convert_images", "data_key", "load_dataset", "load_for_config",
            "normalize"]
@@ -61,14 +62,21 @@ def load_dataset(
 
 
 def load_for_config(config, split: str = "train") -> ImageDataset:
-    """The split as ``config`` (a training Config) trains on it: dataset, size, channels, transparency."""
-    return load_dataset(config.dataset, config.data_root, split, config.image_size, config.channels,
+    """The split as ``config`` (a training Config) trains on it: dataset, size, channels, transparency,
+    and under ``clusters`` the training images labelled by the clusters found in them."""
+    data = load_dataset(config.dataset, config.data_root, split, config.image_size, config.channels,
                         config.transparency, config.background)
+    if config.clusters and split == "train":
+        labels = find_clusters(data.images, config.clusters)
+        data = ImageDataset(data.images, labels, [f"cluster {i + 1}" for i in range(config.clusters)], data.name,
+                            data.source)
+    return data
 
 
 def data_key(config) -> tuple:
     """What decides the images ``load_for_config`` returns: configs with equal keys share one dataset."""
-    return config.dataset, config.data_root, config.image_size, config.channels, config.transparency, config.background
+    return (config.dataset, config.data_root, config.image_size, config.channels, config.transparency,
+            config.background, config.clusters)
 
 
 def normalize(batch_uint8: torch.Tensor, output_range: tuple[float, float]) -> torch.Tensor:

@@ -210,6 +210,8 @@ def export_run(run: RunFolder, out: Path | None = None, half: bool = False, metr
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_command": training_command(config),
     }
+    if state.get("class_prior"):  # clusters: drawn in the images' proportions, never asked for
+        meta["class_prior"] = state["class_prior"]
     if config.dataset == "folder":  # how its pictures were read: scoring reads the reference folder the same way
         meta.update(transparency=config.transparency, background=config.background)
     card = {

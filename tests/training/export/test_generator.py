@@ -140,3 +140,33 @@ def test_an_alpha_folder_run_exports_rgba_with_its_class_names(tmp_path, one_thr
     with torch.no_grad():
         expected = to_uint8(generator(torch.from_numpy(z), torch.from_numpy(labels)).numpy(), g.output_range)
     assert np.abs(images.astype(int) - expected).max() <= 1  # float32 sums in another order: a rounding step at most
+
+
+def test_a_clustered_run_exports_its_clusters_shares_and_is_scored_in_them(tmp_path, one_thread):
+    """clusters end to end: unlabelled files -> k-means classes -> a conditional G -> ONNX whose
+    metadata says how often each cluster is drawn -> a card that says so -> scores sampled that way."""
+    import numpy as np
+
+    from evaluation.sampling import sampled_labels
+    from inference import Generator
+    from training.data.clusters import find_clusters
+    from training.data.dataset import load_for_config
+    from training.evaluate import evaluate_target
+    from training.session import build_session
+    from training.trainer import Trainer
+
+    from tests.helpers import tiny_config
+
+    config = tiny_config(image_folder(tmp_path / "images", 24), model="dcgan", image_size=32, conditional=True,
+                         clusters=3, steps=4, checkpoint_every=4, eval_every=0)
+    run = create_run(tmp_path / "runs", "clustered", config.to_dict())
+    assert Trainer(build_session(config), run).train() == "finished"
+    out = export_run(run, tmp_path / "clustered.onnx", metrics={})
+    g = Generator.load(out)
+    counts = np.bincount(find_clusters(load_for_config(config).images, 3).numpy(), minlength=3)
+    assert g.class_names == ["cluster 1", "cluster 2", "cluster 3"]
+    assert g.class_prior == pytest.approx(list(counts / counts.sum()))
+    assert np.bincount(sampled_labels(g, 24), minlength=3).tolist() == counts.tolist()
+    assert "conditioned on 3 clusters it found in its images" in out.with_suffix(".md").read_text()
+    report, _, _ = evaluate_target(str(run.path), n=24, kid_subsets=2, runs_dir=tmp_path / "runs")
+    assert "label_accuracy" not in report["metrics"]  # a cluster is not a class of the data
