@@ -102,6 +102,9 @@ with form:
     c1, c2 = st.columns(2)
     values["conditional"] = c1.checkbox("Class-conditional", value=bool(base["conditional"]), **field_kw("conditional"))
     values["ema"] = c2.checkbox("EMA of G", value=bool(base["ema"]), **field_kw("ema"))
+    c1, _ = st.columns(2)
+    values["clusters"] = c1.number_input("Clusters as classes (no labels needed)", min_value=0, max_value=1000,
+                                         value=int(base["clusters"]), **field_kw("clusters"))
     c1, c2 = st.columns(2)
     values["device"] = c1.selectbox("Device", DEVICES, index=DEVICES.index(base["device"]), **field_kw("device"))
     values["precision"] = c2.selectbox("Precision", PRECISIONS, index=PRECISIONS.index(base["precision"]),

@@ -75,6 +75,14 @@ def test_invalid_settings_block_the_start(app_env):
     assert not list(list_runs(app_env["runs"]))
 
 
+def test_clusters_stand_in_for_labels_of_a_conditional_model_only(app_env):
+    at = new_app("app/pages/train.py")
+    at.number_input(key=f"clusters@{FIRST}").set_value(12).run()
+    assert "--set clusters=12" in at.code[0].value and not at.button(key="start").disabled
+    at.checkbox(key=f"conditional@{FIRST}").uncheck().run()
+    assert "set conditional=true" in at.error[0].value and at.button(key="start").disabled
+
+
 def test_missing_data_is_a_clear_message(app_env):
     at = new_app("app/pages/train.py")
     at.text_area(key=f"extra@{FIRST}").input("data_root=/nonexistent-data").run()
