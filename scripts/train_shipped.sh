@@ -39,6 +39,9 @@ OMP_NUM_THREADS=1 train shipped-dcgan-fashion-mnist-tuned dcgan-fashion-mnist-tu
 train shipped-wgan-gp-mnist wgan-gp-mnist 15000 --set ema=true --set ema_start=1000
 # The conditional one takes the search's settings too (140,000 steps, two threads; docs/sweeps.md).
 OMP_NUM_THREADS=2 train shipped-cgan-mnist-tuned cgan-mnist-tuned 140000 --set eval_every=2000
+# Digits learned without labels, conditioned on 10 clusters the trainer finds in them (docs/results.md); the
+# shipped mnist-clusters is run clu-w32-20261208-000459: `--preset dcgan-mnist-clusters --set eval_every=0`, one thread.
+OMP_NUM_THREADS=1 train shipped-dcgan-mnist-clusters dcgan-mnist-clusters 84000 --set eval_every=0
 # The shipped stacked-mnist-pacgan came from run stacked-g2-20261126-014830, trained with these very
 # settings (as --set overrides, before they became the preset); its card names that run.
 train shipped-pacgan-stacked-mnist pacgan-stacked-mnist 20000
@@ -56,6 +59,7 @@ export_as shipped-dcgan-mnist-tuned mnist-dcgan --inception
 export_as shipped-dcgan-fashion-mnist-tuned fashion-mnist-dcgan --inception
 export_as shipped-wgan-gp-mnist mnist-wgan-gp
 export_as shipped-cgan-mnist-tuned mnist-cgan --inception
+export_as shipped-dcgan-mnist-clusters mnist-clusters --inception
 export_as shipped-pacgan-stacked-mnist stacked-mnist-pacgan --n 26000 --kid-subsets 20  # PacGAN's protocol
 export_as shipped-dcgan-ada-emoji emoji-dcgan --n 3786 --data-root "$EMOJI"  # as many samples as the folder has images
 # Projection (Explore's Upload and Draw) starts from an encoder trained on the generator's own samples.
