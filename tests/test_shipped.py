@@ -145,6 +145,25 @@ def test_conditional_shipped_generator_draws_the_asked_digit():
     assert accuracy >= 0.95, f"the MNIST evaluator agrees with the asked digit on {accuracy:.1%} of samples"
 
 
+def test_shipped_clustered_generator_draws_every_digit_in_its_clusters_proportions():
+    """mnist-clusters learned MNIST without labels, conditioned on 10 clusters it found: the file
+    says how often it draws each, its card holds the scores sampled that way (no label accuracy: a
+    cluster is no digit), and drawn as the file says, it draws every digit."""
+    path = EXPORTED / "mnist-clusters.onnx"
+    g = Generator.load(path, device="cpu")
+    assert g.num_classes == 10 and g.class_names == [f"cluster {i}" for i in range(1, 11)]
+    assert len(g.class_prior) == 10 and sum(g.class_prior) == pytest.approx(1) and min(g.class_prior) > 0.02
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["metadata"]["training_command"].startswith("python -m training train --preset dcgan-mnist-clusters")
+    scores = card["metadata"]["metrics"]
+    assert scores["source"] == "mnist-clusters.onnx (clusters drawn in the training images' proportions)"
+    assert scores["n_generated"] == 10_000 and scores["reference"] == "mnist test (10,000)"
+    assert "label_accuracy" not in scores["metrics"] and scores["metrics"]["fid_inception"] > 0
+    assert scores["inception"]["n_generated"] == 10_000
+    shares = np.bincount(_predicted_classes(g, "mnist", g.sample_labels(SAMPLES, seed=0)), minlength=10) / SAMPLES
+    assert shares.min() >= 0.03, f"digit shares {np.round(shares, 3).tolist()}"
+
+
 def test_shipped_stacked_mnist_generator_captures_all_1000_modes():
     """Stacked MNIST (three digits as the three channels): the card holds PacGAN's 26,000-sample
     protocol, and a fresh 10,000 samples, classified digit by digit, still reach nearly every mode."""
