@@ -26,16 +26,15 @@ def prior_labels(n: int, prior: list[float], seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).permutation(np.repeat(np.arange(len(prior)), counts)).astype(np.int64)
 
 
-def sampled_labels(generator: Generator, n: int, seed: int = 0) -> np.ndarray | None:
-    """The labels ``sample_images`` gives ``n`` samples: a prior's proportions, else cycled."""
-    if generator.class_prior:
-        return prior_labels(n, generator.class_prior, seed)
-    return cycled_labels(n, generator.num_classes)
+def sampled_labels(n: int, num_classes: int, prior: list[float] | None, seed: int = 0) -> np.ndarray | None:
+    """The labels every score gives ``n`` samples of a generator (exported or torch): a prior's
+    proportions, else cycled; None for an unconditional one."""
+    return prior_labels(n, prior, seed) if prior else cycled_labels(n, num_classes)
 
 
-def asked_labels(generator: Generator, n: int) -> np.ndarray | None:
+def asked_labels(n: int, num_classes: int, prior: list[float] | None) -> np.ndarray | None:
     """The labels scores may hold samples to (label accuracy): a cluster is not a class of the data."""
-    return None if generator.class_prior else cycled_labels(n, generator.num_classes)
+    return None if prior else cycled_labels(n, num_classes)
 
 
 def describe(generator: Generator, name: str) -> str:
@@ -48,7 +47,7 @@ def describe(generator: Generator, name: str) -> str:
 def sample_images(generator: Generator, n: int, seed: int = 0, batch: int = BATCH) -> np.ndarray:
     """n images, the raw output float32 [N, C, H, W] in the generator's output_range."""
     z = generator.sample_latent(n, seed=seed)
-    labels = sampled_labels(generator, n, seed)
+    labels = sampled_labels(n, generator.num_classes, generator.class_prior, seed)
     parts = []
     for start in range(0, n, batch):
         parts.append(generator.run(z[start:start + batch], None if labels is None else labels[start:start + batch]))

@@ -218,7 +218,7 @@ def evaluate_generator(g: Generator, name: str, dataset: str | None = None, n: i
     return evaluate_images(images, dataset, output_range=g.output_range, seed=seed, data_root=data_root,
                            evaluator=get_evaluator(evaluator) if evaluator else None, source=describe(g, name),
                            kid_subsets=kid_subsets, inception=inception, inception_n=inception_n, latent_seed=seed,
-                           labels=asked_labels(g, n), read_options=folder_read_options(g.metadata),
+                           labels=asked_labels(n, g.num_classes, g.class_prior), read_options=folder_read_options(g.metadata),
                            **({"train_steps": steps} if steps is not None else {}))
 
 

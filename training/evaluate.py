@@ -22,7 +22,7 @@ from evaluation.errors import EvaluationError
 from evaluation.evaluators import get_evaluator
 from evaluation.features import FEATURE_NETWORK_VARIABLE
 from evaluation.provenance import comparison
-from evaluation.sampling import cycled_labels, prior_labels
+from evaluation.sampling import asked_labels, sampled_labels
 from evaluation.scoring import check_request, evaluate_images, evaluate_model, folder_read_options, scored_in_features
 from evaluation.scoring import load_generator as load_onnx_generator
 from training.config import Config
@@ -42,7 +42,7 @@ def sample_images(generator: nn.Module, config: Config, n: int, seed: int = 0, b
     device = device or next(generator.parameters()).device
     rng = torch.Generator().manual_seed(int(seed))
     num_classes = int(getattr(generator, "num_classes", 0) or 0)
-    asked = prior_labels(n, prior, seed) if prior else cycled_labels(n, num_classes)
+    asked = sampled_labels(n, num_classes, prior, seed)
     was_training = generator.training
     generator.eval()
     parts = []
@@ -72,7 +72,7 @@ def evaluate_torch_generator(generator: nn.Module, config: Config, n: int, datas
     A clustered model (``prior``) is held to no labels: its clusters are not the data's classes."""
     ensure_feature_network(dataset or config.dataset, options.get("evaluator"))
     images = sample_images(generator, config, n, seed, prior=prior)
-    labels = None if prior else cycled_labels(n, int(getattr(generator, "num_classes", 0) or 0))
+    labels = asked_labels(n, int(getattr(generator, "num_classes", 0) or 0), prior)
     return evaluate_images(images, dataset or config.dataset, output_range=generator.output_range, seed=seed,
                            data_root=data_root or config.data_root, source=source, latent_seed=seed, labels=labels,
                            read_options=folder_read_options(config), **options)

@@ -40,10 +40,10 @@ def test_a_clustered_model_is_sampled_in_its_clusters_proportions(tmp_path):
                                                                                    "class_names": ["cluster 1", "cluster 2", "cluster 3"]}),
                        device="cpu")
     assert g.class_prior == prior
-    labels = sampled_labels(g, 100, seed=2)
+    labels = sampled_labels(100, g.num_classes, g.class_prior, seed=2)
     assert np.bincount(labels).tolist() == [60, 30, 10]
     assert np.allclose(sample_images(g, 100, seed=2), g.run(g.sample_latent(100, seed=2), labels))
-    assert asked_labels(g, 100) is None  # a cluster is no class of the data: no label accuracy
+    assert asked_labels(100, g.num_classes, g.class_prior) is None  # a cluster is no class of the data: no label accuracy
     assert describe(g, "k.onnx") == "k.onnx (clusters drawn in the training images' proportions)"
     drawn = g.sample_labels(5_000, seed=1)
     assert abs((drawn == 0).mean() - 0.6) < 0.03 and abs((drawn == 2).mean() - 0.1) < 0.02

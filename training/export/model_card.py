@@ -134,11 +134,15 @@ def prose(card: dict[str, Any], sample_image: str | None = None) -> str:
     name = card.get("name", "generator")
     shape = "x".join(str(d) for d in meta.get("image_shape", []))
     classes = meta.get("num_classes") or 0
-    kind = f"class-conditional ({classes} classes: {', '.join(map(str, meta.get('class_names', [])))})" if classes \
-        else "unconditional"
-    if meta.get("class_prior"):
-        kind = (f"trained without labels, conditioned on {classes} clusters it found in its images and drawn in their "
-                "proportions")
+    clustered = bool(meta.get("class_prior"))
+    if clustered:
+        kind = (f"trained without labels, conditioned on {classes} clusters it found in its images and drawn in "
+                "their proportions")
+    elif classes:
+        kind = f"class-conditional ({classes} classes: {', '.join(map(str, meta.get('class_names', [])))})"
+    else:
+        kind = "unconditional"
+    labels = ", labels=g.sample_labels(16, seed=0)" if clustered else ", labels=list(range(16))" if classes else ""
     data = meta.get("dataset")
     folder = (training.get("config") or {}).get("data_root")
     if data == "folder" and isinstance(folder, str) and folder:
@@ -157,10 +161,7 @@ def prose(card: dict[str, Any], sample_image: str | None = None) -> str:
               f"Seeds name the `{meta.get('latent_scheme')}` latents of GAN Studio's contract.", "",
               "```python", "from inference import Generator  # numpy + onnxruntime, no torch",
               f'g = Generator.load("{name}.onnx")',
-              "images = g.generate(g.sample_latent(16, seed=0)"
-              + (", labels=g.sample_labels(16, seed=0))" if meta.get("class_prior") else ", labels=list(range(16)))"
-                 if classes else ")")
-              + "  # uint8 [16, H, W, C]", "```", "",
+              f"images = g.generate(g.sample_latent(16, seed=0){labels})  # uint8 [16, H, W, C]", "```", "",
               "Fine-tune it on your own images (FreezeD keeps D's first layers as they are; see GAN Studio's "
               "docs/training.md):", "", "```bash",
               f"python -m training train --preset {training.get('preset') or 'PRESET'} --init-from "

@@ -166,7 +166,7 @@ def test_a_clustered_run_exports_its_clusters_shares_and_is_scored_in_them(tmp_p
     counts = np.bincount(find_clusters(load_for_config(config).images, 3).numpy(), minlength=3)
     assert g.class_names == ["cluster 1", "cluster 2", "cluster 3"]
     assert g.class_prior == pytest.approx(list(counts / counts.sum()))
-    assert np.bincount(sampled_labels(g, 24), minlength=3).tolist() == counts.tolist()
+    assert np.bincount(sampled_labels(24, g.num_classes, g.class_prior), minlength=3).tolist() == counts.tolist()
     assert "conditioned on 3 clusters it found in its images" in out.with_suffix(".md").read_text()
     report, _, _ = evaluate_target(str(run.path), n=24, kid_subsets=2, runs_dir=tmp_path / "runs")
     assert "label_accuracy" not in report["metrics"]  # a cluster is not a class of the data
